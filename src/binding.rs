@@ -1,0 +1,52 @@
+//! The Node binding: the only file that knows about napi.
+//!
+//! Domain errors are returned as values (`{ ok: false, error: { code,
+//! message, usage } }`) rather than thrown, so the JS layer can raise an
+//! `Error` with a stable `code`; `index.js` does that.
+
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use crate::options::DeployOptions;
+use crate::publish::{Event, Progress};
+
+type ProgressCallback = ThreadsafeFunction<Value, (), Value, napi::Status, false>;
+
+struct JsProgress(Option<ProgressCallback>);
+
+impl Progress for JsProgress {
+    fn event(&self, event: Event) {
+        if let (Some(callback), Ok(value)) = (&self.0, serde_json::to_value(event)) {
+            // NonBlocking: a slow progress bar must never slow the uploads.
+            callback.call(value, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// Runs a deploy; resolves to `{ ok: true, report }` or `{ ok: false, error }`.
+#[napi(
+    js_name = "deploy",
+    ts_args_type = "options: object, onProgress?: (event: object) => void",
+    ts_return_type = "Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>"
+)]
+pub async fn deploy_binding(
+    options: Value,
+    on_progress: Option<ProgressCallback>,
+) -> napi::Result<Value> {
+    let result = match serde_json::from_value::<DeployOptions>(options) {
+        Err(error) => Err(Error::InvalidOption {
+            name: "options".into(),
+            reason: error.to_string(),
+        }),
+        Ok(options) => crate::deploy(options, &JsProgress(on_progress)).await,
+    };
+    Ok(match result {
+        Ok(report) => json!({ "ok": true, "report": report }),
+        Err(error) => json!({
+            "ok": false,
+            "error": { "code": error.code(), "message": error.to_string(), "usage": error.is_usage() },
+        }),
+    })
+}

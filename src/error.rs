@@ -1,0 +1,202 @@
+//! One public error for the whole engine.
+//!
+//! Every variant names what went wrong (which file, which key, which store) and
+//! how to fix it, because the message is what a user sees in a failed CI job.
+//! [`Error::code`] gives a stable identifier that the JS layer exposes as
+//! `error.code`, so scripts can branch without parsing messages.
+
+use std::path::PathBuf;
+
+/// The result type of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a deploy before or while it runs.
+///
+/// Per-file upload failures are not errors of this type: they are collected in
+/// the [`Report`](crate::report::Report) so that every failure is reported,
+/// not just the first.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No storage URL in the options nor in `VITE_DEPLOY_STORAGE`.
+    #[error("no storage given: pass `storage` (for example s3://bucket/path) or set VITE_DEPLOY_STORAGE")]
+    NoStorage,
+
+    /// The storage URL cannot be parsed or lacks a part its scheme needs.
+    #[error("invalid storage URL '{url}': {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong and what a valid one looks like.
+        reason: String,
+    },
+
+    /// The storage URL has a scheme vite-deploy does not publish to.
+    #[error("unsupported storage scheme '{scheme}:' in '{url}': use one of s3://, gs://, az://, abfs://, file://, memory://, http(s)://")]
+    UnsupportedScheme {
+        /// The scheme, without `://`.
+        scheme: String,
+        /// The URL as given.
+        url: String,
+    },
+
+    /// A storage option key that the backend does not know.
+    #[error("unknown option '{key}' for {backend} storage{hint}")]
+    UnknownOption {
+        /// The key as given.
+        key: String,
+        /// The backend the URL selected.
+        backend: &'static str,
+        /// A suggestion, starting with a space, or empty.
+        hint: String,
+    },
+
+    /// A deploy option with a value that cannot work.
+    #[error("invalid option `{name}`: {reason}")]
+    InvalidOption {
+        /// The option name as the JS API spells it.
+        name: String,
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+
+    /// An include or exclude pattern that is not a valid glob.
+    #[error("invalid glob '{glob}' in `{option}`: {source}")]
+    InvalidGlob {
+        /// The pattern as given.
+        glob: String,
+        /// `include`, `exclude` or `cacheControl`.
+        option: &'static str,
+        /// The parser's explanation.
+        source: globset::Error,
+    },
+
+    /// The object_store builder refused the configuration.
+    #[error("cannot configure {store}: {message}")]
+    StoreConfig {
+        /// The storage URL.
+        store: String,
+        /// The builder's message.
+        message: String,
+    },
+
+    /// The build directory does not exist.
+    #[error("directory '{}' does not exist — run vite build first or pass the folder that holds the build", path.display())]
+    DirMissing {
+        /// The directory as given.
+        path: PathBuf,
+    },
+
+    /// The build directory is a file.
+    #[error("'{}' is not a directory — pass the folder that holds the build (Vite's build.outDir)", path.display())]
+    NotADirectory {
+        /// The path as given.
+        path: PathBuf,
+    },
+
+    /// The build directory holds no file to publish.
+    #[error("directory '{}' has no files to publish{detail} — nothing was uploaded or deleted", path.display())]
+    DirEmpty {
+        /// The directory as given.
+        path: PathBuf,
+        /// Why, when filters removed every file.
+        detail: String,
+    },
+
+    /// A symlink under the build directory points at one of its own ancestors.
+    #[error("symlink loop at '{}' (it points back to '{}') — remove the link or exclude it", path.display(), ancestor.display())]
+    SymlinkLoop {
+        /// The link.
+        path: PathBuf,
+        /// The ancestor it points to.
+        ancestor: PathBuf,
+    },
+
+    /// A file or directory under the build directory cannot be read.
+    #[error("cannot read '{}': {source} — check its permissions or exclude it", path.display())]
+    Unreadable {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// A file name that cannot become an object key.
+    #[error("cannot publish '{}': {reason}", path.display())]
+    BadFileName {
+        /// The file.
+        path: PathBuf,
+        /// Why the name cannot be a key.
+        reason: String,
+    },
+
+    /// Listing the target prefix failed, so nothing was written.
+    #[error("cannot list {store}: {message}{hint}")]
+    List {
+        /// The storage URL.
+        store: String,
+        /// The store's message, with its sources.
+        message: String,
+        /// A hint, starting with " — ", or empty.
+        hint: String,
+    },
+
+    /// Reading a remote object to compare it with the local file failed.
+    #[error("cannot read '{key}' from {store} to compare it: {message}")]
+    Compare {
+        /// The object key.
+        key: String,
+        /// The storage URL.
+        store: String,
+        /// The store's message, with its sources.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A stable identifier for scripts, such as `UNKNOWN_OPTION`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NoStorage => "NO_STORAGE",
+            Error::InvalidUrl { .. } => "INVALID_URL",
+            Error::UnsupportedScheme { .. } => "UNSUPPORTED_SCHEME",
+            Error::UnknownOption { .. } => "UNKNOWN_OPTION",
+            Error::InvalidOption { .. } => "INVALID_OPTION",
+            Error::InvalidGlob { .. } => "INVALID_GLOB",
+            Error::StoreConfig { .. } => "STORE_CONFIG",
+            Error::DirMissing { .. } => "DIR_MISSING",
+            Error::NotADirectory { .. } => "NOT_A_DIRECTORY",
+            Error::DirEmpty { .. } => "DIR_EMPTY",
+            Error::SymlinkLoop { .. } => "SYMLINK_LOOP",
+            Error::Unreadable { .. } => "UNREADABLE",
+            Error::BadFileName { .. } => "BAD_FILE_NAME",
+            Error::List { .. } => "LIST_FAILED",
+            Error::Compare { .. } => "COMPARE_FAILED",
+        }
+    }
+
+    /// True when the caller gave wrong input (exit code 2 in the CLI), false
+    /// when the deploy itself failed (exit code 1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(
+            self,
+            Error::List { .. } | Error::Compare { .. } | Error::Unreadable { .. }
+        )
+    }
+}
+
+/// Formats an error with all its sources, skipping a source whose text the
+/// previous message already contains (object_store repeats them).
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}

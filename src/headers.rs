@@ -1,0 +1,151 @@
+//! HTTP headers stored with each object: `Content-Type` from a built-in table
+//! (so the result does not depend on the OS's MIME database) and
+//! `Cache-Control` from the file's role or the user's per-glob rules.
+
+use globset::GlobMatcher;
+
+use crate::error::{Error, Result};
+use crate::local::FileKind;
+
+/// `Cache-Control` for content-hashed assets: their name changes with their
+/// content, so browsers and CDNs may keep them forever.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// `Cache-Control` for everything else: caches must revalidate, so a new
+/// `index.html` is seen on the next load.
+pub const REVALIDATE: &str = "no-cache";
+
+/// The `Content-Type` for a key, by its extension; `None` leaves the store's
+/// default (`application/octet-stream` on most).
+pub fn content_type(relative: &str) -> Option<&'static str> {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" | "cjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json; charset=utf-8",
+        "webmanifest" => "application/manifest+json; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
+        "xml" => "application/xml; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "bmp" => "image/bmp",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "eot" => "application/vnd.ms-fontobject",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "wav" => "audio/wav",
+        _ => return None,
+    })
+}
+
+/// `Cache-Control` rules: the user's `(glob, value)` pairs first, in order,
+/// then the defaults by file role.
+#[derive(Debug, Clone, Default)]
+pub struct CacheRules {
+    rules: Vec<(GlobMatcher, String)>,
+}
+
+impl CacheRules {
+    /// Compiles the user's rules.
+    pub fn new(rules: &[(String, String)]) -> Result<Self> {
+        let rules = rules
+            .iter()
+            .map(|(glob, value)| {
+                let matcher = globset::Glob::new(glob)
+                    .map_err(|source| Error::InvalidGlob {
+                        glob: glob.clone(),
+                        option: "cacheControl",
+                        source,
+                    })?
+                    .compile_matcher();
+                Ok((matcher, value.clone()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { rules })
+    }
+
+    /// The `Cache-Control` value for a file.
+    pub fn for_file(&self, relative: &str, kind: FileKind) -> &str {
+        self.rules
+            .iter()
+            .find(|(glob, _)| glob.is_match(relative))
+            .map(|(_, value)| value.as_str())
+            .unwrap_or(match kind {
+                FileKind::Hashed => IMMUTABLE,
+                FileKind::Other | FileKind::Entry => REVALIDATE,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_do_not_depend_on_the_os() {
+        assert_eq!(
+            content_type("assets/index-3fA9c1xZ.js"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            content_type("a/b.MJS"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(content_type("index.html"), Some("text/html; charset=utf-8"));
+        assert_eq!(content_type("x.woff2"), Some("font/woff2"));
+        assert_eq!(content_type("x.svg"), Some("image/svg+xml"));
+        assert_eq!(
+            content_type("x.js.map"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(
+            content_type("site.webmanifest"),
+            Some("application/manifest+json; charset=utf-8")
+        );
+        assert_eq!(content_type("LICENSE"), None);
+        assert_eq!(content_type("x.unknownext"), None);
+    }
+
+    #[test]
+    fn cache_control_defaults_by_role_and_user_rules_win_in_order() {
+        let defaults = CacheRules::default();
+        assert_eq!(
+            defaults.for_file("assets/a-3fA9c1xZ.js", FileKind::Hashed),
+            IMMUTABLE
+        );
+        assert_eq!(defaults.for_file("index.html", FileKind::Entry), REVALIDATE);
+        assert_eq!(defaults.for_file("robots.txt", FileKind::Other), REVALIDATE);
+
+        let rules = CacheRules::new(&[
+            ("*.html".into(), "public, max-age=60".into()),
+            ("**".into(), "private".into()),
+        ])
+        .unwrap();
+        assert_eq!(
+            rules.for_file("nested/page.html", FileKind::Entry),
+            "public, max-age=60"
+        );
+        assert_eq!(
+            rules.for_file("assets/a-3fA9c1xZ.js", FileKind::Hashed),
+            "private"
+        );
+        assert!(CacheRules::new(&[("a[".into(), "x".into())]).is_err());
+    }
+}

@@ -1,0 +1,427 @@
+//! The local scan: every file of the build directory, with what the plan
+//! needs to know about it.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use md5::{Digest, Md5};
+use walkdir::WalkDir;
+
+use crate::error::{Error, Result};
+
+/// How a file takes part in the publish order and in change detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileKind {
+    /// A file whose name carries a content hash (`assets/index-3fA9c1xZ.js`):
+    /// same name means same content, so its size is enough to compare, and
+    /// it may be cached forever. Published first.
+    Hashed,
+    /// Any other file (copies from `public/`, `robots.txt`): compared by
+    /// content. Published second.
+    Other,
+    /// An entry HTML file or Vite's manifest: what references the hashed
+    /// assets, so it goes live last. Compared by content.
+    Entry,
+}
+
+/// One file of the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// The path relative to the build directory, joined with `/`.
+    pub relative: String,
+    /// Where to read it.
+    pub path: PathBuf,
+    /// Its size in bytes at scan time.
+    pub size: u64,
+    /// Its role.
+    pub kind: FileKind,
+    /// The MD5 of its content, for files compared by content.
+    pub md5: Option<[u8; 16]>,
+}
+
+/// Which relative paths a deploy publishes.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl Filter {
+    /// Builds a filter; `*` also matches across `/`, so `*.map` matches
+    /// `assets/index-3fA9c1xZ.js.map`.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self> {
+        Ok(Self {
+            include: glob_set(include, "include")?,
+            exclude: glob_set(exclude, "exclude")?,
+        })
+    }
+
+    /// Whether the file at `relative` is published (and its remote copy
+    /// considered for deletion).
+    pub fn allows(&self, relative: &str) -> bool {
+        self.include
+            .as_ref()
+            .is_none_or(|set| set.is_match(relative))
+            && !self
+                .exclude
+                .as_ref()
+                .is_some_and(|set| set.is_match(relative))
+    }
+
+    fn is_active(&self) -> bool {
+        self.include.is_some() || self.exclude.is_some()
+    }
+}
+
+/// Compiles globs into one set, or `None` for an empty list.
+pub fn glob_set(globs: &[String], option: &'static str) -> Result<Option<GlobSet>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let compiled = Glob::new(glob).map_err(|source| Error::InvalidGlob {
+            glob: glob.clone(),
+            option,
+            source,
+        })?;
+        builder.add(compiled);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|source| Error::InvalidGlob {
+            glob: globs.join(", "),
+            option,
+            source,
+        })
+}
+
+/// Walks `dir` and returns its files sorted by relative path.
+///
+/// Symlinks are followed, so a build that links in a shared folder publishes
+/// its files. A missing, non-directory or empty `dir` is refused here, before
+/// anything touches the store. Every file is opened once, so an unreadable
+/// file stops the deploy now rather than halfway through the upload.
+pub fn scan(dir: &Path, filter: &Filter) -> Result<Vec<LocalFile>> {
+    let metadata = std::fs::metadata(dir).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => Error::DirMissing {
+            path: dir.to_path_buf(),
+        },
+        _ => Error::Unreadable {
+            path: dir.to_path_buf(),
+            source,
+        },
+    })?;
+    if !metadata.is_dir() {
+        return Err(Error::NotADirectory {
+            path: dir.to_path_buf(),
+        });
+    }
+
+    let mut files = Vec::new();
+    let mut seen = 0usize;
+    for entry in WalkDir::new(dir).follow_links(true) {
+        let entry = entry.map_err(|error| walk_error(dir, error))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        seen += 1;
+        let relative = relative_key(dir, entry.path())?;
+        if !filter.allows(&relative) {
+            continue;
+        }
+        let unreadable = |source| Error::Unreadable {
+            path: entry.path().to_path_buf(),
+            source,
+        };
+        let mut file = File::open(entry.path()).map_err(unreadable)?;
+        let size = file.metadata().map_err(unreadable)?.len();
+        let kind = classify(&relative);
+        let md5 = match kind {
+            FileKind::Hashed => None,
+            FileKind::Other | FileKind::Entry => Some(md5_of(&mut file).map_err(unreadable)?),
+        };
+        files.push(LocalFile {
+            relative,
+            path: entry.path().to_path_buf(),
+            size,
+            kind,
+            md5,
+        });
+    }
+
+    if files.is_empty() {
+        let detail = if seen > 0 && filter.is_active() {
+            format!(": include/exclude left none of its {seen} files")
+        } else {
+            String::new()
+        };
+        return Err(Error::DirEmpty {
+            path: dir.to_path_buf(),
+            detail,
+        });
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(files)
+}
+
+fn walk_error(dir: &Path, error: walkdir::Error) -> Error {
+    let path = error.path().unwrap_or(dir).to_path_buf();
+    if let Some(ancestor) = error.loop_ancestor() {
+        return Error::SymlinkLoop {
+            path,
+            ancestor: ancestor.to_path_buf(),
+        };
+    }
+    let source = error
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("unreadable directory entry"));
+    if source.kind() == std::io::ErrorKind::NotFound {
+        // A dangling symlink: walkdir cannot follow it.
+        return Error::BadFileName {
+            path,
+            reason: "it is a symlink to a file that does not exist — remove it or exclude it"
+                .into(),
+        };
+    }
+    Error::Unreadable { path, source }
+}
+
+fn relative_key(dir: &Path, path: &Path) -> Result<String> {
+    let bad = |reason: &str| Error::BadFileName {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let relative = path
+        .strip_prefix(dir)
+        .map_err(|_| bad("it is outside the build directory"))?;
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        let part = component
+            .as_os_str()
+            .to_str()
+            .ok_or_else(|| bad("its name is not valid UTF-8"))?;
+        if part.chars().any(|c| c.is_control()) {
+            return Err(bad("its name contains a control character"));
+        }
+        parts.push(part);
+    }
+    Ok(parts.join("/"))
+}
+
+/// Streams a file through MD5 without holding it in memory.
+pub fn md5_of(reader: &mut impl Read) -> std::io::Result<[u8; 16]> {
+    let mut hasher = Md5::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// Decides a file's role from its path alone.
+///
+/// Vite names emitted assets `[name]-[hash].[ext]` under `build.assetsDir`
+/// (`assets/` by default), with an 8-character base64url hash (hex in Vite
+/// 2–4). A name counts as hashed when it ends that way and is not HTML: a
+/// false "hashed" would hide a same-size change, while a false "other" only
+/// costs a content comparison, so the rule is strict.
+pub fn classify(relative: &str) -> FileKind {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".html") || lower.ends_with(".htm") || is_manifest(relative) {
+        return FileKind::Entry;
+    }
+    if has_content_hash(name) {
+        FileKind::Hashed
+    } else {
+        FileKind::Other
+    }
+}
+
+fn is_manifest(relative: &str) -> bool {
+    matches!(
+        relative,
+        ".vite/manifest.json" | ".vite/ssr-manifest.json" | "manifest.json" | "ssr-manifest.json"
+    )
+}
+
+/// True for `stem-HASH.ext` and `stem.HASH.ext` (optionally followed by
+/// `.map`, `.gz` or `.br`), where HASH is exactly 8 characters (Rollup's
+/// default length) of
+/// `[A-Za-z0-9_-]` holding at least one digit or one upper-case letter, so
+/// plain words (`-settings.js`) do not count.
+fn has_content_hash(name: &str) -> bool {
+    let mut name = name;
+    for suffix in [".map", ".gz", ".br"] {
+        if let Some(stripped) = name.strip_suffix(suffix) {
+            name = stripped;
+        }
+    }
+    let Some((stem, extension)) = name.rsplit_once('.') else {
+        return false;
+    };
+    if extension.is_empty() || !extension.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    // The hash itself may contain '-' or '_', so try every split point.
+    stem.char_indices()
+        .filter(|(_, c)| *c == '-' || *c == '.')
+        .any(|(at, _)| {
+            let hash = &stem[at + 1..];
+            at > 0
+                && hash.len() == 8
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && hash
+                    .bytes()
+                    .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_vite_output() {
+        for hashed in [
+            "assets/index-3fA9c1xZ.js",
+            "assets/index-B-x_2kL9.js",
+            "assets/vendor-react-Bq81kLxy.js",
+            "assets/index-3fA9c1xZ.js.map",
+            "assets/logo.1a2b3c4d.svg",
+            "assets/index-DiwrgTda.css",
+        ] {
+            assert_eq!(classify(hashed), FileKind::Hashed, "{hashed}");
+        }
+        for other in [
+            "robots.txt",
+            "favicon.ico",
+            "assets/settings-page.js",
+            "img/photo.jpg",
+            "vendor-lib.js",
+            "fonts/Roboto-Regular2020.woff2",
+            "assets/noext-3fA9c1xZ",
+        ] {
+            assert_eq!(classify(other), FileKind::Other, "{other}");
+        }
+        for entry in [
+            "index.html",
+            "nested/page.html",
+            ".vite/manifest.json",
+            "about-3fA9c1xZ.html",
+        ] {
+            assert_eq!(classify(entry), FileKind::Entry, "{entry}");
+        }
+    }
+
+    struct Dir(tempfile::TempDir);
+
+    impl Dir {
+        fn new() -> Self {
+            Dir(tempfile::tempdir().unwrap())
+        }
+        fn touch(&self, relative: &str, content: &str) -> &Self {
+            let path = self.0.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+            self
+        }
+        fn scan(&self, include: &[&str], exclude: &[&str]) -> Result<Vec<LocalFile>> {
+            let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            scan(
+                self.0.path(),
+                &Filter::new(&strings(include), &strings(exclude))?,
+            )
+        }
+    }
+
+    fn names(files: &[LocalFile]) -> Vec<&str> {
+        files.iter().map(|f| f.relative.as_str()).collect()
+    }
+
+    #[test]
+    fn scan_lists_files_with_slash_keys_sizes_and_hashes() {
+        let dir = Dir::new();
+        dir.touch("index.html", "<html>")
+            .touch("assets/a-3fA9c1xZ.js", "js")
+            .touch("a b/ü+#.txt", "x");
+        let files = dir.scan(&[], &[]).unwrap();
+        assert_eq!(
+            names(&files),
+            ["a b/ü+#.txt", "assets/a-3fA9c1xZ.js", "index.html"]
+        );
+        assert_eq!(files[2].size, 6);
+        assert!(files[1].md5.is_none(), "hashed assets are compared by size");
+        assert_eq!(files[2].md5, Some(Md5::digest(b"<html>").into()));
+    }
+
+    #[test]
+    fn include_and_exclude_filter_relative_paths() {
+        let dir = Dir::new();
+        dir.touch("index.html", "")
+            .touch("assets/a-3fA9c1xZ.js", "")
+            .touch("assets/a-3fA9c1xZ.js.map", "");
+        assert_eq!(
+            names(&dir.scan(&[], &["*.map"]).unwrap()),
+            ["assets/a-3fA9c1xZ.js", "index.html"]
+        );
+        assert_eq!(
+            names(&dir.scan(&["assets/**"], &[]).unwrap()),
+            ["assets/a-3fA9c1xZ.js", "assets/a-3fA9c1xZ.js.map"]
+        );
+        let error = dir.scan(&[], &["**"]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("include/exclude left none of its 3 files"),
+            "{error}"
+        );
+        assert!(matches!(
+            dir.scan(&["a[b"], &[]),
+            Err(Error::InvalidGlob { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_empty_and_file_dirs_are_refused() {
+        let dir = Dir::new();
+        assert!(matches!(dir.scan(&[], &[]), Err(Error::DirEmpty { .. })));
+        let missing = dir.0.path().join("nope");
+        assert!(matches!(
+            scan(&missing, &Filter::default()),
+            Err(Error::DirMissing { .. })
+        ));
+        dir.touch("file", "");
+        assert!(matches!(
+            scan(&dir.0.path().join("file"), &Filter::default()),
+            Err(Error::NotADirectory { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_and_loops_refused() {
+        let dir = Dir::new();
+        let shared = Dir::new();
+        shared.touch("shared.txt", "s");
+        dir.touch("index.html", "");
+        std::os::unix::fs::symlink(shared.0.path(), dir.0.path().join("linked")).unwrap();
+        assert_eq!(
+            names(&dir.scan(&[], &[]).unwrap()),
+            ["index.html", "linked/shared.txt"]
+        );
+        std::os::unix::fs::symlink(dir.0.path(), dir.0.path().join("loop")).unwrap();
+        assert!(matches!(dir.scan(&[], &[]), Err(Error::SymlinkLoop { .. })));
+    }
+}

@@ -1,0 +1,382 @@
+//! Deploy options, their environment fallbacks, and the validation of storage
+//! option keys.
+//!
+//! Precedence for every setting:
+//! 1. the value passed in [`DeployOptions`];
+//! 2. the environment variable named in its doc (`VITE_DEPLOY_*`);
+//! 3. the default stated in its doc.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Concurrency used when none is given: measured against a local S3 server
+/// and a local folder (see the README's figures); past this the store, not
+/// the client, is the limit.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Concurrency above this is refused: it only opens sockets for nothing.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// What to publish, where, and how, as given by the caller.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployOptions {
+    /// The local build directory (Vite's `build.outDir`).
+    pub dir: PathBuf,
+    /// Storage URL. By default, `VITE_DEPLOY_STORAGE`.
+    #[serde(default)]
+    pub storage: Option<String>,
+    /// object_store configuration keys for the backend, such as `aws_region`.
+    /// Credentials not given here come from the standard environment.
+    #[serde(default)]
+    pub storage_options: BTreeMap<String, String>,
+    /// Delete remote keys under the prefix that the build no longer has, after
+    /// every upload succeeded. By default `true`; `VITE_DEPLOY_DELETE=false`
+    /// turns it off.
+    #[serde(default)]
+    pub delete: Option<bool>,
+    /// Plan only: list, compare and report, with no write at all.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Uploads in flight at once. By default [`DEFAULT_CONCURRENCY`].
+    #[serde(default)]
+    pub concurrency: Option<i64>,
+    /// Only files matching one of these globs (relative to `dir`) are published.
+    /// By default every file is.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Files matching one of these globs are neither published nor deleted.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// `Cache-Control` per glob; the first matching glob wins over the
+    /// defaults (`immutable` for hashed assets, `no-cache` otherwise).
+    #[serde(default)]
+    pub cache_control: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Options after fallbacks and validation.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The build directory.
+    pub dir: PathBuf,
+    /// The storage URL.
+    pub storage: String,
+    /// Storage option keys, lowercased, with their values.
+    pub storage_options: BTreeMap<String, String>,
+    /// Whether orphans are deleted.
+    pub delete: bool,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Uploads in flight at once.
+    pub concurrency: usize,
+    /// Include globs.
+    pub include: Vec<String>,
+    /// Exclude globs.
+    pub exclude: Vec<String>,
+    /// `(glob, Cache-Control)` in the order given.
+    pub cache_control: Vec<(String, String)>,
+}
+
+impl DeployOptions {
+    /// Applies the environment fallbacks read through `env` and checks values.
+    pub fn resolve(self, env: impl Fn(&str) -> Option<String>) -> Result<Resolved> {
+        let storage = self
+            .storage
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
+            .ok_or(Error::NoStorage)?;
+
+        let delete = match self.delete {
+            Some(delete) => delete,
+            None => match env("VITE_DEPLOY_DELETE") {
+                Some(value) => parse_bool("VITE_DEPLOY_DELETE", &value)?,
+                None => true,
+            },
+        };
+
+        let concurrency = match self.concurrency {
+            None => DEFAULT_CONCURRENCY,
+            Some(n) if n >= 1 && n as usize <= MAX_CONCURRENCY => n as usize,
+            Some(n) => {
+                return Err(Error::InvalidOption {
+                    name: "concurrency".into(),
+                    reason: format!("{n} is not between 1 and {MAX_CONCURRENCY}"),
+                })
+            }
+        };
+
+        let cache_control = self
+            .cache_control
+            .into_iter()
+            .map(|(glob, value)| match value {
+                serde_json::Value::String(value) => Ok((glob, value)),
+                other => Err(Error::InvalidOption {
+                    name: "cacheControl".into(),
+                    reason: format!("the value for '{glob}' must be a string, not {other}"),
+                }),
+            })
+            .collect::<Result<_>>()?;
+
+        Ok(Resolved {
+            dir: self.dir,
+            storage,
+            storage_options: self
+                .storage_options
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            delete,
+            dry_run: self.dry_run,
+            concurrency,
+            include: self.include,
+            exclude: self.exclude,
+            cache_control,
+        })
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(Error::InvalidOption {
+            name: name.into(),
+            reason: format!("'{other}' is not a boolean: use true or false"),
+        }),
+    }
+}
+
+/// Canonical S3 keys, for suggestions; validity itself is decided by
+/// `AmazonS3ConfigKey::from_str`, which also accepts the aliases.
+pub const S3_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region",
+    "aws_default_region",
+    "aws_bucket",
+    "aws_endpoint",
+    "aws_endpoint_url_s3",
+    "aws_virtual_hosted_style_request",
+    "aws_s3_express",
+    "aws_imdsv1_fallback",
+    "aws_metadata_endpoint",
+    "aws_unsigned_payload",
+    "aws_checksum_algorithm",
+    "aws_container_credentials_relative_uri",
+    "aws_container_credentials_full_uri",
+    "aws_web_identity_token_file",
+    "aws_role_arn",
+    "aws_role_session_name",
+    "aws_endpoint_url_sts",
+    "aws_skip_signature",
+    "aws_copy_if_not_exists",
+    "aws_conditional_put",
+    "aws_disable_tagging",
+    "aws_request_payer",
+    "aws_allow_http",
+    "aws_server_side_encryption",
+    "aws_sse_kms_key_id",
+    "aws_sse_bucket_key_enabled",
+];
+
+/// Canonical Google Cloud Storage keys, for suggestions.
+pub const GCS_KEYS: &[&str] = &[
+    "google_service_account",
+    "google_service_account_key",
+    "google_bucket",
+    "google_base_url",
+    "google_application_credentials",
+    "google_bearer_token",
+    "google_skip_signature",
+];
+
+/// Canonical Azure Blob keys, for suggestions.
+pub const AZURE_KEYS: &[&str] = &[
+    "azure_storage_account_name",
+    "azure_storage_account_key",
+    "azure_storage_client_id",
+    "azure_storage_client_secret",
+    "azure_storage_tenant_id",
+    "azure_storage_sas_key",
+    "azure_storage_token",
+    "azure_storage_use_emulator",
+    "azure_storage_endpoint",
+    "azure_container_name",
+    "azure_use_fabric_endpoint",
+    "azure_msi_endpoint",
+    "azure_object_id",
+    "azure_msi_resource_id",
+    "azure_federated_token_file",
+    "azure_use_azure_cli",
+    "azure_skip_signature",
+    "azure_disable_tagging",
+];
+
+/// HTTP client keys every remote backend accepts.
+pub const CLIENT_KEYS: &[&str] = &[
+    "allow_http",
+    "allow_invalid_certificates",
+    "connect_timeout",
+    "http1_only",
+    "http2_only",
+    "pool_idle_timeout",
+    "pool_max_idle_per_host",
+    "proxy_url",
+    "proxy_ca_certificate",
+    "proxy_excludes",
+    "timeout",
+    "user_agent",
+];
+
+/// A hint for an unknown key: the closest known key of this backend, or the
+/// backend the key belongs to when it is valid elsewhere.
+pub fn suggest(key: &str, known: &[&str], scheme_hint: &str) -> String {
+    let key = key.to_ascii_lowercase();
+    for (backend, keys) in [("S3", S3_KEYS), ("GCS", GCS_KEYS), ("Azure", AZURE_KEYS)] {
+        if !std::ptr::eq(keys, known) && keys.contains(&key.as_str()) {
+            return format!(
+                " ('{key}' is an {backend} option, but the storage URL is {scheme_hint})"
+            );
+        }
+    }
+    let best = known
+        .iter()
+        .chain(CLIENT_KEYS)
+        .map(|candidate| (edit_distance(&key, candidate), *candidate))
+        .min();
+    match best {
+        Some((distance, candidate)) if distance <= 3.max(key.len() / 4) => {
+            format!(" (did you mean '{candidate}'?)")
+        }
+        _ if known.is_empty() => format!(" ({scheme_hint} storage takes no options)"),
+        _ => format!(" (known keys: {})", known.join(", ")),
+    }
+}
+
+/// Levenshtein distance, enough for short config keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn options(storage: Option<&str>) -> DeployOptions {
+        DeployOptions {
+            dir: "dist".into(),
+            storage: storage.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn storage_falls_back_to_environment() {
+        let resolved = options(None)
+            .resolve(|name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///x".to_string()))
+            .unwrap();
+        assert_eq!(resolved.storage, "memory:///x");
+        let given = options(Some("file:///a"))
+            .resolve(|name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///x".into()))
+            .unwrap();
+        assert_eq!(given.storage, "file:///a");
+        assert!(matches!(
+            options(None).resolve(no_env),
+            Err(Error::NoStorage)
+        ));
+    }
+
+    #[test]
+    fn delete_defaults_to_true_and_env_can_turn_it_off() {
+        assert!(options(Some("memory://")).resolve(no_env).unwrap().delete);
+        let off = options(Some("memory://"))
+            .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "false".to_string()))
+            .unwrap();
+        assert!(!off.delete);
+        let bad = options(Some("memory://"))
+            .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "maybe".to_string()));
+        assert!(matches!(bad, Err(Error::InvalidOption { .. })));
+    }
+
+    #[test]
+    fn concurrency_must_be_positive() {
+        for bad in [0, -1, 100_000] {
+            let mut o = options(Some("memory://"));
+            o.concurrency = Some(bad);
+            assert!(
+                matches!(o.resolve(no_env), Err(Error::InvalidOption { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            options(Some("memory://"))
+                .resolve(no_env)
+                .unwrap()
+                .concurrency,
+            DEFAULT_CONCURRENCY
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_by_name() {
+        let error = serde_json::from_value::<DeployOptions>(
+            serde_json::json!({"dir": "d", "dryrun": true}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("dryrun") && error.contains("dryRun"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn suggestions_name_the_closest_key() {
+        assert_eq!(
+            suggest("aws_endpoin", S3_KEYS, "s3://"),
+            " (did you mean 'aws_endpoint'?)"
+        );
+        assert_eq!(
+            suggest("azure_storage_use_emultor", AZURE_KEYS, "az://"),
+            " (did you mean 'azure_storage_use_emulator'?)"
+        );
+        assert!(suggest("aws_region", AZURE_KEYS, "az://").contains("is an S3 option"));
+        assert!(suggest("anything", &[], "file://").contains("takes no options"));
+    }
+
+    #[test]
+    fn listed_keys_are_real_object_store_keys() {
+        use object_store::aws::AmazonS3ConfigKey;
+        use object_store::azure::AzureConfigKey;
+        use object_store::gcp::GoogleConfigKey;
+        for key in S3_KEYS.iter().chain(CLIENT_KEYS) {
+            assert!(AmazonS3ConfigKey::from_str(key).is_ok(), "{key}");
+        }
+        for key in GCS_KEYS.iter().chain(CLIENT_KEYS) {
+            assert!(GoogleConfigKey::from_str(key).is_ok(), "{key}");
+        }
+        for key in AZURE_KEYS.iter().chain(CLIENT_KEYS) {
+            assert!(AzureConfigKey::from_str(key).is_ok(), "{key}");
+        }
+    }
+}

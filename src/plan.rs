@@ -1,0 +1,439 @@
+//! The plan: what to upload, in what order, and what to delete.
+//!
+//! Pure: it compares a local scan with a remote listing (plus remote content
+//! hashes fetched beforehand where needed) and does no I/O, so every rule is
+//! unit-tested without a store.
+//!
+//! Change detection:
+//! 1. a file absent from the store is `new`;
+//! 2. a file whose size differs is `changed`;
+//! 3. a content-hashed asset of the same size is `unchanged`: its name is its
+//!    content;
+//! 4. any other file of the same size (HTML, the manifest, `public/` copies) is
+//!    compared by MD5 — with the ETag on S3 and GCS when it is a plain MD5,
+//!    otherwise with a hash of the remote content read back — so an
+//!    `index.html` that changed but kept its length is uploaded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::local::{FileKind, LocalFile};
+use crate::remote::{etag_md5, RemoteObject};
+
+/// What happens to one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Write the local file to the store.
+    Upload,
+    /// Leave the remote copy, it is the same.
+    Skip,
+    /// Remove the remote object, the build no longer has it.
+    Delete,
+    /// An orphan left in place because deletion is off.
+    Keep,
+}
+
+/// Why an action was chosen; shown per file in dry runs and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Not in the store.
+    New,
+    /// Different size.
+    SizeDiffers {
+        /// Local size.
+        local: u64,
+        /// Remote size.
+        remote: u64,
+    },
+    /// Same size, different MD5.
+    ContentDiffers,
+    /// A hashed asset of the same size.
+    SameSize,
+    /// Same MD5.
+    SameContent,
+    /// In the store, not in the build.
+    Orphan,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::New => f.write_str("new"),
+            Reason::SizeDiffers { local, remote } => {
+                write!(f, "size differs ({remote} → {local} bytes)")
+            }
+            Reason::ContentDiffers => f.write_str("content differs (same size, md5 differs)"),
+            Reason::SameSize => f.write_str("unchanged (hashed name, same size)"),
+            Reason::SameContent => f.write_str("unchanged (same md5)"),
+            Reason::Orphan => f.write_str("orphan"),
+        }
+    }
+}
+
+/// One key's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The key relative to the prefix.
+    pub relative: String,
+    /// What happens.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+    /// Bytes: the local size for uploads and skips, the remote size for
+    /// deletes.
+    pub size: u64,
+    /// The role of the local file; `None` for orphans.
+    pub kind: Option<FileKind>,
+}
+
+/// The whole plan, uploads in publish order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Every step: uploads grouped by [`FileKind`] (hashed assets, then other
+    /// files, then entries), then skips, then orphans.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Steps with the given action, in plan order.
+    pub fn with_action(&self, action: Action) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.action == action)
+    }
+
+    /// Uploads split into publish groups; each group must finish before the
+    /// next starts, so no HTML goes live before the assets it references.
+    pub fn upload_groups(&self) -> Vec<(FileKind, Vec<&Step>)> {
+        let mut groups: BTreeMap<FileKind, Vec<&Step>> = BTreeMap::new();
+        for step in self.with_action(Action::Upload) {
+            groups
+                .entry(step.kind.expect("uploads have a local file"))
+                .or_default()
+                .push(step);
+        }
+        groups.into_iter().collect()
+    }
+}
+
+/// Same-size files whose remote content must be hashed before planning:
+/// unhashed files whose ETag is not a usable MD5.
+pub fn needs_remote_md5(
+    local: &[LocalFile],
+    remote: &[RemoteObject],
+    etag_is_md5: bool,
+) -> Vec<String> {
+    let remote: HashMap<&str, &RemoteObject> =
+        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+    local
+        .iter()
+        .filter(|file| file.md5.is_some())
+        .filter_map(|file| {
+            let object = remote.get(file.relative.as_str())?;
+            let etag_usable = etag_is_md5 && object.e_tag.as_deref().and_then(etag_md5).is_some();
+            (object.size == file.size && !etag_usable).then(|| file.relative.clone())
+        })
+        .collect()
+}
+
+/// Compares the build with the store.
+///
+/// `remote_md5` holds the content hashes fetched for the keys that
+/// [`needs_remote_md5`] named. With `delete` off, orphans are kept.
+pub fn plan(
+    local: &[LocalFile],
+    remote: &[RemoteObject],
+    remote_md5: &HashMap<String, [u8; 16]>,
+    etag_is_md5: bool,
+    delete: bool,
+) -> Plan {
+    let by_key: HashMap<&str, &RemoteObject> =
+        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+
+    let mut steps: Vec<Step> = local
+        .iter()
+        .map(|file| {
+            let (action, reason) = match by_key.get(file.relative.as_str()) {
+                None => (Action::Upload, Reason::New),
+                Some(object) if object.size != file.size => (
+                    Action::Upload,
+                    Reason::SizeDiffers {
+                        local: file.size,
+                        remote: object.size,
+                    },
+                ),
+                Some(object) => match file.md5 {
+                    None => (Action::Skip, Reason::SameSize),
+                    Some(local_md5) => {
+                        let remote = remote_md5.get(&file.relative).copied().or_else(|| {
+                            object
+                                .e_tag
+                                .as_deref()
+                                .filter(|_| etag_is_md5)
+                                .and_then(etag_md5)
+                        });
+                        if remote == Some(local_md5) {
+                            (Action::Skip, Reason::SameContent)
+                        } else {
+                            (Action::Upload, Reason::ContentDiffers)
+                        }
+                    }
+                },
+            };
+            Step {
+                relative: file.relative.clone(),
+                action,
+                reason,
+                size: file.size,
+                kind: Some(file.kind),
+            }
+        })
+        .collect();
+
+    let local_keys: std::collections::HashSet<&str> =
+        local.iter().map(|f| f.relative.as_str()).collect();
+    steps.extend(
+        remote
+            .iter()
+            .filter(|o| !local_keys.contains(o.relative.as_str()))
+            .map(|object| Step {
+                relative: object.relative.clone(),
+                action: if delete { Action::Delete } else { Action::Keep },
+                reason: Reason::Orphan,
+                size: object.size,
+                kind: None,
+            }),
+    );
+
+    let order = |step: &Step| match step.action {
+        Action::Upload => (0, step.kind),
+        Action::Skip => (1, None),
+        Action::Delete | Action::Keep => (2, None),
+    };
+    steps.sort_by(|a, b| {
+        order(a)
+            .cmp(&order(b))
+            .then_with(|| a.relative.cmp(&b.relative))
+    });
+    Plan { steps }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::classify;
+    use md5::{Digest, Md5};
+
+    fn md5(content: &str) -> [u8; 16] {
+        Md5::digest(content.as_bytes()).into()
+    }
+
+    fn local(relative: &str, content: &str) -> LocalFile {
+        let kind = classify(relative);
+        LocalFile {
+            relative: relative.into(),
+            path: relative.into(),
+            size: content.len() as u64,
+            kind,
+            md5: (kind != FileKind::Hashed).then(|| md5(content)),
+        }
+    }
+
+    fn remote(relative: &str, content: &str) -> RemoteObject {
+        RemoteObject {
+            relative: relative.into(),
+            size: content.len() as u64,
+            e_tag: Some(format!("\"{}\"", hex(&md5(content)))),
+        }
+    }
+
+    fn opaque(relative: &str, content: &str) -> RemoteObject {
+        RemoteObject {
+            e_tag: Some("\"0x8DC0000\"".into()),
+            ..remote(relative, content)
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn summary(plan: &Plan) -> Vec<(String, Action, String)> {
+        plan.steps
+            .iter()
+            .map(|s| (s.relative.clone(), s.action, s.reason.to_string()))
+            .collect()
+    }
+
+    fn row(relative: &str, action: Action, reason: &str) -> (String, Action, String) {
+        (relative.into(), action, reason.into())
+    }
+
+    #[test]
+    fn first_deploy_uploads_hashed_assets_then_others_then_entries() {
+        let files = [
+            local("index.html", "<html>"),
+            local(".vite/manifest.json", "{}"),
+            local("robots.txt", "ok"),
+            local("assets/index-3fA9c1xZ.js", "js"),
+            local("assets/index-DiwrgTda.css", "css"),
+        ];
+        let plan = plan(&files, &[], &HashMap::new(), true, true);
+        let order: Vec<_> = plan.steps.iter().map(|s| s.relative.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "assets/index-3fA9c1xZ.js",
+                "assets/index-DiwrgTda.css",
+                "robots.txt",
+                ".vite/manifest.json",
+                "index.html"
+            ]
+        );
+        let groups: Vec<_> = plan
+            .upload_groups()
+            .into_iter()
+            .map(|(kind, steps)| (kind, steps.len()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (FileKind::Hashed, 2),
+                (FileKind::Other, 1),
+                (FileKind::Entry, 2)
+            ]
+        );
+        assert!(plan.steps.iter().all(|s| s.reason == Reason::New));
+    }
+
+    #[test]
+    fn unchanged_build_plans_no_write() {
+        let files = [
+            local("index.html", "<html>"),
+            local("assets/a-3fA9c1xZ.js", "js"),
+        ];
+        let store = [
+            remote("index.html", "<html>"),
+            remote("assets/a-3fA9c1xZ.js", "js"),
+        ];
+        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        assert_eq!(
+            summary(&plan),
+            [
+                row(
+                    "assets/a-3fA9c1xZ.js",
+                    Action::Skip,
+                    "unchanged (hashed name, same size)"
+                ),
+                row("index.html", Action::Skip, "unchanged (same md5)"),
+            ]
+        );
+        assert!(
+            needs_remote_md5(&files, &store, true).is_empty(),
+            "S3 ETags answer without a GET"
+        );
+    }
+
+    #[test]
+    fn same_size_change_of_index_html_is_uploaded() {
+        let files = [local("index.html", "<script src=/a-1.js>")];
+        let store = [remote("index.html", "<script src=/a-2.js>")];
+        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        assert_eq!(
+            summary(&plan),
+            [row(
+                "index.html",
+                Action::Upload,
+                "content differs (same size, md5 differs)"
+            )]
+        );
+    }
+
+    #[test]
+    fn opaque_etags_need_the_remote_content() {
+        let files = [
+            local("index.html", "new!"),
+            local("robots.txt", "same"),
+            local("assets/a-3fA9c1xZ.js", "js"),
+        ];
+        let store = [
+            opaque("index.html", "old!"),
+            opaque("robots.txt", "same"),
+            opaque("assets/a-3fA9c1xZ.js", "js"),
+        ];
+        assert_eq!(
+            needs_remote_md5(&files, &store, false),
+            ["index.html", "robots.txt"]
+        );
+        // The ETag of an S3-shaped store is not trusted for other backends.
+        let md5_etags = [remote("index.html", "old!"), remote("robots.txt", "same")];
+        assert_eq!(
+            needs_remote_md5(&files[..2], &md5_etags, false),
+            ["index.html", "robots.txt"]
+        );
+
+        let fetched = HashMap::from([
+            ("index.html".to_string(), md5("old!")),
+            ("robots.txt".to_string(), md5("same")),
+        ]);
+        let plan = plan(&files, &store, &fetched, false, true);
+        assert_eq!(
+            summary(&plan),
+            [
+                row(
+                    "index.html",
+                    Action::Upload,
+                    "content differs (same size, md5 differs)"
+                ),
+                row(
+                    "assets/a-3fA9c1xZ.js",
+                    Action::Skip,
+                    "unchanged (hashed name, same size)"
+                ),
+                row("robots.txt", Action::Skip, "unchanged (same md5)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn incremental_build_uploads_changes_and_deletes_orphans_last() {
+        let files = [
+            local("index.html", "<html v2>"),
+            local("assets/new-3fA9c1xZ.js", "js"),
+        ];
+        let store = [
+            remote("index.html", "<html>"),
+            remote("assets/old-Bq81kLxy.js", "js"),
+        ];
+        let with_delete = plan(&files, &store, &HashMap::new(), true, true);
+        assert_eq!(
+            summary(&with_delete),
+            [
+                row("assets/new-3fA9c1xZ.js", Action::Upload, "new"),
+                row("index.html", Action::Upload, "size differs (6 → 9 bytes)"),
+                row("assets/old-Bq81kLxy.js", Action::Delete, "orphan"),
+            ]
+        );
+        let without = plan(&files, &store, &HashMap::new(), true, false);
+        assert_eq!(without.with_action(Action::Keep).count(), 1);
+        assert_eq!(without.with_action(Action::Delete).count(), 0);
+    }
+
+    #[test]
+    fn unusual_key_names_are_compared_as_they_are() {
+        let names = [
+            "a b.txt",
+            "ünï/cödé.txt",
+            "c++.txt",
+            "issue#1.txt",
+            "nested/deep/er/x.txt",
+        ];
+        let files: Vec<_> = names.iter().map(|n| local(n, n)).collect();
+        let store: Vec<_> = names.iter().map(|n| remote(n, n)).collect();
+        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        assert!(
+            plan.steps.iter().all(|s| s.action == Action::Skip),
+            "{:?}",
+            summary(&plan)
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! Executes a [`Plan`]: uploads in ordered groups with bounded concurrency,
+//! then deletes — only when every upload succeeded.
+
+use std::collections::HashMap;
+
+use bytes::BytesMut;
+use futures::StreamExt;
+use object_store::{
+    Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
+};
+use tokio::io::AsyncReadExt;
+use tokio::sync::Semaphore;
+
+use crate::error::describe;
+use crate::headers::{content_type, CacheRules};
+use crate::local::LocalFile;
+use crate::plan::{Action, Plan, Step};
+use crate::store::Target;
+
+/// Files above this size go up as multipart uploads, streamed from disk, so a
+/// large media file is never held in memory whole.
+pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
+
+/// Part size of multipart uploads (S3 needs at least 5 MiB per part).
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// Parts of one multipart upload in flight at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Multipart uploads running at once. Each holds up to
+/// `(PARTS_IN_FLIGHT + 1) × PART_SIZE` bytes, so this bounds memory however
+/// many large files the build has.
+const MULTIPART_AT_ONCE: usize = 4;
+
+/// A progress event, sent as work completes.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Event {
+    /// The plan is ready; totals for a progress bar.
+    #[serde(rename_all = "camelCase")]
+    Planned {
+        /// Files to upload.
+        uploads: usize,
+        /// Bytes to upload.
+        upload_bytes: u64,
+        /// Objects to delete.
+        deletes: usize,
+        /// Files already up to date.
+        unchanged: usize,
+    },
+    /// One file is in the store.
+    Uploaded {
+        /// Relative path.
+        path: String,
+        /// Bytes written.
+        size: u64,
+    },
+    /// One upload or delete failed.
+    Failed {
+        /// Relative path.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// One orphan is gone.
+    Deleted {
+        /// Relative path.
+        path: String,
+    },
+}
+
+/// Receives [`Event`]s; called from worker tasks, so it must be cheap.
+pub trait Progress: Send + Sync {
+    /// Handles one event.
+    fn event(&self, event: Event);
+}
+
+/// Ignores every event.
+impl Progress for () {
+    fn event(&self, _: Event) {}
+}
+
+/// How to publish.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Uploads in flight at once.
+    pub concurrency: usize,
+    /// `Cache-Control` rules.
+    pub cache: CacheRules,
+    /// Whether to send `Content-Type` and `Cache-Control` (false for stores
+    /// that refuse them).
+    pub headers: bool,
+}
+
+/// One failed step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// Relative path.
+    pub path: String,
+    /// `upload` or `delete`.
+    pub action: Action,
+    /// The error, with the key and store it concerns.
+    pub error: String,
+}
+
+/// What publishing did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Relative paths uploaded.
+    pub uploaded: Vec<String>,
+    /// Relative paths deleted.
+    pub deleted: Vec<String>,
+    /// Every failure.
+    pub failures: Vec<Failure>,
+    /// Steps not started because an earlier group failed.
+    pub not_attempted: Vec<String>,
+}
+
+/// Runs the plan's uploads group by group, then its deletes.
+///
+/// A group starts only when the previous one fully succeeded: if a hashed
+/// asset fails, no HTML referencing it goes live. Deletes run only when every
+/// upload succeeded.
+pub async fn publish(
+    target: &Target,
+    plan: &Plan,
+    local: &[LocalFile],
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Outcome {
+    let files: HashMap<&str, &LocalFile> = local.iter().map(|f| (f.relative.as_str(), f)).collect();
+    let multipart_slots = Semaphore::new(MULTIPART_AT_ONCE);
+    let mut outcome = Outcome::default();
+
+    for (_, group) in plan.upload_groups() {
+        if !outcome.failures.is_empty() {
+            outcome
+                .not_attempted
+                .extend(group.iter().map(|s| s.relative.clone()));
+            continue;
+        }
+        // Futures are built up front: a closure inside the stream would
+        // borrow across the await and make the whole future non-Send.
+        let uploads: Vec<_> = group
+            .into_iter()
+            .map(|step| {
+                let file = files[step.relative.as_str()];
+                let slots = &multipart_slots;
+                async move { (step, upload(target, file, settings, slots).await) }
+            })
+            .collect();
+        let mut results = futures::stream::iter(uploads).buffer_unordered(settings.concurrency);
+        while let Some((step, result)) = results.next().await {
+            match result {
+                Ok(()) => {
+                    progress.event(Event::Uploaded {
+                        path: step.relative.clone(),
+                        size: step.size,
+                    });
+                    outcome.uploaded.push(step.relative.clone());
+                }
+                Err(error) => {
+                    progress.event(Event::Failed {
+                        path: step.relative.clone(),
+                        error: error.clone(),
+                    });
+                    outcome.failures.push(Failure {
+                        path: step.relative.clone(),
+                        action: Action::Upload,
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    let deletes: Vec<&Step> = plan.with_action(Action::Delete).collect();
+    if !outcome.failures.is_empty() {
+        outcome
+            .not_attempted
+            .extend(deletes.iter().map(|s| s.relative.clone()));
+        return outcome;
+    }
+    delete(target, &deletes, progress, &mut outcome).await;
+    outcome
+}
+
+async fn delete(target: &Target, steps: &[&Step], progress: &dyn Progress, outcome: &mut Outcome) {
+    let mut keys = Vec::with_capacity(steps.len());
+    for step in steps {
+        match target.key(&step.relative) {
+            Ok(key) => keys.push(key),
+            Err(error) => outcome.failures.push(Failure {
+                path: step.relative.clone(),
+                action: Action::Delete,
+                error: error.to_string(),
+            }),
+        }
+    }
+    let mut results = target
+        .store
+        .delete_stream(futures::stream::iter(keys.into_iter().map(Ok)).boxed());
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(key) => {
+                let path = target.relative(&key).unwrap_or(key.as_ref()).to_string();
+                progress.event(Event::Deleted { path: path.clone() });
+                outcome.deleted.push(path);
+            }
+            Err(error) => {
+                let path = match &error {
+                    object_store::Error::NotFound { path, .. } => path.clone(),
+                    _ => String::new(),
+                };
+                let error = format!("cannot delete from {}: {}", target.url, describe(&error));
+                progress.event(Event::Failed {
+                    path: path.clone(),
+                    error: error.clone(),
+                });
+                outcome.failures.push(Failure {
+                    path,
+                    action: Action::Delete,
+                    error,
+                });
+            }
+        }
+    }
+}
+
+fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {
+    let mut attributes = Attributes::new();
+    if settings.headers {
+        if let Some(content_type) = content_type(&file.relative) {
+            attributes.insert(Attribute::ContentType, content_type.into());
+        }
+        let cache_control = settings
+            .cache
+            .for_file(&file.relative, file.kind)
+            .to_string();
+        attributes.insert(Attribute::CacheControl, cache_control.into());
+    }
+    attributes
+}
+
+async fn upload(
+    target: &Target,
+    file: &LocalFile,
+    settings: &Settings,
+    multipart_slots: &Semaphore,
+) -> Result<(), String> {
+    let key = target
+        .key(&file.relative)
+        .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
+    let store_error = |e: object_store::Error| {
+        format!(
+            "cannot upload '{}' to {}: {}",
+            file.relative,
+            target.url,
+            describe(&e)
+        )
+    };
+    let read_error = |e: std::io::Error| format!("cannot read '{}': {e}", file.path.display());
+    let changed = |read: u64| {
+        format!(
+            "'{}' changed on disk during the deploy ({} bytes at scan, {read} now) — rerun the deploy once the build is finished",
+            file.path.display(),
+            file.size
+        )
+    };
+
+    if file.size <= MULTIPART_THRESHOLD {
+        let bytes = tokio::fs::read(&file.path).await.map_err(read_error)?;
+        if bytes.len() as u64 != file.size {
+            return Err(changed(bytes.len() as u64));
+        }
+        let options = PutOptions {
+            attributes: attributes(file, settings),
+            ..Default::default()
+        };
+        target
+            .store
+            .put_opts(&key, PutPayload::from(bytes), options)
+            .await
+            .map_err(store_error)?;
+        return Ok(());
+    }
+
+    let _slot = multipart_slots.acquire().await.map_err(|e| e.to_string())?;
+    let mut reader = tokio::fs::File::open(&file.path)
+        .await
+        .map_err(read_error)?;
+    let options = PutMultipartOptions {
+        attributes: attributes(file, settings),
+        ..Default::default()
+    };
+    let upload = target
+        .store
+        .put_multipart_opts(&key, options)
+        .await
+        .map_err(store_error)?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut read_total = 0u64;
+    let streamed: Result<(), String> = async {
+        loop {
+            writer
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(store_error)?;
+            let mut buffer = BytesMut::with_capacity(1024 * 1024);
+            let read = reader.read_buf(&mut buffer).await.map_err(read_error)?;
+            if read == 0 {
+                break;
+            }
+            read_total += read as u64;
+            writer.put(buffer.freeze());
+        }
+        if read_total != file.size {
+            return Err(changed(read_total));
+        }
+        Ok(())
+    }
+    .await;
+    match streamed {
+        Ok(()) => writer.finish().await.map(|_| ()).map_err(store_error),
+        Err(error) => {
+            // Leave no dangling parts behind; the upload's own error matters more.
+            let _ = writer.abort().await;
+            Err(error)
+        }
+    }
+}

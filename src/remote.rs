@@ -1,0 +1,144 @@
+//! What is already in the store under the prefix.
+
+use futures::TryStreamExt;
+use md5::{Digest, Md5};
+use object_store::ObjectStoreExt;
+
+use crate::error::{describe, Error, Result};
+use crate::local::Filter;
+use crate::store::Target;
+
+/// One object under the prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteObject {
+    /// The key relative to the prefix, joined with `/`.
+    pub relative: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The store's ETag, quotes included, when it gives one.
+    pub e_tag: Option<String>,
+}
+
+/// Lists every object under the target's prefix that `filter` allows, in one
+/// paginated LIST. Objects outside the prefix are never returned, and excluded
+/// objects are neither compared nor deleted.
+pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>> {
+    let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
+    let metas: Vec<_> = target
+        .store
+        .list(prefix)
+        .try_collect()
+        .await
+        .map_err(|error| list_error(target, error))?;
+    let mut objects: Vec<RemoteObject> = metas
+        .into_iter()
+        .filter_map(|meta| {
+            let relative = target.relative(&meta.location)?.to_string();
+            filter.allows(&relative).then_some(RemoteObject {
+                relative,
+                size: meta.size,
+                e_tag: meta.e_tag,
+            })
+        })
+        .collect();
+    objects.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(objects)
+}
+
+/// The MD5 of a remote object's content, streamed, for stores whose ETag is
+/// not a content hash.
+pub async fn content_md5(target: &Target, relative: &str) -> Result<[u8; 16]> {
+    let error = |message: String| Error::Compare {
+        key: relative.to_string(),
+        store: target.url.clone(),
+        message,
+    };
+    let key = target.key(relative).map_err(|e| error(e.to_string()))?;
+    let result = target
+        .store
+        .get(&key)
+        .await
+        .map_err(|e| error(describe(&e)))?;
+    let mut stream = result.into_stream();
+    let mut hasher = Md5::new();
+    while let Some(chunk) = stream.try_next().await.map_err(|e| error(describe(&e)))? {
+        hasher.update(&chunk);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The MD5 in an ETag such as `"9e107d9d372bb6826bd81d3542a419d6"`, or `None`
+/// when the ETag is not 32 hex digits (multipart uploads end in `-N`, Azure
+/// and local stores use other shapes).
+pub fn etag_md5(e_tag: &str) -> Option<[u8; 16]> {
+    let hex = e_tag.trim_start_matches("W/").trim_matches('"');
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut digest = [0u8; 16];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(digest)
+}
+
+fn list_error(target: &Target, error: object_store::Error) -> Error {
+    let message = describe(&error);
+    let lower = message.to_ascii_lowercase();
+    let hint = match &error {
+        object_store::Error::NotFound { .. } => " — the bucket or container does not exist: create it or fix the storage URL",
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            " — check the credentials (storageOptions, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME/AZURE_STORAGE_ACCOUNT_KEY)"
+        }
+        _ if lower.contains("nosuchbucket") || lower.contains("containernotfound") || lower.contains("bucket does not exist") => {
+            " — the bucket or container does not exist: create it or fix the storage URL"
+        }
+        _ if lower.contains("connect") || lower.contains("dns") => " — is the endpoint reachable? check aws_endpoint/azure_storage_endpoint and the network",
+        _ => "",
+    };
+    Error::List {
+        store: target.url.clone(),
+        message,
+        hint: hint.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::open;
+    use object_store::PutPayload;
+
+    #[test]
+    fn etags_are_md5_only_when_shaped_like_one() {
+        let digest = etag_md5("\"9e107d9d372bb6826bd81d3542a419d6\"").unwrap();
+        assert_eq!(digest[0], 0x9e);
+        assert_eq!(digest[15], 0xd6);
+        assert!(etag_md5("\"9e107d9d372bb6826bd81d3542a419d6-2\"").is_none());
+        assert!(etag_md5("\"0x8DC1234567890AB\"").is_none());
+        assert!(etag_md5("2a-5f0e-10").is_none());
+        assert!(etag_md5("\"zz107d9d372bb6826bd81d3542a419d6\"").is_none());
+    }
+
+    #[tokio::test]
+    async fn listing_stays_inside_the_prefix() {
+        let target = open("memory:///remote-test/a", &Default::default()).unwrap();
+        for key in [
+            "remote-test/a/x.js",
+            "remote-test/a/sub/y.js",
+            "remote-test/ab/z.js",
+            "remote-test/b.js",
+        ] {
+            target
+                .store
+                .put(&key.into(), PutPayload::from_static(b"1"))
+                .await
+                .unwrap();
+        }
+        let listed = list(&target, &Filter::default()).await.unwrap();
+        let names: Vec<_> = listed.iter().map(|o| o.relative.as_str()).collect();
+        assert_eq!(names, ["sub/y.js", "x.js"]);
+        let md5 = content_md5(&target, "x.js").await.unwrap();
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(b"1")));
+    }
+}

@@ -1,0 +1,366 @@
+//! Storage URL + options → an [`ObjectStore`] and the prefix to publish under.
+//!
+//! object_store's `parse_url_opts` is not used on purpose: it ignores unknown
+//! option keys (a typo then sends requests to the real AWS endpoint), does not
+//! read the `AWS_*`/`GOOGLE_*`/`AZURE_*` environment, and makes a new
+//! `InMemory` on every call. Here each backend's builder starts `from_env()`,
+//! options override the environment, and every key is checked.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::http::HttpBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ClientConfigKey, ObjectStore, ObjectStoreScheme};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS};
+
+/// The kind of store a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `s3://` and S3-compatible stores.
+    S3,
+    /// `gs://`.
+    Gcs,
+    /// `az://`, `abfs://` and Azure `https://` URLs.
+    Azure,
+    /// `file://`.
+    Local,
+    /// `memory://`, one store per process.
+    Memory,
+    /// `http(s)://` WebDAV.
+    Http,
+}
+
+impl Backend {
+    /// A name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::S3 => "S3",
+            Backend::Gcs => "GCS",
+            Backend::Azure => "Azure Blob",
+            Backend::Local => "file://",
+            Backend::Memory => "memory://",
+            Backend::Http => "HTTP (WebDAV)",
+        }
+    }
+
+    /// Whether the store keeps `Content-Type` and `Cache-Control`.
+    /// object_store's local store refuses attributes on put.
+    pub fn keeps_headers(self) -> bool {
+        !matches!(self, Backend::Local)
+    }
+
+    /// Whether a listing's ETag that looks like an MD5 is the MD5 of the
+    /// content. True for single-part uploads on S3 and on GCS's XML API;
+    /// other stores use opaque ETags (Azure, WebDAV) or none that hash
+    /// content (local files, memory).
+    pub fn etag_is_md5(self) -> bool {
+        matches!(self, Backend::S3 | Backend::Gcs)
+    }
+}
+
+/// Where a deploy writes: a store and a prefix inside it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// Every key of the deploy lives under this prefix; it may be the root.
+    pub prefix: Path,
+    /// The backend the URL selected.
+    pub backend: Backend,
+    /// The URL as given, for messages.
+    pub url: String,
+}
+
+impl Target {
+    /// The object key of a file at `relative` (a `/`-joined path under the
+    /// build directory). Names are kept as they are: `Path::parse` accepts
+    /// spaces, `#`, `+` and unicode, where `Path::from` would percent-encode them.
+    pub fn key(&self, relative: &str) -> std::result::Result<Path, object_store::path::Error> {
+        if self.prefix.as_ref().is_empty() {
+            Path::parse(relative)
+        } else {
+            Path::parse(format!("{}/{relative}", self.prefix.as_ref()))
+        }
+    }
+
+    /// The path of `key` relative to the prefix, or `None` when the key is
+    /// outside it (`a` is not a prefix of `ab/x`).
+    pub fn relative<'a>(&self, key: &'a Path) -> Option<&'a str> {
+        let prefix = self.prefix.as_ref();
+        if prefix.is_empty() {
+            return Some(key.as_ref());
+        }
+        key.as_ref().strip_prefix(prefix)?.strip_prefix('/')
+    }
+}
+
+static MEMORY: OnceLock<Arc<InMemory>> = OnceLock::new();
+
+/// Opens the store a storage URL names, with `options` as object_store keys.
+pub fn open(raw: &str, options: &BTreeMap<String, String>) -> Result<Target> {
+    let url = parse_url(raw)?;
+    let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| unrecognised(raw, &url))?;
+    let config_error = |e: object_store::Error| Error::StoreConfig {
+        store: raw.to_string(),
+        message: crate::error::describe(&e),
+    };
+
+    let (backend, store): (Backend, Arc<dyn ObjectStore>) = match scheme {
+        ObjectStoreScheme::AmazonS3 => {
+            let mut builder = AmazonS3Builder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed = AmazonS3ConfigKey::from_str(key)
+                    .map_err(|_| unknown(key, Backend::S3, S3_KEYS, "s3://"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            (
+                Backend::S3,
+                Arc::new(builder.build().map_err(config_error)?),
+            )
+        }
+        ObjectStoreScheme::GoogleCloudStorage => {
+            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed = GoogleConfigKey::from_str(key)
+                    .map_err(|_| unknown(key, Backend::Gcs, GCS_KEYS, "gs://"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            (
+                Backend::Gcs,
+                Arc::new(builder.build().map_err(config_error)?),
+            )
+        }
+        ObjectStoreScheme::MicrosoftAzure => {
+            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed = AzureConfigKey::from_str(key)
+                    .map_err(|_| unknown(key, Backend::Azure, AZURE_KEYS, "az://"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            (
+                Backend::Azure,
+                Arc::new(builder.build().map_err(config_error)?),
+            )
+        }
+        ObjectStoreScheme::Http => {
+            let mut builder = HttpBuilder::new().with_url(&url[..url::Position::BeforePath]);
+            for (key, value) in options {
+                let parsed = ClientConfigKey::from_str(key)
+                    .map_err(|_| unknown(key, Backend::Http, &[], "http(s)://"))?;
+                builder = builder.with_config(parsed, value);
+            }
+            (
+                Backend::Http,
+                Arc::new(builder.build().map_err(config_error)?),
+            )
+        }
+        ObjectStoreScheme::Local => {
+            reject_options(options, Backend::Local)?;
+            (
+                Backend::Local,
+                Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
+            )
+        }
+        ObjectStoreScheme::Memory => {
+            reject_options(options, Backend::Memory)?;
+            let store = MEMORY.get_or_init(|| Arc::new(InMemory::new())).clone();
+            (Backend::Memory, store)
+        }
+        _ => return Err(unrecognised(raw, &url)),
+    };
+
+    Ok(Target {
+        store,
+        prefix,
+        backend,
+        url: raw.to_string(),
+    })
+}
+
+fn parse_url(raw: &str) -> Result<Url> {
+    let invalid = |reason: &str| Error::InvalidUrl {
+        url: raw.to_string(),
+        reason: reason.to_string(),
+    };
+    if let Some((_, rest)) = raw.split_once("://") {
+        // `Url` would resolve these silently; a deploy must not land elsewhere.
+        if rest
+            .split('/')
+            .any(|segment| segment == ".." || segment == ".")
+        {
+            return Err(invalid("'.' and '..' segments are not allowed in the path"));
+        }
+    }
+    let looks_like_windows_path = raw.len() > 2
+        && raw.as_bytes()[1] == b':'
+        && raw.as_bytes()[0].is_ascii_alphabetic()
+        && matches!(raw.as_bytes()[2], b'\\' | b'/');
+    if looks_like_windows_path {
+        return Err(invalid(
+            "this is a local path: use a file:/// URL such as file:///C:/path/to/folder",
+        ));
+    }
+    let url = Url::parse(raw).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => {
+            invalid("expected a URL such as s3://bucket/prefix, or file:///absolute/path for a local folder")
+        }
+        other => invalid(&other.to_string()),
+    })?;
+    let needs_host = matches!(
+        url.scheme(),
+        "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" | "adl" | "http" | "https"
+    );
+    if needs_host && url.host_str().is_none_or(str::is_empty) {
+        let scheme = url.scheme();
+        let example = match scheme {
+            "gs" => "gs://bucket/prefix",
+            "az" | "azure" | "adl" => "az://container/prefix",
+            "abfs" | "abfss" => "abfs://container@account.dfs.core.windows.net/prefix",
+            "http" | "https" => "https://host/path",
+            _ => "s3://bucket/prefix",
+        };
+        return Err(invalid(&format!("expected {example}")));
+    }
+    if url.scheme() == "file" && url.host_str().is_some_and(|h| !h.is_empty()) {
+        return Err(invalid(
+            "a file URL needs an absolute path after three slashes: file:///path/to/folder",
+        ));
+    }
+    Ok(url)
+}
+
+fn unrecognised(raw: &str, url: &Url) -> Error {
+    Error::UnsupportedScheme {
+        scheme: url.scheme().to_string(),
+        url: raw.to_string(),
+    }
+}
+
+fn unknown(key: &str, backend: Backend, known: &[&str], scheme: &str) -> Error {
+    Error::UnknownOption {
+        key: key.to_string(),
+        backend: backend.name(),
+        hint: suggest(key, known, scheme),
+    }
+}
+
+fn reject_options(options: &BTreeMap<String, String>, backend: Backend) -> Result<()> {
+    match options.keys().next() {
+        None => Ok(()),
+        Some(key) => Err(unknown(key, backend, &[], backend.name())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_ok(url: &str, options: &[(&str, &str)]) -> Target {
+        let options = options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        open(url, &options).unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    fn open_err(url: &str, options: &[(&str, &str)]) -> Error {
+        let options = options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        open(url, &options).expect_err(url)
+    }
+
+    const LOCAL_S3: &[(&str, &str)] = &[
+        ("aws_endpoint", "http://127.0.0.1:9"),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "k"),
+        ("aws_secret_access_key", "s"),
+        ("aws_region", "us-east-1"),
+    ];
+
+    #[test]
+    fn schemes_select_backends_and_prefixes() {
+        let s3 = open_ok("s3://bucket/app/v1", LOCAL_S3);
+        assert_eq!((s3.backend, s3.prefix.as_ref()), (Backend::S3, "app/v1"));
+        let root = open_ok("s3://bucket", LOCAL_S3);
+        assert_eq!(root.prefix.as_ref(), "");
+        let az = open_ok(
+            "az://container/site",
+            &[("azure_storage_use_emulator", "true")],
+        );
+        assert_eq!((az.backend, az.prefix.as_ref()), (Backend::Azure, "site"));
+        let file = open_ok("file:///tmp/out", &[]);
+        assert_eq!(
+            (file.backend, file.prefix.as_ref()),
+            (Backend::Local, "tmp/out")
+        );
+        let memory = open_ok("memory:///p", &[]);
+        assert_eq!(
+            (memory.backend, memory.prefix.as_ref()),
+            (Backend::Memory, "p")
+        );
+    }
+
+    #[test]
+    fn memory_is_one_store_per_process() {
+        let a = open_ok("memory:///a", &[]);
+        let b = open_ok("memory:///b", &[]);
+        assert!(Arc::ptr_eq(&a.store, &b.store));
+    }
+
+    #[test]
+    fn keys_live_under_the_prefix_and_keep_their_characters() {
+        let target = open_ok("memory:///site/app", &[]);
+        assert_eq!(
+            target.key("assets/a b#1+ü.js").unwrap().as_ref(),
+            "site/app/assets/a b#1+ü.js"
+        );
+        let key = Path::parse("site/app/x.js").unwrap();
+        assert_eq!(target.relative(&key), Some("x.js"));
+        let sibling = Path::parse("site/appx/x.js").unwrap();
+        assert_eq!(target.relative(&sibling), None);
+    }
+
+    #[test]
+    fn bad_urls_are_explained() {
+        for (url, needle) in [
+            ("s3:/bucket", "expected s3://bucket/prefix"),
+            ("s3://", "expected s3://bucket/prefix"),
+            ("s3://bucket/../x", "'..'"),
+            ("./dist", "file:///absolute/path"),
+            ("C:\\out", "file:///"),
+            ("file://relative/x", "three slashes"),
+        ] {
+            let error = open_err(url, &[]);
+            assert!(matches!(error, Error::InvalidUrl { .. }), "{url}: {error}");
+            assert!(error.to_string().contains(needle), "{url}: {error}");
+        }
+        let error = open_err("ftp://host/x", &[]);
+        assert!(matches!(error, Error::UnsupportedScheme { .. }), "{error}");
+        assert!(error.to_string().contains("s3://"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_suggestion() {
+        let error = open_err("s3://bucket", &[("aws_endpoin", "http://127.0.0.1:9")]);
+        assert_eq!(
+            error.to_string(),
+            "unknown option 'aws_endpoin' for S3 storage (did you mean 'aws_endpoint'?)"
+        );
+        let error = open_err("az://c", &[("aws_region", "us-east-1")]);
+        assert!(error.to_string().contains("is an S3 option"), "{error}");
+        let error = open_err("file:///tmp/x", &[("aws_region", "x")]);
+        assert!(matches!(error, Error::UnknownOption { .. }), "{error}");
+    }
+}
