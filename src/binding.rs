@@ -35,10 +35,10 @@ pub async fn deploy_binding(
     options: Value,
     on_progress: Option<ProgressCallback>,
 ) -> napi::Result<Value> {
-    let result = match serde_json::from_value::<DeployOptions>(options) {
+    let result = match serde_path_to_error::deserialize::<_, DeployOptions>(options) {
         Err(error) => Err(Error::InvalidOption {
-            name: "options".into(),
-            reason: error.to_string(),
+            name: error.path().to_string(),
+            reason: error.into_inner().to_string(),
         }),
         Ok(options) => crate::deploy(options, &JsProgress(on_progress)).await,
     };

@@ -186,8 +186,13 @@ impl Error {
 }
 
 /// Formats an error with all its sources, skipping a source whose text the
-/// previous message already contains (object_store repeats them).
+/// previous message already contains (object_store repeats them), and
+/// shortening an XML error body to its `Code` and `Message`.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    tidy_xml(&chain(error))
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
@@ -199,4 +204,36 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
         source = inner.source();
     }
     text
+}
+
+/// S3, GCS and Azure answer errors with an XML body; object_store puts all of
+/// it in the message. Keep the text before it plus `Code: Message`.
+fn tidy_xml(text: &str) -> String {
+    let Some(start) = text.find("<?xml") else {
+        return text.to_string();
+    };
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let from = text.find(&open)? + open.len();
+        let to = text[from..].find('<')? + from;
+        Some(text[from..to].to_string())
+    };
+    let head = text[..start].trim_end().trim_end_matches(':');
+    match (field("Code"), field("Message")) {
+        (Some(code), Some(message)) => format!("{head}: {code}: {message}"),
+        (Some(code), None) => format!("{head}: {code}"),
+        _ => head.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_error_bodies_are_shortened() {
+        let text = "GET http://h/b - 404 Not Found: <?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>x</RequestId></Error>";
+        assert_eq!(tidy_xml(text), "GET http://h/b - 404 Not Found: NoSuchBucket: The specified bucket does not exist");
+        assert_eq!(tidy_xml("plain"), "plain");
+    }
 }
