@@ -1,0 +1,145 @@
+// The JS API as a CI script uses it: errors, environment fallbacks, progress
+// events, filters. Local stores only; the contract tests cover the servers.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+
+import { deploy, DeployError } from '../index.js'
+import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
+
+const build = () => writeBuild(join(tempDir('api'), 'dist'), buildFiles(1))
+let unique = 0
+const memory = () => `memory:///api-${process.pid}-${unique++}`
+
+async function rejection(promise) {
+  const error = await promise.then(() => null, (e) => e)
+  assert.ok(error instanceof DeployError, `expected a DeployError, got ${error}`)
+  return error
+}
+
+function withEnv(vars, fn) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+  Object.assign(process.env, vars)
+  return fn().finally(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  })
+}
+
+describe('bad input gets one clear error and touches nothing', () => {
+  const out = join(tempDir('api-untouched'), 'site')
+  const cases = [
+    ['a missing folder', { dir: '/nonexistent/dist', storage: `file://${out}` }, 'DIR_MISSING', /directory '\/nonexistent\/dist' does not exist — run vite build first/],
+    ['an unknown scheme', { storage: 'ftp://host/x' }, 'UNSUPPORTED_SCHEME', /unsupported storage scheme 'ftp:'.*s3:\/\//],
+    ['a malformed URL', { storage: 's3:/bucket' }, 'INVALID_URL', /invalid storage URL 's3:\/bucket': expected s3:\/\/bucket\/prefix/],
+    ['a misspelt option key', { storage: 's3://bucket', storageOptions: { aws_endpoin: 'http://127.0.0.1:1' } }, 'UNKNOWN_OPTION', /unknown option 'aws_endpoin' for S3 storage \(did you mean 'aws_endpoint'\?\)/],
+    ['an option of another backend', { storage: 'az://c/p', storageOptions: { aws_region: 'us-east-1' } }, 'UNKNOWN_OPTION', /'aws_region' is an S3 option/],
+    ['a concurrency of 0', { storage: `file://${out}`, concurrency: 0 }, 'INVALID_OPTION', /`concurrency`: 0 is not between 1 and 1024/],
+    ['a concurrency that is not a number', { storage: `file://${out}`, concurrency: 'many' }, 'INVALID_OPTION', /`concurrency`/],
+    ['a misspelt deploy option', { storage: `file://${out}`, dryrun: true }, 'INVALID_OPTION', /unknown field `dryrun`.*dryRun/],
+    ['an invalid glob', { storage: `file://${out}`, exclude: ['a[b'] }, 'INVALID_GLOB', /invalid glob 'a\[b' in `exclude`/],
+    ['a filter that excludes everything', { storage: `file://${out}`, exclude: ['**'] }, 'DIR_EMPTY', /include\/exclude left none/],
+  ]
+  for (const [name, options, code, message] of cases) {
+    it(name, async () => {
+      const error = await rejection(deploy({ dir: build(), ...options }))
+      assert.equal(error.code, code)
+      assert.match(error.message, message)
+      assert.equal(error.usage, true)
+      assert.equal(existsSync(out), false, 'nothing was written')
+    })
+  }
+
+  it('no storage anywhere names both ways to give one', async () => {
+    await withEnv({ VITE_DEPLOY_STORAGE: '' }, async () => {
+      const error = await rejection(deploy({ dir: build() }))
+      assert.equal(error.code, 'NO_STORAGE')
+      assert.match(error.message, /pass `storage`.*or set VITE_DEPLOY_STORAGE/)
+    })
+  })
+
+  it('a bucket that cannot be reached fails the listing before any write', async () => {
+    const error = await rejection(deploy({
+      dir: build(),
+      storage: 's3://bucket/app',
+      storageOptions: { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1', timeout: '2s', connect_timeout: '1s' },
+    }))
+    assert.equal(error.code, 'LIST_FAILED')
+    assert.equal(error.usage, false)
+    assert.match(error.message, /cannot list s3:\/\/bucket\/app/)
+  })
+})
+
+describe('environment fallbacks', () => {
+  it('VITE_DEPLOY_STORAGE gives the storage', async () => {
+    const out = join(tempDir('api-env'), 'site')
+    const report = await withEnv({ VITE_DEPLOY_STORAGE: `file://${out}` }, () => deploy({ dir: build() }))
+    assert.equal(report.storage, `file://${out}`)
+    assert.deepEqual([...readTree(out).keys()].sort(), Object.keys(buildFiles(1)).sort())
+  })
+
+  it('VITE_DEPLOY_DELETE=false keeps orphans, and `delete` overrides it', async () => {
+    const storage = memory()
+    const dir = build()
+    await deploy({ dir, storage })
+    writeBuild(dir, buildFiles(2))
+    const kept = await withEnv({ VITE_DEPLOY_DELETE: 'false' }, () => deploy({ dir, storage }))
+    assert.deepEqual(kept.files.filter((f) => f.action === 'keep').map((f) => f.path), ['assets/index-3fA9c1xZ.js'])
+    assert.equal(kept.summary.deleted.count, 0)
+    assert.match(kept.notes.join('\n'), /1 orphan\(s\) kept because delete is off/)
+    const deleted = await withEnv({ VITE_DEPLOY_DELETE: 'false' }, () => deploy({ dir, storage, delete: true }))
+    assert.equal(deleted.summary.deleted.count, 1)
+  })
+})
+
+describe('progress and filters', () => {
+  it('onProgress gets the totals, then one event per file', async () => {
+    const events = []
+    const report = await deploy({ dir: build(), storage: memory(), onProgress: (e) => events.push(e) })
+    // Events are delivered through the event loop; give the last ones a turn.
+    await new Promise((r) => setImmediate(r))
+    const planned = events.find((e) => e.type === 'planned')
+    assert.equal(planned.uploads, report.summary.new.count)
+    assert.equal(planned.uploadBytes, report.summary.new.bytes)
+    const uploaded = events.filter((e) => e.type === 'uploaded')
+    assert.equal(uploaded.length, report.summary.new.count)
+    assert.equal(uploaded.reduce((sum, e) => sum + e.size, 0), report.summary.new.bytes)
+  })
+
+  it('a throwing onProgress does not stop the deploy', async () => {
+    const report = await deploy({ dir: build(), storage: memory(), onProgress: () => { throw new Error('bar broke') } })
+    assert.equal(report.failures.length, 0)
+  })
+
+  it('excluded files are neither uploaded nor deleted', async () => {
+    const storage = memory()
+    const dir = build()
+    await deploy({ dir, storage })
+    const report = await deploy({ dir, storage, exclude: ['*.txt', 'assets/vendor-*'] })
+    const paths = report.files.map((f) => f.path)
+    assert.ok(!paths.includes('robots.txt') && !paths.includes('assets/vendor-Bq81kLxy.js'), paths.join(', '))
+    assert.equal(report.summary.orphans.count, 0)
+    const only = await deploy({ dir, storage, include: ['assets/**'], dryRun: true })
+    assert.ok(only.files.every((f) => f.path.startsWith('assets/')))
+  })
+
+  it('a prefix never touches a sibling prefix that starts with the same letters', async () => {
+    const base = memory()
+    const dir = build()
+    await deploy({ dir, storage: `${base}/ab` })
+    const report = await deploy({ dir, storage: `${base}/a` })
+    assert.equal(report.summary.remote, 0, 'nothing under a/ yet')
+    assert.equal(report.summary.deleted.count, 0)
+    const again = await deploy({ dir, storage: `${base}/ab`, dryRun: true })
+    assert.equal(again.summary.unchanged.count, Object.keys(buildFiles(1)).length)
+  })
+
+  it('file:// drops headers and says so', async () => {
+    const report = await deploy({ dir: build(), storage: `file://${join(tempDir('api-file'), 'site')}` })
+    assert.equal(report.headersApplied, false)
+    assert.match(report.notes.join('\n'), /does not store Content-Type or Cache-Control/)
+  })
+})

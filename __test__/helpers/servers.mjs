@@ -1,0 +1,124 @@
+// Real storage servers for the tests, on 127.0.0.1 only: moto (S3 and the
+// GCS XML API), Azurite (Azure Blob), and a loopback proxy that counts
+// requests and injects faults. Each test file starts what it needs and stops
+// it in `after`.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitUntilListening(port, child, name, output) {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`)
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true) })
+      socket.on('error', () => resolve(false))
+    })
+    if (open) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} within 30 s:\n${output()}`)
+}
+
+function startProcess(name, command, args, port, env = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let output = ''
+  child.stdout.on('data', (d) => { output = (output + d).slice(-20_000) })
+  child.stderr.on('data', (d) => { output = (output + d).slice(-20_000) })
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', resolve)
+    child.kill('SIGTERM')
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref()
+  })
+  return { child, stop, ready: waitUntilListening(port, child, name, () => output) }
+}
+
+export const MOTO_SERVER = process.env.MOTO_SERVER || join(ROOT, '.venv', 'bin', 'moto_server')
+
+/** Starts moto_server; `endpoint` is its http://127.0.0.1:PORT. */
+export async function startMoto() {
+  if (!existsSync(MOTO_SERVER)) {
+    throw new Error(`moto_server not found at ${MOTO_SERVER}: run \`npm test\` (it installs moto into .venv) or set MOTO_SERVER`)
+  }
+  const port = await freePort()
+  const server = startProcess('moto_server', MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], port)
+  await server.ready
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop: server.stop }
+}
+
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+/** Starts Azurite's blob service with its data in a temporary folder. */
+export async function startAzurite() {
+  const port = await freePort()
+  const location = mkdtempSync(join(tmpdir(), 'vite-deploy-azurite-'))
+  const bin = join(ROOT, 'node_modules', '.bin', 'azurite-blob')
+  const server = startProcess('azurite-blob', bin, [
+    '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location,
+    '--disableTelemetry', '--skipApiVersionCheck', '--silent', '--loose',
+  ], port)
+  await server.ready
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    stop: async () => { await server.stop(); rmSync(location, { recursive: true, force: true }) },
+  }
+}
+
+/**
+ * A loopback HTTP proxy in front of a real server. It records every request
+ * (`requests`: method and path) and answers with `fail(request)`'s status
+ * instead of forwarding when that returns a number.
+ */
+export async function startProxy(upstreamPort) {
+  const requests = []
+  let fail = () => undefined
+  const server = http.createServer((req, res) => {
+    requests.push({ method: req.method, url: req.url })
+    const status = fail(req)
+    if (status) {
+      req.resume()
+      res.writeHead(status, { 'content-type': 'application/xml' })
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InjectedFault</Code><Message>fault injected by the test proxy</Message></Error>`)
+      return
+    }
+    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers)
+      answer.pipe(res)
+    })
+    upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
+    req.pipe(upstream)
+  })
+  const port = await freePort()
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    /** Requests that change the store (PUT, POST, DELETE). */
+    writes: () => requests.filter((r) => ['PUT', 'POST', 'DELETE'].includes(r.method)),
+    reset: () => { requests.length = 0 },
+    failWhen: (predicate) => { fail = predicate },
+    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }),
+  }
+}

@@ -1,0 +1,30 @@
+// A CI script as a user writes it; `tsc -p __test__/types` checks index.d.ts against it.
+import { deploy, DeployError, type DeployReport, type ProgressEvent } from 'vite-deploy'
+
+async function main(): Promise<void> {
+  let uploaded = 0
+  const report: DeployReport = await deploy({
+    dir: 'dist',
+    storage: 's3://my-bucket/app',
+    storageOptions: { aws_region: 'eu-west-1' },
+    delete: true,
+    dryRun: false,
+    concurrency: 16,
+    include: ['**'],
+    exclude: ['**/*.map'],
+    cacheControl: { '*.html': 'public, max-age=60' },
+    onProgress: (event: ProgressEvent) => {
+      if (event.type === 'uploaded') uploaded += event.size
+    },
+  })
+  const newFiles: number = report.summary.new.count
+  const reasons: string[] = report.files.filter((f) => f.action === 'upload').map((f) => `${f.path}: ${f.reason}`)
+  console.log(newFiles, reasons, uploaded, report.durationMs)
+  try {
+    await deploy()
+  } catch (error) {
+    if (error instanceof DeployError && error.code === 'DEPLOY_FAILED') console.log(error.report?.failures)
+  }
+}
+
+void main()

@@ -1,0 +1,3 @@
+export function details() {
+  return '<p>This chunk was loaded lazily from the CDN.</p>'
+}

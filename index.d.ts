@@ -1,0 +1,177 @@
+/**
+ * vite-deploy: publish a Vite build to object storage behind a CDN.
+ *
+ * ```js
+ * import { deploy } from 'vite-deploy'
+ * const report = await deploy({ dir: 'dist', storage: 's3://my-bucket/app' })
+ * ```
+ */
+
+/** Options of {@link deploy}. */
+export interface DeployOptions {
+  /**
+   * The local build directory (Vite's `build.outDir`), relative to the
+   * current directory or absolute.
+   * @default 'dist'
+   */
+  dir?: string
+  /**
+   * Where to publish: `s3://bucket/prefix` (also S3-compatible stores with
+   * `aws_endpoint`), `gs://bucket/prefix`, `az://container/prefix`,
+   * `abfs://container@account.dfs.core.windows.net/prefix`,
+   * `file:///absolute/path`, `memory:///prefix` or `https://host/path` (WebDAV).
+   * @default process.env.VITE_DEPLOY_STORAGE
+   */
+  storage?: string
+  /**
+   * object_store configuration keys for the backend, such as `aws_region`,
+   * `aws_endpoint`, `aws_allow_http`, `google_service_account`,
+   * `azure_storage_account_name` or `azure_storage_use_emulator`. An unknown
+   * key is an error. Credentials not given here come from the standard
+   * environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
+   * @default {}
+   */
+  storageOptions?: Record<string, string>
+  /**
+   * Delete remote keys under the prefix that the build no longer has. Runs only
+   * after every upload succeeded.
+   * @default true, or false when VITE_DEPLOY_DELETE=false
+   */
+  delete?: boolean
+  /**
+   * List and compare only: the report gives the plan with a reason per file,
+   * and nothing is written.
+   * @default false
+   */
+  dryRun?: boolean
+  /**
+   * Uploads in flight at once (1–1024).
+   * @default 16
+   */
+  concurrency?: number
+  /**
+   * Only files whose path (relative to `dir`) matches one of these globs are
+   * published; `*` also matches across `/`.
+   * @default every file
+   */
+  include?: string[]
+  /**
+   * Files matching one of these globs are neither published nor deleted.
+   * @default []
+   */
+  exclude?: string[]
+  /**
+   * `Cache-Control` per glob, first match wins, before the defaults:
+   * `public, max-age=31536000, immutable` for content-hashed assets and
+   * `no-cache` for everything else.
+   * @default {}
+   */
+  cacheControl?: Record<string, string>
+  /**
+   * Called as work completes, for progress bars. Errors it throws are
+   * reported as a warning and do not stop the deploy.
+   */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+/** Events passed to {@link DeployOptions.onProgress}. */
+export type ProgressEvent =
+  | { type: 'planned'; uploads: number; uploadBytes: number; deletes: number; unchanged: number }
+  | { type: 'uploaded'; path: string; size: number }
+  | { type: 'deleted'; path: string }
+  | { type: 'failed'; path: string; error: string }
+
+/** A count of files and their bytes. */
+export interface Tally {
+  count: number
+  bytes: number
+}
+
+/** Counts of a deploy: `new`…`orphans` describe the plan, `uploaded` and `deleted` what was done. */
+export interface DeploySummary {
+  /** Files in the build (after include/exclude). */
+  local: number
+  /** Objects under the prefix (after include/exclude). */
+  remote: number
+  new: Tally
+  changed: Tally
+  unchanged: Tally
+  orphans: Tally
+  /** Remote objects read back to compare content (stores without MD5 ETags). */
+  comparedByContent: number
+  uploaded: Tally
+  deleted: Tally
+}
+
+/** One key of the plan. */
+export interface FileReport {
+  /** Path relative to the build directory and to the prefix. */
+  path: string
+  /** The full object key. */
+  key: string
+  action: 'upload' | 'skip' | 'delete' | 'keep'
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`. */
+  reason: string
+  size: number
+  /** The file's role in the publish order; absent for orphans. */
+  kind?: 'hashed' | 'other' | 'entry'
+  status: 'done' | 'planned' | 'failed' | 'notAttempted' | 'skipped'
+}
+
+/** A step that failed. */
+export interface Failure {
+  path: string
+  action: 'upload' | 'delete'
+  error: string
+}
+
+/** What a deploy did. */
+export interface DeployReport {
+  storage: string
+  dryRun: boolean
+  /** Whether Content-Type and Cache-Control were stored (not on file://). */
+  headersApplied: boolean
+  notes: string[]
+  summary: DeploySummary
+  /** Every key: uploads in publish order, then skips, then orphans. */
+  files: FileReport[]
+  failures: Failure[]
+  durationMs: number
+}
+
+/** Codes of {@link DeployError}. */
+export type DeployErrorCode =
+  | 'NO_STORAGE'
+  | 'INVALID_URL'
+  | 'UNSUPPORTED_SCHEME'
+  | 'UNKNOWN_OPTION'
+  | 'INVALID_OPTION'
+  | 'INVALID_GLOB'
+  | 'STORE_CONFIG'
+  | 'DIR_MISSING'
+  | 'NOT_A_DIRECTORY'
+  | 'DIR_EMPTY'
+  | 'SYMLINK_LOOP'
+  | 'UNREADABLE'
+  | 'BAD_FILE_NAME'
+  | 'LIST_FAILED'
+  | 'COMPARE_FAILED'
+  | 'DEPLOY_FAILED'
+
+/** The error {@link deploy} rejects with. */
+export declare class DeployError extends Error {
+  name: 'DeployError'
+  /** Stable code to branch on. */
+  code: DeployErrorCode
+  /** True when the input was wrong (a CLI exits 2), false when the deploy failed (exit 1). */
+  usage: boolean
+  /** With `DEPLOY_FAILED`: the report, whose `failures` lists every failed step. */
+  report?: DeployReport
+}
+
+/**
+ * Publishes a build directory: uploads new and changed files (hashed assets
+ * first, HTML and the manifest last), then deletes orphans if every upload
+ * succeeded. Rejects with a {@link DeployError}.
+ */
+export declare function deploy(options?: DeployOptions): Promise<DeployReport>

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The whole test suite, as the README and .ci/run call it: installs what is
+// missing (npm packages, moto in .venv, the addon), checks formatting, lints
+// and types, then runs the Rust and Node tests. The Node tests start and stop
+// their own servers (moto, Azurite) on 127.0.0.1.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const MOTO = 'moto[server]==5.2.5'
+
+function run(title, command, args, options = {}) {
+  const started = Date.now()
+  console.error(`\n▶ ${title}: ${command} ${args.join(' ')}`)
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options })
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  if (result.status !== 0) {
+    console.error(`✗ ${title} failed after ${seconds} s (exit ${result.status ?? result.signal})`)
+    process.exit(1)
+  }
+  console.error(`✓ ${title} (${seconds} s)`)
+}
+
+function newestMtime(paths) {
+  let newest = 0
+  for (const path of paths) {
+    if (!existsSync(path)) continue
+    const stat = statSync(path)
+    if (stat.isDirectory()) newest = Math.max(newest, newestMtime(readdirSync(path).map((p) => join(path, p))))
+    else newest = Math.max(newest, stat.mtimeMs)
+  }
+  return newest
+}
+
+function hostTriple() {
+  const out = spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout || ''
+  return out.match(/^host: (.+)$/m)?.[1]
+}
+
+if (!existsSync(join(root, 'node_modules', '.bin', 'napi'))) run('install npm packages', 'npm', ['ci'])
+if (!existsSync(join(root, '.venv', 'bin', 'moto_server'))) {
+  run('create .venv', 'python3', ['-m', 'venv', '.venv'])
+  run('install moto', join(root, '.venv', 'bin', 'pip'), ['install', '--quiet', MOTO])
+}
+
+const addon = readdirSync(root).filter((f) => f.endsWith('.node')).map((f) => join(root, f))
+const sources = newestMtime(['src', 'Cargo.toml', 'Cargo.lock', 'build.rs'].map((p) => join(root, p)))
+if (addon.length === 0 || newestMtime(addon) < sources) {
+  run('build the addon', join(root, 'node_modules', '.bin', 'napi'), ['build', '--platform', '--release', '--js', 'binding.js', '--dts', 'binding.d.ts'])
+}
+
+const target = ['--target', hostTriple()]
+run('rustfmt', 'cargo', ['fmt', '--check'])
+run('clippy', 'cargo', ['clippy', ...target, '--all-targets', '--', '-D', 'warnings'])
+run('rust tests', 'cargo', ['test', ...target])
+run('type check index.d.ts', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '__test__/types'])
+run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'])
+console.error('\nall tests passed')
