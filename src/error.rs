@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn xml_error_bodies_are_shortened() {
         let text = "GET http://h/b - 404 Not Found: <?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>x</RequestId></Error>";
-        assert_eq!(tidy_xml(text), "GET http://h/b - 404 Not Found: NoSuchBucket: The specified bucket does not exist");
+        assert_eq!(
+            tidy_xml(text),
+            "GET http://h/b - 404 Not Found: NoSuchBucket: The specified bucket does not exist"
+        );
         assert_eq!(tidy_xml("plain"), "plain");
     }
 }
