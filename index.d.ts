@@ -68,6 +68,15 @@ export interface DeployOptions {
    */
   cacheControl?: Record<string, string>
   /**
+   * Paths (relative to `dir`) known to be content-hashed, for example every
+   * `file`, `css` and `assets` entry of Vite's `.vite/manifest.json`. When
+   * given, only these and their source maps are treated as hashed (compared
+   * by size, cached as immutable); the plugin passes them when
+   * `build.manifest` is on.
+   * @default decided by file names (`name-XXXXXXXX.ext`)
+   */
+  hashedFiles?: string[]
+  /**
    * Called as work completes, for progress bars. Errors it throws are
    * reported as a warning and do not stop the deploy.
    */

@@ -106,7 +106,7 @@ pub fn glob_set(globs: &[String], option: &'static str) -> Result<Option<GlobSet
 /// its files. A missing, non-directory or empty `dir` is refused here, before
 /// anything touches the store. Every file is opened once, so an unreadable
 /// file stops the deploy now rather than halfway through the upload.
-pub fn scan(dir: &Path, filter: &Filter) -> Result<Vec<LocalFile>> {
+pub fn scan(dir: &Path, filter: &Filter, roles: &Roles) -> Result<Vec<LocalFile>> {
     let metadata = std::fs::metadata(dir).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => Error::DirMissing {
             path: dir.to_path_buf(),
@@ -140,7 +140,7 @@ pub fn scan(dir: &Path, filter: &Filter) -> Result<Vec<LocalFile>> {
         };
         let mut file = File::open(entry.path()).map_err(unreadable)?;
         let size = file.metadata().map_err(unreadable)?.len();
-        let kind = classify(&relative);
+        let kind = roles.classify(&relative);
         let md5 = match kind {
             FileKind::Hashed => None,
             FileKind::Other | FileKind::Entry => Some(md5_of(&mut file).map_err(unreadable)?),
@@ -227,6 +227,48 @@ pub fn md5_of(reader: &mut impl Read) -> std::io::Result<[u8; 16]> {
     Ok(hasher.finalize().into())
 }
 
+/// Decides each file's role: from the list of content-hashed files when the
+/// caller has one (the plugin reads it from Vite's manifest), otherwise from
+/// names with [`classify`].
+#[derive(Debug, Clone, Default)]
+pub struct Roles {
+    hashed: Option<std::collections::HashSet<String>>,
+}
+
+impl Roles {
+    /// Roles from an explicit list of content-hashed paths relative to the
+    /// build directory; `None` falls back to name patterns.
+    pub fn new(hashed_files: Option<Vec<String>>) -> Self {
+        Self {
+            hashed: hashed_files.map(|files| {
+                files
+                    .into_iter()
+                    .map(|f| f.trim_start_matches('/').to_string())
+                    .collect()
+            }),
+        }
+    }
+
+    /// The role of the file at `relative`. With a list, a file is hashed when
+    /// listed, or when it is the source map of a listed file.
+    pub fn classify(&self, relative: &str) -> FileKind {
+        let Some(hashed) = &self.hashed else {
+            return classify(relative);
+        };
+        if is_entry(relative) {
+            FileKind::Entry
+        } else if hashed.contains(relative)
+            || relative
+                .strip_suffix(".map")
+                .is_some_and(|f| hashed.contains(f))
+        {
+            FileKind::Hashed
+        } else {
+            FileKind::Other
+        }
+    }
+}
+
 /// Decides a file's role from its path alone.
 ///
 /// Vite names emitted assets `[name]-[hash].[ext]` under `build.assetsDir`
@@ -235,16 +277,20 @@ pub fn md5_of(reader: &mut impl Read) -> std::io::Result<[u8; 16]> {
 /// false "hashed" would hide a same-size change, while a false "other" only
 /// costs a content comparison, so the rule is strict.
 pub fn classify(relative: &str) -> FileKind {
-    let name = relative.rsplit('/').next().unwrap_or(relative);
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".html") || lower.ends_with(".htm") || is_manifest(relative) {
+    if is_entry(relative) {
         return FileKind::Entry;
     }
-    if has_content_hash(name) {
+    if has_content_hash(relative.rsplit('/').next().unwrap_or(relative)) {
         FileKind::Hashed
     } else {
         FileKind::Other
     }
+}
+
+/// HTML pages and Vite's manifests: what references the hashed assets.
+fn is_entry(relative: &str) -> bool {
+    let lower = relative.to_ascii_lowercase();
+    lower.ends_with(".html") || lower.ends_with(".htm") || is_manifest(relative)
 }
 
 fn is_manifest(relative: &str) -> bool {
@@ -325,6 +371,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_manifest_list_replaces_name_patterns() {
+        let roles = Roles::new(Some(vec![
+            "assets/main.js".into(),
+            "/assets/logo-3fA9c1xZ.svg".into(),
+        ]));
+        assert_eq!(roles.classify("assets/main.js"), FileKind::Hashed);
+        assert_eq!(roles.classify("assets/main.js.map"), FileKind::Hashed);
+        assert_eq!(roles.classify("assets/logo-3fA9c1xZ.svg"), FileKind::Hashed);
+        assert_eq!(
+            roles.classify("assets/unlisted-3fA9c1xZ.js"),
+            FileKind::Other
+        );
+        assert_eq!(roles.classify("index.html"), FileKind::Entry);
+        assert_eq!(
+            Roles::default().classify("assets/unlisted-3fA9c1xZ.js"),
+            FileKind::Hashed
+        );
+    }
+
     struct Dir(tempfile::TempDir);
 
     impl Dir {
@@ -342,6 +408,7 @@ mod tests {
             scan(
                 self.0.path(),
                 &Filter::new(&strings(include), &strings(exclude))?,
+                &Roles::default(),
             )
         }
     }
@@ -399,12 +466,16 @@ mod tests {
         assert!(matches!(dir.scan(&[], &[]), Err(Error::DirEmpty { .. })));
         let missing = dir.0.path().join("nope");
         assert!(matches!(
-            scan(&missing, &Filter::default()),
+            scan(&missing, &Filter::default(), &Roles::default()),
             Err(Error::DirMissing { .. })
         ));
         dir.touch("file", "");
         assert!(matches!(
-            scan(&dir.0.path().join("file"), &Filter::default()),
+            scan(
+                &dir.0.path().join("file"),
+                &Filter::default(),
+                &Roles::default()
+            ),
             Err(Error::NotADirectory { .. })
         ));
     }

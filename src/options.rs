@@ -56,6 +56,12 @@ pub struct DeployOptions {
     /// defaults (`immutable` for hashed assets, `no-cache` otherwise).
     #[serde(default)]
     pub cache_control: serde_json::Map<String, serde_json::Value>,
+    /// Paths (relative to `dir`) known to be content-hashed, such as every
+    /// `file`, `css` and `assets` entry of Vite's manifest. When given, only
+    /// these (and their source maps) count as hashed; by default file names
+    /// decide.
+    #[serde(default)]
+    pub hashed_files: Option<Vec<String>>,
 }
 
 /// Options after fallbacks and validation.
@@ -79,6 +85,8 @@ pub struct Resolved {
     pub exclude: Vec<String>,
     /// `(glob, Cache-Control)` in the order given.
     pub cache_control: Vec<(String, String)>,
+    /// Known content-hashed paths, if any.
+    pub hashed_files: Option<Vec<String>>,
 }
 
 impl DeployOptions {
@@ -135,6 +143,7 @@ impl DeployOptions {
             include: self.include,
             exclude: self.exclude,
             cache_control,
+            hashed_files: self.hashed_files,
         })
     }
 }
