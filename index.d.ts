@@ -1,11 +1,18 @@
 /**
  * vite-deploy: publish a Vite build to object storage behind a CDN.
  *
- * ```js
+ * ```ts
+ * // vite.config.ts
+ * import viteDeploy from 'vite-deploy'
+ * export default defineConfig({ plugins: [viteDeploy({ storage: 's3://my-bucket/app', base: 'https://cdn.example.com/app/' })] })
+ *
+ * // a CI script
  * import { deploy } from 'vite-deploy'
  * const report = await deploy({ dir: 'dist', storage: 's3://my-bucket/app' })
  * ```
  */
+
+import type { Plugin } from 'vite'
 
 /** Options of {@link deploy}. */
 export interface DeployOptions {
@@ -184,3 +191,48 @@ export declare class DeployError extends Error {
  * succeeded. Rejects with a {@link DeployError}.
  */
 export declare function deploy(options?: DeployOptions): Promise<DeployReport>
+
+/** Options of the Vite plugin: those of {@link deploy} (the folder is Vite's `build.outDir`) plus these. */
+export interface ViteDeployOptions extends Omit<DeployOptions, 'dir'> {
+  /**
+   * The public URL the build is served from, set as Vite's `base` for builds
+   * (for example `https://cdn.example.com/app/`). Wins over a `base` in the
+   * Vite config, with a warning.
+   * @default process.env.VITE_BASE_URL, else Vite's own base
+   */
+  base?: string
+  /**
+   * Publish after the build. `false`, or `VITE_DEPLOY=false`, keeps `base` but
+   * uploads nothing, so local builds need not touch the CDN.
+   * @default true
+   */
+  enabled?: boolean
+  /**
+   * Fail the build when the deploy fails. With `false` the error is logged
+   * and the build passes.
+   * @default true
+   */
+  failOnError?: boolean
+  /**
+   * Vite environments whose output is published.
+   * @default ['client']
+   */
+  environments?: string[]
+  /**
+   * Publish after every rebuild of `vite build --watch`.
+   * @default false
+   */
+  watch?: boolean
+  /**
+   * Log one line per uploaded or deleted file.
+   * @default false, or true when DEBUG names vite-deploy or vite:*
+   */
+  verbose?: boolean
+}
+
+/**
+ * The Vite plugin: sets `base` for builds and publishes the client build
+ * once it is written (`apply: 'build'`, never under the dev server).
+ */
+export declare function viteDeploy(options?: ViteDeployOptions): Plugin
+export default viteDeploy

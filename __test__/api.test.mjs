@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 
-import { deploy, DeployError } from '../index.js'
+import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
 
 const build = () => writeBuild(join(tempDir('api'), 'dist'), buildFiles(1))

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { deploy } from '../../index.js'
+import { deploy } from '../../index.mjs'
 import { buildFiles, mtimes, tempDir, UNUSUAL_NAME, writeBuild } from './build.mjs'
 import { BACKENDS } from './stores.mjs'
 

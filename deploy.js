@@ -1,0 +1,63 @@
+'use strict'
+
+const { deploy: deployBinding } = require('./binding.js')
+
+/** An error from vite-deploy; `code` is stable, `message` names the fix. */
+class DeployError extends Error {
+  constructor(message, { code, usage = false, report } = {}) {
+    super(message)
+    this.name = 'DeployError'
+    this.code = code
+    this.usage = usage
+    if (report) this.report = report
+  }
+}
+
+function withoutUndefined(object) {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined))
+}
+
+function failureMessage(report) {
+  const uploads = report.failures.filter((f) => f.action === 'upload').length
+  const planned = report.summary.new.count + report.summary.changed.count
+  const head = uploads > 0
+    ? `deploy to ${report.storage} failed: ${uploads} of ${planned} uploads failed, nothing was deleted and the entry HTML was not replaced unless listed as done`
+    : `deploy to ${report.storage} failed: ${report.failures.length} delete(s) failed after every upload succeeded`
+  const lines = report.failures.slice(0, 20).map((f) => `  ${f.action} ${f.path}: ${f.error}`)
+  if (report.failures.length > 20) lines.push(`  … and ${report.failures.length - 20} more (see error.report.failures)`)
+  return [head, ...lines].join('\n')
+}
+
+/**
+ * Publishes a build directory to object storage. See index.d.ts.
+ * @param {import('./index').DeployOptions} options
+ * @returns {Promise<import('./index').DeployReport>}
+ */
+async function deploy(options = {}) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
+  }
+  const { onProgress, ...rest } = options
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new DeployError('invalid option `onProgress`: expected a function', { code: 'INVALID_OPTION', usage: true })
+  }
+  const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  let warned = false
+  // A progress callback that throws must not fail or stall the upload.
+  const progress = onProgress && ((event) => {
+    try {
+      onProgress(event)
+    } catch (error) {
+      if (!warned) process.emitWarning(`vite-deploy: onProgress threw: ${error && error.message}`)
+      warned = true
+    }
+  })
+  const result = await deployBinding(request, progress)
+  if (!result.ok) throw new DeployError(result.error.message, result.error)
+  if (result.report.failures.length > 0) {
+    throw new DeployError(failureMessage(result.report), { code: 'DEPLOY_FAILED', report: result.report })
+  }
+  return result.report
+}
+
+module.exports = { deploy, DeployError }
