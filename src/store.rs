@@ -115,55 +115,50 @@ pub fn open(raw: &str, options: &BTreeMap<String, String>) -> Result<Target> {
         message: crate::error::describe(&e),
     };
 
+    // Every remote backend: builder from the environment, then each option
+    // parsed by the backend's own key type, so a typo is an error here.
+    macro_rules! configured {
+        ($builder:expr, $key:ty, $backend:expr, $known:expr, $scheme:literal) => {{
+            let mut builder = $builder;
+            for (key, value) in options {
+                let parsed =
+                    <$key>::from_str(key).map_err(|_| unknown(key, $backend, $known, $scheme))?;
+                builder = builder.with_config(parsed, value);
+            }
+            let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(config_error)?);
+            ($backend, store)
+        }};
+    }
+
     let (backend, store): (Backend, Arc<dyn ObjectStore>) = match scheme {
-        ObjectStoreScheme::AmazonS3 => {
-            let mut builder = AmazonS3Builder::from_env().with_url(url.as_str());
-            for (key, value) in options {
-                let parsed = AmazonS3ConfigKey::from_str(key)
-                    .map_err(|_| unknown(key, Backend::S3, S3_KEYS, "s3://"))?;
-                builder = builder.with_config(parsed, value);
-            }
-            (
-                Backend::S3,
-                Arc::new(builder.build().map_err(config_error)?),
-            )
-        }
-        ObjectStoreScheme::GoogleCloudStorage => {
-            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url.as_str());
-            for (key, value) in options {
-                let parsed = GoogleConfigKey::from_str(key)
-                    .map_err(|_| unknown(key, Backend::Gcs, GCS_KEYS, "gs://"))?;
-                builder = builder.with_config(parsed, value);
-            }
-            (
-                Backend::Gcs,
-                Arc::new(builder.build().map_err(config_error)?),
-            )
-        }
-        ObjectStoreScheme::MicrosoftAzure => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url.as_str());
-            for (key, value) in options {
-                let parsed = AzureConfigKey::from_str(key)
-                    .map_err(|_| unknown(key, Backend::Azure, AZURE_KEYS, "az://"))?;
-                builder = builder.with_config(parsed, value);
-            }
-            (
-                Backend::Azure,
-                Arc::new(builder.build().map_err(config_error)?),
-            )
-        }
-        ObjectStoreScheme::Http => {
-            let mut builder = HttpBuilder::new().with_url(&url[..url::Position::BeforePath]);
-            for (key, value) in options {
-                let parsed = ClientConfigKey::from_str(key)
-                    .map_err(|_| unknown(key, Backend::Http, &[], "http(s)://"))?;
-                builder = builder.with_config(parsed, value);
-            }
-            (
-                Backend::Http,
-                Arc::new(builder.build().map_err(config_error)?),
-            )
-        }
+        ObjectStoreScheme::AmazonS3 => configured!(
+            AmazonS3Builder::from_env().with_url(url.as_str()),
+            AmazonS3ConfigKey,
+            Backend::S3,
+            S3_KEYS,
+            "s3://"
+        ),
+        ObjectStoreScheme::GoogleCloudStorage => configured!(
+            GoogleCloudStorageBuilder::from_env().with_url(url.as_str()),
+            GoogleConfigKey,
+            Backend::Gcs,
+            GCS_KEYS,
+            "gs://"
+        ),
+        ObjectStoreScheme::MicrosoftAzure => configured!(
+            MicrosoftAzureBuilder::from_env().with_url(url.as_str()),
+            AzureConfigKey,
+            Backend::Azure,
+            AZURE_KEYS,
+            "az://"
+        ),
+        ObjectStoreScheme::Http => configured!(
+            HttpBuilder::new().with_url(&url[..url::Position::BeforePath]),
+            ClientConfigKey,
+            Backend::Http,
+            &[],
+            "http(s)://"
+        ),
         ObjectStoreScheme::Local => {
             reject_options(options, Backend::Local)?;
             (
