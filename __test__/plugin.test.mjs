@@ -132,6 +132,18 @@ describe('the plugin with a local folder', () => {
     assert.equal(existsSync(out), false)
   })
 
+  it('a build with several outputs (as @vitejs/plugin-legacy makes) publishes once', async () => {
+    const root = exampleApp()
+    const out = join(tempDir('plugin-out'), 'site')
+    const progress = counter()
+    const outputs = [{ entryFileNames: 'assets/[name]-[hash].js' }, { entryFileNames: 'assets/[name]-legacy-[hash].js' }]
+    const { config } = viteConfig(root, viteDeploy({ storage: `file://${out}`, onProgress: progress.onProgress }), { build: { rollupOptions: { output: outputs } } })
+    await build(config)
+    assert.equal(progress.planned(), 1)
+    const stored = [...readTree(out).keys()]
+    assert.ok(stored.some((k) => /-legacy-/.test(k)) && stored.some((k) => /^assets\/index-(?!legacy)/.test(k)), stored.join(', '))
+  })
+
   it('the builder (`vite build`, `--app`) publishes once, after every environment is built', async () => {
     for (const app of [false, true]) {
       const root = exampleApp()
