@@ -18,11 +18,16 @@ function withoutUndefined(object) {
 }
 
 function failureMessage(report) {
-  const uploads = report.failures.filter((f) => f.action === 'upload').length
+  const failedUploads = report.failures.filter((f) => f.action === 'upload').length
   const planned = report.summary.new.count + report.summary.changed.count
-  const head = uploads > 0
-    ? `deploy to ${report.storage} failed: ${uploads} of ${planned} uploads failed, nothing was deleted and the entry HTML was not replaced unless listed as done`
-    : `deploy to ${report.storage} failed: ${report.failures.length} delete(s) failed after every upload succeeded`
+  const waiting = report.files.filter((f) => f.status === 'notAttempted' && f.action === 'upload').length
+  let head
+  if (failedUploads > 0) {
+    head = `deploy to ${report.storage} failed: ${failedUploads} of ${planned} uploads failed, nothing was deleted`
+    if (waiting > 0) head += `, and ${waiting} later upload(s), entry HTML included, were not started so the live site still references the old assets`
+  } else {
+    head = `deploy to ${report.storage} failed: every upload succeeded but ${report.failures.length} delete(s) failed; the site is live, rerun to remove the orphans`
+  }
   const lines = report.failures.slice(0, 20).map((f) => `  ${f.action} ${f.path}: ${f.error}`)
   if (report.failures.length > 20) lines.push(`  … and ${report.failures.length - 20} more (see error.report.failures)`)
   return [head, ...lines].join('\n')
