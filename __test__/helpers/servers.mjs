@@ -65,6 +65,15 @@ export async function startMoto() {
   return { endpoint: `http://127.0.0.1:${port}`, port, stop: server.stop }
 }
 
+/** Starts s3s-fs (a fast S3 server in Rust) if `S3S_FS` or PATH has it; buckets are folders under its root. */
+export async function startS3sFs(binary = process.env.S3S_FS || 's3s-fs') {
+  const port = await freePort()
+  const root = mkdtempSync(join(tmpdir(), 'vite-deploy-s3s-'))
+  const server = startProcess('s3s-fs', binary, ['--host', '127.0.0.1', '--port', String(port), '--access-key', 'test', '--secret-key', 'test', root], port)
+  await server.ready
+  return { endpoint: `http://127.0.0.1:${port}`, port, root, stop: async () => { await server.stop(); rmSync(root, { recursive: true, force: true }) } }
+}
+
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 /** Starts Azurite's blob service with its data in a temporary folder. */
@@ -87,10 +96,11 @@ export async function startAzurite() {
 
 /**
  * A loopback HTTP proxy in front of a real server. It records every request
- * (`requests`: method and path) and answers with `fail(request)`'s status
- * instead of forwarding when that returns a number.
+ * (`requests`: method and path), answers with `fail(request)`'s status
+ * instead of forwarding when that returns a number, and can hold each request
+ * for `delayMs` to stand in for the round trip to a remote store.
  */
-export async function startProxy(upstreamPort) {
+export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
   const requests = []
   let fail = () => undefined
   const server = http.createServer((req, res) => {
@@ -102,12 +112,16 @@ export async function startProxy(upstreamPort) {
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InjectedFault</Code><Message>fault injected by the test proxy</Message></Error>`)
       return
     }
+    const forward = () => {
     const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode, answer.headers)
       answer.pipe(res)
     })
     upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
     req.pipe(upstream)
+    }
+    if (delayMs > 0) setTimeout(forward, delayMs)
+    else forward()
   })
   const port = await freePort()
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
