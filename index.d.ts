@@ -84,6 +84,24 @@ export interface DeployOptions {
    */
   hashedFiles?: string[]
   /**
+   * Retries of a request that failed with a 5xx answer, a reset connection or
+   * a timeout, with exponential backoff (0–100). 4xx answers (wrong
+   * credentials, missing bucket) are never retried.
+   * @default 10
+   */
+  retries?: number
+  /**
+   * Time limit of one request, such as `'30s'` or `'2m'`.
+   * @default '30s'
+   */
+  timeout?: string
+  /**
+   * Publish `dir` even when it looks like a project folder (a `package.json`,
+   * `src` or `node_modules`, but no `index.html` or Vite manifest).
+   * @default false
+   */
+  force?: boolean
+  /**
    * Called as work completes, for progress bars. Errors it throws are
    * reported as a warning and do not stop the deploy.
    */
@@ -167,6 +185,7 @@ export type DeployErrorCode =
   | 'DIR_MISSING'
   | 'NOT_A_DIRECTORY'
   | 'DIR_EMPTY'
+  | 'NOT_A_BUILD'
   | 'SYMLINK_LOOP'
   | 'UNREADABLE'
   | 'BAD_FILE_NAME'

@@ -41,6 +41,7 @@ describe('bad input gets one clear error and touches nothing', () => {
     ['a concurrency that is not a number', { storage: `file://${out}`, concurrency: 'many' }, 'INVALID_OPTION', /`concurrency`/],
     ['a misspelt deploy option', { storage: `file://${out}`, dryrun: true }, 'INVALID_OPTION', /unknown field `dryrun`.*dryRun/],
     ['an invalid glob', { storage: `file://${out}`, exclude: ['a[b'] }, 'INVALID_GLOB', /invalid glob 'a\[b' in `exclude`/],
+    ['negative retries', { storage: `file://${out}`, retries: -1 }, 'INVALID_OPTION', /`retries`: -1 is not between 0 and 100/],
     ['a filter that excludes everything', { storage: `file://${out}`, exclude: ['**'] }, 'DIR_EMPTY', /include\/exclude left none/],
   ]
   for (const [name, options, code, message] of cases) {
@@ -52,6 +53,17 @@ describe('bad input gets one clear error and touches nothing', () => {
       assert.equal(existsSync(out), false, 'nothing was written')
     })
   }
+
+  it('a project folder is refused unless forced', async () => {
+    const project = tempDir('api-project')
+    writeBuild(project, { 'package.json': '{}', 'src/main.js': 'secret()', 'vite.config.js': '' })
+    const error = await rejection(deploy({ dir: project, storage: `file://${out}` }))
+    assert.equal(error.code, 'NOT_A_BUILD')
+    assert.match(error.message, /looks like a project folder, not a build: it has package\.json but no index\.html.*--force/)
+    assert.equal(existsSync(out), false)
+    const forced = await deploy({ dir: project, storage: memory(), force: true })
+    assert.equal(forced.summary.uploaded.count, 3)
+  })
 
   it('no storage anywhere names both ways to give one', async () => {
     await withEnv({ VITE_DEPLOY_STORAGE: '' }, async () => {

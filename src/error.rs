@@ -94,6 +94,15 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The directory looks like a project folder, not its build output.
+    #[error("'{}' looks like a project folder, not a build: it has {marker} but no index.html or .vite/manifest.json — pass the build output (usually dist), or force: true (--force) to publish it anyway", path.display())]
+    NotABuild {
+        /// The directory as given.
+        path: PathBuf,
+        /// The file that gave it away.
+        marker: String,
+    },
+
     /// The build directory holds no file to publish.
     #[error("directory '{}' has no files to publish{detail} — nothing was uploaded or deleted", path.display())]
     DirEmpty {
@@ -167,6 +176,7 @@ impl Error {
             Error::DirMissing { .. } => "DIR_MISSING",
             Error::NotADirectory { .. } => "NOT_A_DIRECTORY",
             Error::DirEmpty { .. } => "DIR_EMPTY",
+            Error::NotABuild { .. } => "NOT_A_BUILD",
             Error::SymlinkLoop { .. } => "SYMLINK_LOOP",
             Error::Unreadable { .. } => "UNREADABLE",
             Error::BadFileName { .. } => "BAD_FILE_NAME",

@@ -48,7 +48,14 @@ pub async fn deploy_with_env(
     let options = options.resolve(env)?;
     let filter = local::Filter::new(&options.include, &options.exclude)?;
     let cache = headers::CacheRules::new(&options.cache_control)?;
-    let target = store::open(&options.storage, &options.storage_options)?;
+    let network = store::Network {
+        retries: options.retries,
+        timeout: options.timeout.clone(),
+    };
+    let target = store::open(&options.storage, &options.storage_options, &network)?;
+    if !options.force {
+        local::check_is_build(&options.dir)?;
+    }
 
     let dir = options.dir.clone();
     let scan_filter = filter.clone();

@@ -169,6 +169,30 @@ pub fn scan(dir: &Path, filter: &Filter, roles: &Roles) -> Result<Vec<LocalFile>
     Ok(files)
 }
 
+/// Refuses a folder that is a project rather than its build: no `index.html`,
+/// no Vite manifest, but a `package.json`, `node_modules` or `src`. Publishing
+/// it would upload sources (and delete the real site as orphans).
+pub fn check_is_build(dir: &Path) -> Result<()> {
+    let has = |name: &str| dir.join(name).exists();
+    let built = has("index.html") || has(".vite/manifest.json") || has("manifest.json");
+    let project = [
+        "package.json",
+        "node_modules",
+        "src",
+        "vite.config.ts",
+        "vite.config.js",
+    ]
+    .into_iter()
+    .find(|name| has(name));
+    match project {
+        Some(marker) if !built => Err(Error::NotABuild {
+            path: dir.to_path_buf(),
+            marker: marker.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn walk_error(dir: &Path, error: walkdir::Error) -> Error {
     let path = error.path().unwrap_or(dir).to_path_buf();
     if let Some(ancestor) = error.loop_ancestor() {
@@ -478,6 +502,22 @@ mod tests {
             ),
             Err(Error::NotADirectory { .. })
         ));
+    }
+
+    #[test]
+    fn a_project_folder_is_not_a_build() {
+        let dir = Dir::new();
+        dir.touch("package.json", "{}").touch("src/main.js", "");
+        let error = check_is_build(dir.0.path()).unwrap_err();
+        assert!(error.to_string().contains("package.json"), "{error}");
+        dir.touch("index.html", "");
+        assert!(check_is_build(dir.0.path()).is_ok());
+        let assets_only = Dir::new();
+        assets_only.touch("assets/a-3fA9c1xZ.js", "");
+        assert!(
+            check_is_build(assets_only.0.path()).is_ok(),
+            "no project markers: nothing to say"
+        );
     }
 
     #[cfg(unix)]

@@ -21,6 +21,13 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Concurrency above this is refused: it only opens sockets for nothing.
 pub const MAX_CONCURRENCY: usize = 1024;
 
+/// Retries of a failed request (5xx, connection errors, timeouts), with
+/// exponential backoff; object_store's own default.
+pub const DEFAULT_RETRIES: usize = 10;
+
+/// Retries above this are refused.
+pub const MAX_RETRIES: usize = 100;
+
 /// What to publish, where, and how, as given by the caller.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -62,6 +69,17 @@ pub struct DeployOptions {
     /// decide.
     #[serde(default)]
     pub hashed_files: Option<Vec<String>>,
+    /// Retries of a request that failed with a 5xx, a reset connection or a
+    /// timeout; 4xx answers are never retried. By default [`DEFAULT_RETRIES`].
+    #[serde(default)]
+    pub retries: Option<i64>,
+    /// Time limit of one request, such as `30s` or `2m`. By default
+    /// object_store's (30 seconds).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Proceed when `dir` looks like a project folder rather than a build.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Options after fallbacks and validation.
@@ -87,6 +105,12 @@ pub struct Resolved {
     pub cache_control: Vec<(String, String)>,
     /// Known content-hashed paths, if any.
     pub hashed_files: Option<Vec<String>>,
+    /// Retries per request.
+    pub retries: usize,
+    /// Time limit per request, as given.
+    pub timeout: Option<String>,
+    /// Skip the "is this a build?" check.
+    pub force: bool,
 }
 
 impl DeployOptions {
@@ -113,6 +137,17 @@ impl DeployOptions {
                 return Err(Error::InvalidOption {
                     name: "concurrency".into(),
                     reason: format!("{n} is not between 1 and {MAX_CONCURRENCY}"),
+                })
+            }
+        };
+
+        let retries = match self.retries {
+            None => DEFAULT_RETRIES,
+            Some(n) if n >= 0 && n as usize <= MAX_RETRIES => n as usize,
+            Some(n) => {
+                return Err(Error::InvalidOption {
+                    name: "retries".into(),
+                    reason: format!("{n} is not between 0 and {MAX_RETRIES}"),
                 })
             }
         };
@@ -144,6 +179,9 @@ impl DeployOptions {
             exclude: self.exclude,
             cache_control,
             hashed_files: self.hashed_files,
+            retries,
+            timeout: self.timeout.filter(|t| !t.trim().is_empty()),
+            force: self.force,
         })
     }
 }

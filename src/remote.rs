@@ -93,6 +93,9 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         _ if lower.contains("nosuchbucket") || lower.contains("containernotfound") || lower.contains("bucket does not exist") => {
             " — the bucket or container does not exist: create it or fix the storage URL"
         }
+        _ if lower.contains("169.254.169.254") || lower.contains("credential") => {
+            " — no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY), or pass them in storageOptions"
+        }
         _ if lower.contains("connect") || lower.contains("dns") => " — is the endpoint reachable? check aws_endpoint/azure_storage_endpoint and the network",
         _ => "",
     };
@@ -122,7 +125,12 @@ mod tests {
 
     #[tokio::test]
     async fn listing_stays_inside_the_prefix() {
-        let target = open("memory:///remote-test/a", &Default::default()).unwrap();
+        let target = open(
+            "memory:///remote-test/a",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
         for key in [
             "remote-test/a/x.js",
             "remote-test/a/sub/y.js",

@@ -17,7 +17,7 @@ use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ClientConfigKey, ObjectStore, ObjectStoreScheme};
+use object_store::{ClientConfigKey, ObjectStore, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -106,8 +106,27 @@ impl Target {
 
 static MEMORY: OnceLock<Arc<InMemory>> = OnceLock::new();
 
+/// How remote stores retry and time out requests.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// Retries of a request that failed with a 5xx, a reset connection or a
+    /// timeout, with exponential backoff. object_store never retries 4xx.
+    pub retries: usize,
+    /// Time limit of one request (`30s`); `None` keeps object_store's.
+    pub timeout: Option<String>,
+}
+
+impl Network {
+    fn retry_config(&self) -> RetryConfig {
+        RetryConfig {
+            max_retries: self.retries,
+            ..Default::default()
+        }
+    }
+}
+
 /// Opens the store a storage URL names, with `options` as object_store keys.
-pub fn open(raw: &str, options: &BTreeMap<String, String>) -> Result<Target> {
+pub fn open(raw: &str, options: &BTreeMap<String, String>, network: &Network) -> Result<Target> {
     let url = parse_url(raw)?;
     let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| unrecognised(raw, &url))?;
     let config_error = |e: object_store::Error| Error::StoreConfig {
@@ -119,7 +138,11 @@ pub fn open(raw: &str, options: &BTreeMap<String, String>) -> Result<Target> {
     // parsed by the backend's own key type, so a typo is an error here.
     macro_rules! configured {
         ($builder:expr, $key:ty, $backend:expr, $known:expr, $scheme:literal) => {{
-            let mut builder = $builder;
+            let mut builder = $builder.with_retry(network.retry_config());
+            if let Some(timeout) = &network.timeout {
+                builder = builder
+                    .with_config(<$key>::from_str("timeout").expect("a client key"), timeout);
+            }
             for (key, value) in options {
                 let parsed =
                     <$key>::from_str(key).map_err(|_| unknown(key, $backend, $known, $scheme))?;
@@ -265,7 +288,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        open(url, &options).unwrap_or_else(|e| panic!("{url}: {e}"))
+        open(url, &options, &Network::default()).unwrap_or_else(|e| panic!("{url}: {e}"))
     }
 
     fn open_err(url: &str, options: &[(&str, &str)]) -> Error {
@@ -273,7 +296,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        open(url, &options).expect_err(url)
+        open(url, &options, &Network::default()).expect_err(url)
     }
 
     const LOCAL_S3: &[(&str, &str)] = &[
