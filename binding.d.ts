@@ -9,5 +9,11 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Stops the deploy started with `id` between files: nothing new is uploaded,
+ * uploads in flight finish, nothing is deleted. Unknown ids are ignored.
+ */
+export declare function cancelDeploy(id: number): void
+
 /** Runs a deploy; resolves to `{ ok: true, report }` or `{ ok: false, error }`. */
-export declare function deploy(options: object, onProgress?: (event: object) => void): Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>
+export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>

@@ -1,6 +1,8 @@
 'use strict'
 
-const { deploy: deployBinding } = require('./binding.js')
+const { deploy: deployBinding, cancelDeploy } = require('./binding.js')
+
+let nextDeployId = 1
 
 /** An error from vite-deploy; `code` is stable, `message` names the fix. */
 class DeployError extends Error {
@@ -42,7 +44,7 @@ async function deploy(options = {}) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
   }
-  const { onProgress, ...rest } = options
+  const { onProgress, signal, ...rest } = options
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new DeployError('invalid option `onProgress`: expected a function', { code: 'INVALID_OPTION', usage: true })
   }
@@ -57,8 +59,27 @@ async function deploy(options = {}) {
       warned = true
     }
   })
-  const result = await deployBinding(request, progress)
+  if (signal?.aborted) {
+    throw new DeployError('deploy cancelled before it started: nothing was written', { code: 'CANCELLED' })
+  }
+  const id = nextDeployId++
+  const cancel = () => cancelDeploy(id)
+  signal?.addEventListener('abort', cancel, { once: true })
+  let result
+  try {
+    result = await deployBinding(request, progress, id)
+  } finally {
+    signal?.removeEventListener('abort', cancel)
+  }
   if (!result.ok) throw new DeployError(result.error.message, result.error)
+  if (result.report.cancelled) {
+    const done = result.report.summary.uploaded.count
+    const waiting = result.report.files.filter((f) => f.status === 'notAttempted').length
+    throw new DeployError(
+      `deploy to ${result.report.storage} cancelled: ${done} file(s) uploaded, ${waiting} not started, nothing was deleted; the entry HTML is replaced only by a complete deploy, so rerun it`,
+      { code: 'CANCELLED', report: result.report },
+    )
+  }
   if (result.report.failures.length > 0) {
     throw new DeployError(failureMessage(result.report), { code: 'DEPLOY_FAILED', report: result.report })
   }

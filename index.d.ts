@@ -102,6 +102,12 @@ export interface DeployOptions {
    */
   force?: boolean
   /**
+   * Stops the deploy when aborted: uploads not yet started are skipped, those
+   * in flight finish (no half-done multipart upload), nothing is deleted, and
+   * `deploy()` rejects with code `CANCELLED`. The CLI aborts on SIGINT/SIGTERM.
+   */
+  signal?: AbortSignal
+  /**
    * Called as work completes, for progress bars. Errors it throws are
    * reported as a warning and do not stop the deploy.
    */
@@ -170,6 +176,8 @@ export interface DeployReport {
   /** Every key: uploads in publish order, then skips, then orphans. */
   files: FileReport[]
   failures: Failure[]
+  /** True when the deploy was cancelled through `signal`. */
+  cancelled: boolean
   durationMs: number
 }
 
@@ -192,6 +200,7 @@ export type DeployErrorCode =
   | 'LIST_FAILED'
   | 'COMPARE_FAILED'
   | 'DEPLOY_FAILED'
+  | 'CANCELLED'
 
 /** The error {@link deploy} rejects with. */
 export declare class DeployError extends Error {
@@ -200,7 +209,7 @@ export declare class DeployError extends Error {
   code: DeployErrorCode
   /** True when the input was wrong (a CLI exits 2), false when the deploy failed (exit 1). */
   usage: boolean
-  /** With `DEPLOY_FAILED`: the report, whose `failures` lists every failed step. */
+  /** With `DEPLOY_FAILED` or `CANCELLED`: the report, whose `failures` and `files[].status` tell what happened. */
   report?: DeployReport
 }
 

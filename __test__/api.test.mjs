@@ -149,6 +149,13 @@ describe('progress and filters', () => {
     assert.equal(again.summary.unchanged.count, Object.keys(buildFiles(1)).length)
   })
 
+  it('an already aborted signal writes nothing', async () => {
+    const out = join(tempDir('api-abort'), 'site')
+    const error = await rejection(deploy({ dir: build(), storage: `file://${out}`, signal: AbortSignal.abort() }))
+    assert.equal(error.code, 'CANCELLED')
+    assert.equal(existsSync(out), false)
+  })
+
   it('file:// drops headers and says so', async () => {
     const report = await deploy({ dir: build(), storage: `file://${join(tempDir('api-file'), 'site')}` })
     assert.equal(report.headersApplied, false)

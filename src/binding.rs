@@ -10,7 +10,12 @@ use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::options::DeployOptions;
-use crate::publish::{Event, Progress};
+use crate::publish::{Cancellation, Event, Progress};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Deploys in flight, by the id JS gave them, so `cancelDeploy(id)` can stop one.
+static RUNNING: LazyLock<Mutex<HashMap<u32, Cancellation>>> = LazyLock::new(Default::default);
 
 type ProgressCallback = ThreadsafeFunction<Value, (), Value, napi::Status, false>;
 
@@ -28,20 +33,28 @@ impl Progress for JsProgress {
 /// Runs a deploy; resolves to `{ ok: true, report }` or `{ ok: false, error }`.
 #[napi(
     js_name = "deploy",
-    ts_args_type = "options: object, onProgress?: (event: object) => void",
+    ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
     ts_return_type = "Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>"
 )]
 pub async fn deploy_binding(
     options: Value,
     on_progress: Option<ProgressCallback>,
+    id: Option<u32>,
 ) -> napi::Result<Value> {
+    let cancel = Cancellation::default();
+    if let Some(id) = id {
+        RUNNING.lock().unwrap().insert(id, cancel.clone());
+    }
     let result = match serde_path_to_error::deserialize::<_, DeployOptions>(options) {
         Err(error) => Err(Error::InvalidOption {
             name: error.path().to_string(),
             reason: error.into_inner().to_string(),
         }),
-        Ok(options) => crate::deploy(options, &JsProgress(on_progress)).await,
+        Ok(options) => crate::deploy(options, &JsProgress(on_progress), &cancel).await,
     };
+    if let Some(id) = id {
+        RUNNING.lock().unwrap().remove(&id);
+    }
     Ok(match result {
         Ok(report) => json!({ "ok": true, "report": report }),
         Err(error) => json!({
@@ -49,4 +62,13 @@ pub async fn deploy_binding(
             "error": { "code": error.code(), "message": error.to_string(), "usage": error.is_usage() },
         }),
     })
+}
+
+/// Stops the deploy started with `id` between files: nothing new is uploaded,
+/// uploads in flight finish, nothing is deleted. Unknown ids are ignored.
+#[napi(js_name = "cancelDeploy")]
+pub fn cancel_deploy(id: u32) {
+    if let Some(cancel) = RUNNING.lock().unwrap().get(&id) {
+        cancel.cancel();
+    }
 }

@@ -25,13 +25,17 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use error::{Error, Result};
 pub use options::DeployOptions;
-pub use publish::{Event, Progress};
+pub use publish::{Cancellation, Event, Progress};
 pub use report::Report;
 
 /// Deploys with the process environment as the fallback for options and
 /// credentials.
-pub async fn deploy(options: DeployOptions, progress: &dyn Progress) -> Result<Report> {
-    deploy_with_env(options, |name| std::env::var(name).ok(), progress).await
+pub async fn deploy(
+    options: DeployOptions,
+    progress: &dyn Progress,
+    cancel: &Cancellation,
+) -> Result<Report> {
+    deploy_with_env(options, |name| std::env::var(name).ok(), progress, cancel).await
 }
 
 /// Deploys a build directory to a store and reports what it did.
@@ -43,6 +47,7 @@ pub async fn deploy_with_env(
     options: DeployOptions,
     env: impl Fn(&str) -> Option<String>,
     progress: &dyn Progress,
+    cancel: &Cancellation,
 ) -> Result<Report> {
     let started = Instant::now();
     let options = options.resolve(env)?;
@@ -101,6 +106,7 @@ pub async fn deploy_with_env(
             concurrency: options.concurrency,
             cache,
             headers: target.backend.keeps_headers(),
+            cancel: cancel.clone(),
         };
         Some(publish::publish(&target, &plan, &local, &settings, progress).await)
     };
@@ -132,6 +138,7 @@ pub async fn deploy_with_env(
             .notes
             .push(format!("{kept} orphan(s) kept because delete is off"));
     }
+    report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -2,6 +2,8 @@
 //! then deletes — only when every upload succeeded.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures::StreamExt;
@@ -80,6 +82,24 @@ impl Progress for () {
     fn event(&self, _: Event) {}
 }
 
+/// A flag that stops a deploy between files: uploads not yet started are
+/// skipped, the ones in flight finish (so no multipart upload is left half
+/// done), and nothing is deleted. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancellation(Arc<AtomicBool>);
+
+impl Cancellation {
+    /// Asks the deploy to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// How to publish.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -90,6 +110,8 @@ pub struct Settings {
     /// Whether to send `Content-Type` and `Cache-Control` (false for stores
     /// that refuse them).
     pub headers: bool,
+    /// Stops the deploy between files.
+    pub cancel: Cancellation,
 }
 
 /// One failed step.
@@ -113,8 +135,11 @@ pub struct Outcome {
     pub deleted: Vec<String>,
     /// Every failure.
     pub failures: Vec<Failure>,
-    /// Steps not started because an earlier group failed.
+    /// Steps not started because an earlier group failed or the deploy was
+    /// cancelled.
     pub not_attempted: Vec<String>,
+    /// True when the deploy was cancelled before it finished.
+    pub cancelled: bool,
 }
 
 /// Runs the plan's uploads group by group, then its deletes.
@@ -134,7 +159,7 @@ pub async fn publish(
     let mut outcome = Outcome::default();
 
     for (_, group) in plan.upload_groups() {
-        if !outcome.failures.is_empty() {
+        if !outcome.failures.is_empty() || settings.cancel.is_cancelled() {
             outcome
                 .not_attempted
                 .extend(group.iter().map(|s| s.relative.clone()));
@@ -147,20 +172,26 @@ pub async fn publish(
             .map(|step| {
                 let file = files[step.relative.as_str()];
                 let slots = &multipart_slots;
-                async move { (step, upload(target, file, settings, slots).await) }
+                async move {
+                    if settings.cancel.is_cancelled() {
+                        return (step, None);
+                    }
+                    (step, Some(upload(target, file, settings, slots).await))
+                }
             })
             .collect();
         let mut results = futures::stream::iter(uploads).buffer_unordered(settings.concurrency);
         while let Some((step, result)) = results.next().await {
             match result {
-                Ok(()) => {
+                None => outcome.not_attempted.push(step.relative.clone()),
+                Some(Ok(())) => {
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
                         size: step.size,
                     });
                     outcome.uploaded.push(step.relative.clone());
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     progress.event(Event::Failed {
                         path: step.relative.clone(),
                         error: error.clone(),
@@ -174,9 +205,10 @@ pub async fn publish(
             }
         }
     }
+    outcome.cancelled = settings.cancel.is_cancelled();
 
     let deletes: Vec<&Step> = plan.with_action(Action::Delete).collect();
-    if !outcome.failures.is_empty() {
+    if !outcome.failures.is_empty() || outcome.cancelled {
         outcome
             .not_attempted
             .extend(deletes.iter().map(|s| s.relative.clone()));

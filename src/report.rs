@@ -86,6 +86,9 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Every failure; empty on success.
     pub failures: Vec<Failure>,
+    /// True when the deploy was cancelled: later files were not uploaded and
+    /// nothing was deleted.
+    pub cancelled: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -93,7 +96,7 @@ pub struct Report {
 impl Report {
     /// True when every step succeeded.
     pub fn succeeded(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && !self.cancelled
     }
 
     /// Builds the report from the plan and, unless it was a dry run, what
@@ -149,6 +152,7 @@ impl Report {
             summary,
             files,
             failures: outcome.map(|o| o.failures.clone()).unwrap_or_default(),
+            cancelled: false,
             duration_ms: 0,
         }
     }
