@@ -58,6 +58,9 @@ pub async fn deploy_with_env(
         timeout: options.timeout.clone(),
     };
     let target = store::open(&options.storage, &options.storage_options, &network)?;
+    let concurrency = options
+        .concurrency
+        .unwrap_or(target.backend.default_concurrency());
     if !options.force {
         local::check_is_build(&options.dir)?;
     }
@@ -87,7 +90,7 @@ pub async fn deploy_with_env(
         })
         .collect();
     let remote_md5: HashMap<String, [u8; 16]> = futures::stream::iter(reads)
-        .buffer_unordered(options.concurrency)
+        .buffer_unordered(concurrency)
         .try_collect()
         .await?;
     let plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5, options.delete);
@@ -103,7 +106,7 @@ pub async fn deploy_with_env(
         None
     } else {
         let settings = publish::Settings {
-            concurrency: options.concurrency,
+            concurrency,
             cache,
             headers: target.backend.keeps_headers(),
             cancel: cancel.clone(),

@@ -34,6 +34,11 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// many large files the build has.
 const MULTIPART_AT_ONCE: usize = 4;
 
+/// Bytes of small files held in memory at once (they are read whole before
+/// their PUT). With the multipart bound this caps memory whatever the
+/// concurrency and the size of the build.
+const IN_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
+
 /// A progress event, sent as work completes.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -155,7 +160,10 @@ pub async fn publish(
     progress: &dyn Progress,
 ) -> Outcome {
     let files: HashMap<&str, &LocalFile> = local.iter().map(|f| (f.relative.as_str(), f)).collect();
-    let multipart_slots = Semaphore::new(MULTIPART_AT_ONCE);
+    let limits = Limits {
+        multipart: Semaphore::new(MULTIPART_AT_ONCE),
+        memory_kib: Semaphore::new(IN_MEMORY_BUDGET / 1024),
+    };
     let mut outcome = Outcome::default();
 
     for (_, group) in plan.upload_groups() {
@@ -171,12 +179,12 @@ pub async fn publish(
             .into_iter()
             .map(|step| {
                 let file = files[step.relative.as_str()];
-                let slots = &multipart_slots;
+                let limits = &limits;
                 async move {
                     if settings.cancel.is_cancelled() {
                         return (step, None);
                     }
-                    (step, Some(upload(target, file, settings, slots).await))
+                    (step, Some(upload(target, file, settings, limits).await))
                 }
             })
             .collect();
@@ -275,11 +283,19 @@ fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {
     attributes
 }
 
+/// Bounds on what uploads may hold in memory together.
+struct Limits {
+    /// One permit per multipart upload.
+    multipart: Semaphore,
+    /// One permit per KiB of small files read whole.
+    memory_kib: Semaphore,
+}
+
 async fn upload(
     target: &Target,
     file: &LocalFile,
     settings: &Settings,
-    multipart_slots: &Semaphore,
+    limits: &Limits,
 ) -> Result<(), String> {
     let key = target
         .key(&file.relative)
@@ -302,6 +318,12 @@ async fn upload(
     };
 
     if file.size <= MULTIPART_THRESHOLD {
+        let kib = (file.size / 1024).max(1) as u32;
+        let _memory = limits
+            .memory_kib
+            .acquire_many(kib)
+            .await
+            .map_err(|e| e.to_string())?;
         let bytes = tokio::fs::read(&file.path).await.map_err(read_error)?;
         if bytes.len() as u64 != file.size {
             return Err(changed(bytes.len() as u64));
@@ -318,7 +340,11 @@ async fn upload(
         return Ok(());
     }
 
-    let _slot = multipart_slots.acquire().await.map_err(|e| e.to_string())?;
+    let _slot = limits
+        .multipart
+        .acquire()
+        .await
+        .map_err(|e| e.to_string())?;
     let mut reader = tokio::fs::File::open(&file.path)
         .await
         .map_err(read_error)?;

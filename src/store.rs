@@ -53,6 +53,14 @@ impl Backend {
         }
     }
 
+    /// Uploads in flight when the caller sets none.
+    pub fn default_concurrency(self) -> usize {
+        match self {
+            Backend::Local | Backend::Memory => crate::options::DEFAULT_LOCAL_CONCURRENCY,
+            _ => crate::options::DEFAULT_CONCURRENCY,
+        }
+    }
+
     /// Whether the store keeps `Content-Type` and `Cache-Control`.
     /// object_store's local store refuses attributes on put.
     pub fn keeps_headers(self) -> bool {
