@@ -9,7 +9,7 @@ import { AwsClient } from 'aws4fetch'
 import { deploy } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { startMoto, startProxy } from './helpers/servers.mjs'
-import { readMotoBucket } from './helpers/stores.mjs'
+import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 let moto
 let proxy
@@ -32,7 +32,7 @@ it('an abort mid-deploy stops new uploads and deletes nothing', async () => {
   proxy.reset()
   const controller = new AbortController()
   const error = await deploy({
-    dir, storage: 's3://cancelbucket/app', storageOptions, concurrency: 1, signal: controller.signal,
+    dir, storage: 's3://cancelbucket/app', storageOptions, delete: true, concurrency: 1, signal: controller.signal,
     onProgress: (e) => { if (e.type === 'uploaded') controller.abort() },
   }).then(() => null, (e) => e)
 
@@ -47,7 +47,7 @@ it('an abort mid-deploy stops new uploads and deletes nothing', async () => {
   assert.ok(afterwards.get('index.html').body.equals(before.get('index.html').body), 'the old index.html is live')
   assert.ok(afterwards.has('assets/index-3fA9c1xZ.js'), 'the orphan survived')
 
-  const resumed = await deploy({ dir, storage: 's3://cancelbucket/app', storageOptions })
+  const resumed = await deploy({ dir, storage: 's3://cancelbucket/app', storageOptions, delete: true })
   assert.equal(resumed.summary.deleted.count, 1)
-  assert.deepEqual([...(await readMotoBucket(moto.endpoint, 'cancelbucket', 'app')).keys()].sort(), Object.keys(next).sort())
+  assert.deepEqual([...siteOnly(await readMotoBucket(moto.endpoint, 'cancelbucket', 'app')).keys()].sort(), Object.keys(next).sort())
 })

@@ -150,6 +150,40 @@ pub enum Error {
         hint: String,
     },
 
+    /// The ledger cannot be read, understood or written.
+    #[error("release ledger of {store}: {message}")]
+    Ledger {
+        /// The storage URL.
+        store: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// Another deploy committed a release to the same prefix first.
+    #[error("another deploy to {store} recorded a release while this one ran: this deploy's files are uploaded but nothing was deleted and its release was not recorded — rerun it once the other deploy has finished")]
+    LedgerConflict {
+        /// The storage URL.
+        store: String,
+    },
+
+    /// The deploy would delete more than the guard allows.
+    #[error("deploy to {store} stopped before deleting: {why}")]
+    TooManyDeletes {
+        /// The storage URL.
+        store: String,
+        /// How many, against which limit, and what to do.
+        why: String,
+    },
+
+    /// HTML or the manifest references built assets that would not exist.
+    #[error("deploy to {store} stopped before uploading: the entry files reference assets that are neither in the build nor in the store, so the old HTML stays live:\n  {}\n— rebuild, or check include/exclude", missing.join("\n  "))]
+    MissingAssets {
+        /// The storage URL.
+        store: String,
+        /// `entry → reference` for each.
+        missing: Vec<String>,
+    },
+
     /// Reading a remote object to compare it with the local file failed.
     #[error("cannot read '{key}' from {store} to compare it: {message}")]
     Compare {
@@ -182,6 +216,10 @@ impl Error {
             Error::BadFileName { .. } => "BAD_FILE_NAME",
             Error::List { .. } => "LIST_FAILED",
             Error::Compare { .. } => "COMPARE_FAILED",
+            Error::Ledger { .. } => "LEDGER",
+            Error::TooManyDeletes { .. } => "TOO_MANY_DELETES",
+            Error::MissingAssets { .. } => "MISSING_ASSETS",
+            Error::LedgerConflict { .. } => "LEDGER_CONFLICT",
         }
     }
 
@@ -190,7 +228,13 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         !matches!(
             self,
-            Error::List { .. } | Error::Compare { .. } | Error::Unreadable { .. }
+            Error::List { .. }
+                | Error::Compare { .. }
+                | Error::Unreadable { .. }
+                | Error::Ledger { .. }
+                | Error::LedgerConflict { .. }
+                | Error::TooManyDeletes { .. }
+                | Error::MissingAssets { .. }
         )
     }
 }

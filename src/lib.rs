@@ -10,13 +10,16 @@
 pub mod binding;
 pub mod error;
 pub mod headers;
+pub mod ledger;
 pub mod local;
 pub mod options;
 pub mod plan;
 pub mod publish;
 pub mod remote;
 pub mod report;
+pub mod retention;
 pub mod store;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -75,9 +78,29 @@ pub async fn deploy_with_env(
             source: std::io::Error::other(e.to_string()),
         })??;
 
-    let remote = remote::list(&target, &filter).await?;
+    // One LIST and one small GET: everything the plan needs.
+    let (remote, loaded) = tokio::join!(remote::list(&target, &filter), ledger::read(&target));
+    // The listing's error names the bucket and credentials: report it first.
+    let (remote, loaded) = (remote?, loaded?);
+    let ledger = loaded.ledger.as_ref();
     let etag_is_md5 = target.backend.etag_is_md5();
-    let to_compare = plan::needs_remote_md5(&local, &remote, etag_is_md5);
+
+    // The ledger's MD5s stand in for the remote content where the size agrees.
+    let remote_sizes: HashMap<&str, u64> = remote
+        .iter()
+        .map(|o| (o.relative.as_str(), o.size))
+        .collect();
+    let mut remote_md5: HashMap<String, [u8; 16]> = ledger
+        .and_then(ledger::Ledger::latest)
+        .into_iter()
+        .flat_map(|release| release.files.iter())
+        .filter(|(key, entry)| remote_sizes.get(key.as_str()) == Some(&entry.size))
+        .filter_map(|(key, entry)| Some((key.clone(), ledger::parse_hex(entry.md5.as_deref()?)?)))
+        .collect();
+    let to_compare: Vec<String> = plan::needs_remote_md5(&local, &remote, etag_is_md5)
+        .into_iter()
+        .filter(|key| !remote_md5.contains_key(key))
+        .collect();
     let reads: Vec<_> = to_compare
         .iter()
         .map(|relative| {
@@ -89,11 +112,28 @@ pub async fn deploy_with_env(
             }
         })
         .collect();
-    let remote_md5: HashMap<String, [u8; 16]> = futures::stream::iter(reads)
+    let fetched: Vec<(String, [u8; 16])> = futures::stream::iter(reads)
         .buffer_unordered(concurrency)
         .try_collect()
         .await?;
-    let plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5, options.delete);
+    remote_md5.extend(fetched);
+
+    let mut plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5, true);
+    let now = chrono::Utc::now();
+    retention::apply(&mut plan, &remote, ledger, &options.delete, now.timestamp());
+    let mut notes = Vec::new();
+    if let Some(why) = retention::guard(&plan, remote.len(), options.max_deletes) {
+        let why = format!("{why}; nothing was uploaded or deleted — check the storage URL and the build folder, or pass force: true (--force) if this is intended");
+        if options.dry_run {
+            notes.push(format!("a real deploy would stop: {why}"));
+        } else if !options.force {
+            return Err(Error::TooManyDeletes {
+                store: target.url.clone(),
+                why,
+            });
+        }
+    }
+    check_references(&plan, &local, &remote, options.base.as_deref(), &target)?;
 
     progress.event(Event::Planned {
         uploads: plan.with_action(plan::Action::Upload).count(),
@@ -102,6 +142,7 @@ pub async fn deploy_with_env(
         unchanged: plan.with_action(plan::Action::Skip).count(),
     });
 
+    let mut release = None;
     let outcome = if options.dry_run {
         None
     } else {
@@ -111,7 +152,41 @@ pub async fn deploy_with_env(
             headers: target.backend.keeps_headers(),
             cancel: cancel.clone(),
         };
-        Some(publish::publish(&target, &plan, &local, &settings, progress).await)
+        let mut outcome = publish::upload(&target, &plan, &local, &settings, progress).await;
+        if outcome.failures.is_empty() && !outcome.cancelled {
+            // The release is recorded before any delete: if another deploy
+            // committed first, this one stops here and deletes nothing.
+            let changed = plan
+                .steps
+                .iter()
+                .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
+            if changed || ledger.is_none() {
+                let mut next = ledger.cloned().unwrap_or_default();
+                let entry = new_release(now, &local, &outcome, ledger, &remote, etag_is_md5);
+                let id = entry.id.clone();
+                let stored: std::collections::HashSet<&str> =
+                    remote.iter().map(|o| o.relative.as_str()).collect();
+                next.commit(entry, options.delete.releases_kept(), |key| {
+                    stored.contains(key)
+                });
+                if ledger::write(&target, &next, &loaded).await? == ledger::Written::Unconditionally
+                {
+                    notes.push(format!(
+                        "{} has no conditional writes: the ledger was overwritten, so two deploys to this prefix at once could lose a release record",
+                        target.backend.name()
+                    ));
+                }
+                release = Some(id);
+            } else {
+                release = ledger
+                    .and_then(ledger::Ledger::latest)
+                    .map(|r| r.id.clone());
+            }
+            publish::delete(&target, &plan, progress, &mut outcome).await;
+        } else {
+            publish::delete(&target, &plan, progress, &mut outcome).await;
+        }
+        Some(outcome)
     };
 
     let key_of = |relative: &str| {
@@ -121,6 +196,8 @@ pub async fn deploy_with_env(
             .unwrap_or_else(|_| relative.to_string())
     };
     let mut report = Report::new(&plan, outcome.as_ref(), key_of);
+    report.release = release;
+    report.notes.extend(notes);
     report.storage = target.url.clone();
     report.headers_applied = target.backend.keeps_headers() && !options.dry_run;
     report.summary.compared_by_content = to_compare.len();
@@ -137,11 +214,106 @@ pub async fn deploy_with_env(
     }
     let kept = plan.with_action(plan::Action::Keep).count();
     if kept > 0 {
-        report
-            .notes
-            .push(format!("{kept} orphan(s) kept because delete is off"));
+        report.notes.push(format!(
+            "{kept} orphan(s) kept (see each file's reason); they go once no recent release references them"
+        ));
     }
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The release this deploy records: every local file with its size and, where
+/// known, its MD5 (hashed on upload, from the scan, the previous release, or
+/// an MD5 ETag).
+fn new_release(
+    now: chrono::DateTime<chrono::Utc>,
+    local: &[local::LocalFile],
+    outcome: &publish::Outcome,
+    ledger: Option<&ledger::Ledger>,
+    remote: &[remote::RemoteObject],
+    etag_is_md5: bool,
+) -> ledger::Release {
+    let previous = ledger.and_then(ledger::Ledger::latest);
+    let etags: HashMap<&str, &remote::RemoteObject> =
+        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+    let files = local
+        .iter()
+        .map(|file| {
+            let md5 = file
+                .md5
+                .or_else(|| outcome.md5.get(&file.relative).copied())
+                .map(|md5| ledger::hex(&md5))
+                .or_else(|| {
+                    let entry = previous?.files.get(&file.relative)?;
+                    (entry.size == file.size)
+                        .then(|| entry.md5.clone())
+                        .flatten()
+                })
+                .or_else(|| {
+                    let object = etags.get(file.relative.as_str()).filter(|_| etag_is_md5)?;
+                    remote::etag_md5(object.e_tag.as_deref()?).map(|md5| ledger::hex(&md5))
+                });
+            let entry = ledger::Entry {
+                size: file.size,
+                md5,
+                kind: file.kind,
+            };
+            (file.relative.clone(), entry)
+        })
+        .collect();
+    ledger::Release {
+        id: ledger::release_id(now),
+        time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        files,
+    }
+}
+
+/// Refuses a deploy whose HTML or manifest references a built asset that
+/// would not be in the store, before anything is written: the old HTML stays.
+fn check_references(
+    plan: &plan::Plan,
+    local: &[local::LocalFile],
+    remote: &[remote::RemoteObject],
+    base: Option<&str>,
+    target: &store::Target,
+) -> Result<()> {
+    let known: std::collections::HashSet<&str> = local
+        .iter()
+        .map(|f| f.relative.as_str())
+        .chain(remote.iter().map(|o| o.relative.as_str()))
+        .collect();
+    let files: HashMap<&str, &local::LocalFile> =
+        local.iter().map(|f| (f.relative.as_str(), f)).collect();
+    let mut missing = Vec::new();
+    for step in plan.with_action(plan::Action::Upload) {
+        if step.kind != Some(local::FileKind::Entry) {
+            continue;
+        }
+        let file = files[step.relative.as_str()];
+        let Ok(content) = std::fs::read(&file.path) else {
+            continue; // the upload reports an unreadable file
+        };
+        let is_html = !step.relative.ends_with(".json");
+        let (entry, references) = if is_html {
+            (
+                step.relative.as_str(),
+                verify::html_references(&String::from_utf8_lossy(&content)),
+            )
+        } else {
+            ("", verify::manifest_references(&content))
+        };
+        for reference in verify::missing(entry, &references, base, |key| known.contains(key)) {
+            missing.push(format!("{} → {reference}", step.relative));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MissingAssets {
+            store: target.url.clone(),
+            missing,
+        })
+    }
 }

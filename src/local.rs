@@ -12,7 +12,9 @@ use walkdir::WalkDir;
 use crate::error::{Error, Result};
 
 /// How a file takes part in the publish order and in change detection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum FileKind {
     /// A file whose name carries a content hash (`assets/index-3fA9c1xZ.js`):

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP};
 
 /// Concurrency for remote stores when none is given. Measured with
 /// `bench/concurrency.mjs` (1,001 files, s3s-fs behind a 30 ms proxy): 8 →
@@ -47,11 +48,20 @@ pub struct DeployOptions {
     /// Credentials not given here come from the standard environment.
     #[serde(default)]
     pub storage_options: BTreeMap<String, String>,
-    /// Delete remote keys under the prefix that the build no longer has, after
-    /// every upload succeeded. By default `true`; `VITE_DEPLOY_DELETE=false`
-    /// turns it off.
+    /// Which orphans to delete once every upload succeeded: `true` (all now),
+    /// `false` (none), or `{ keep, olderThan }`. By default `{ keep: 2 }`:
+    /// orphans the previous release still references survive.
+    /// `VITE_DEPLOY_DELETE=false` turns deletion off.
     #[serde(default)]
-    pub delete: Option<bool>,
+    pub delete: Option<DeleteOption>,
+    /// Refuse to delete more than this many objects (unless `force`). By
+    /// default: more than 1,000, or more than half of the remote keys.
+    #[serde(default)]
+    pub max_deletes: Option<i64>,
+    /// The URL or path the site is served from (Vite's `base`), to resolve
+    /// asset URLs in HTML when checking them before the HTML goes live.
+    #[serde(default)]
+    pub base: Option<String>,
     /// Plan only: list, compare and report, with no write at all.
     #[serde(default)]
     pub dry_run: bool,
@@ -84,9 +94,32 @@ pub struct DeployOptions {
     /// object_store's (30 seconds).
     #[serde(default)]
     pub timeout: Option<String>,
-    /// Proceed when `dir` looks like a project folder rather than a build.
+    /// Proceed when `dir` looks like a project folder rather than a build,
+    /// or when the deploy would delete more than `maxDeletes`.
     #[serde(default)]
     pub force: bool,
+}
+
+/// `delete` as JS gives it: a boolean or retention settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DeleteOption {
+    /// `true`: every orphan now; `false`: none.
+    All(bool),
+    /// `{ keep, olderThan }`.
+    Retain(RetainOption),
+}
+
+/// `delete: { keep, olderThan }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetainOption {
+    /// Releases whose files survive, the live one included. By default 2.
+    #[serde(default)]
+    pub keep: Option<i64>,
+    /// Minimum age of an orphan before deletion, such as `1h`.
+    #[serde(default)]
+    pub older_than: Option<String>,
 }
 
 /// Options after fallbacks and validation.
@@ -98,8 +131,12 @@ pub struct Resolved {
     pub storage: String,
     /// Storage option keys, lowercased, with their values.
     pub storage_options: BTreeMap<String, String>,
-    /// Whether orphans are deleted.
-    pub delete: bool,
+    /// Which orphans are deleted.
+    pub delete: DeletePolicy,
+    /// The mass-delete limit, if given.
+    pub max_deletes: Option<usize>,
+    /// The site's base URL or path, if given.
+    pub base: Option<String>,
     /// Plan only.
     pub dry_run: bool,
     /// Uploads in flight at once, when given; the store decides otherwise.
@@ -130,11 +167,23 @@ impl DeployOptions {
             .ok_or(Error::NoStorage)?;
 
         let delete = match self.delete {
-            Some(delete) => delete,
+            Some(DeleteOption::All(true)) => DeletePolicy::All,
+            Some(DeleteOption::All(false)) => DeletePolicy::Never,
+            Some(DeleteOption::Retain(retain)) => retain.policy()?,
             None => match env("VITE_DEPLOY_DELETE") {
-                Some(value) => parse_bool("VITE_DEPLOY_DELETE", &value)?,
-                None => true,
+                Some(value) if !parse_bool("VITE_DEPLOY_DELETE", &value)? => DeletePolicy::Never,
+                _ => DeletePolicy::default(),
             },
+        };
+        let max_deletes = match self.max_deletes {
+            None => None,
+            Some(n) if n >= 0 => Some(n as usize),
+            Some(n) => {
+                return Err(Error::InvalidOption {
+                    name: "maxDeletes".into(),
+                    reason: format!("{n} is negative"),
+                })
+            }
         };
 
         let concurrency = match self.concurrency {
@@ -180,6 +229,8 @@ impl DeployOptions {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect(),
             delete,
+            max_deletes,
+            base: self.base.filter(|b| !b.is_empty()),
             dry_run: self.dry_run,
             concurrency,
             include: self.include,
@@ -190,6 +241,31 @@ impl DeployOptions {
             timeout: self.timeout.filter(|t| !t.trim().is_empty()),
             force: self.force,
         })
+    }
+}
+
+impl RetainOption {
+    fn policy(self) -> Result<DeletePolicy> {
+        let keep = match self.keep {
+            None => DEFAULT_KEEP,
+            Some(n) if n >= 1 => n as usize,
+            Some(n) => {
+                return Err(Error::InvalidOption {
+                    name: "delete.keep".into(),
+                    reason: format!("{n} is less than 1: the live release is always kept"),
+                })
+            }
+        };
+        let older_than = match self.older_than {
+            None => None,
+            Some(text) => Some(parse_duration(&text).ok_or_else(|| Error::InvalidOption {
+                name: "delete.olderThan".into(),
+                reason: format!(
+                    "'{text}' is not a duration: use for example 90s, 30m, 1h, 7d or 1h30m"
+                ),
+            })?),
+        };
+        Ok(DeletePolicy::Retain { keep, older_than })
     }
 }
 
@@ -361,12 +437,32 @@ mod tests {
     }
 
     #[test]
-    fn delete_defaults_to_true_and_env_can_turn_it_off() {
-        assert!(options(Some("memory://")).resolve(no_env).unwrap().delete);
+    fn delete_defaults_to_retention_and_env_can_turn_it_off() {
+        assert_eq!(
+            options(Some("memory://")).resolve(no_env).unwrap().delete,
+            DeletePolicy::default()
+        );
+        let parsed: DeployOptions = serde_json::from_value(
+            serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"keep": 3, "olderThan": "1h"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.resolve(no_env).unwrap().delete,
+            DeletePolicy::Retain {
+                keep: 3,
+                older_than: Some(std::time::Duration::from_secs(3600))
+            }
+        );
+        let bad: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": "soon"}})).unwrap();
+        assert!(bad
+            .resolve(no_env)
+            .unwrap_err()
+            .to_string()
+            .contains("'soon' is not a duration"));
         let off = options(Some("memory://"))
             .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "false".to_string()))
             .unwrap();
-        assert!(!off.delete);
+        assert_eq!(off.delete, DeletePolicy::Never);
         let bad = options(Some("memory://"))
             .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "maybe".to_string()));
         assert!(matches!(bad, Err(Error::InvalidOption { .. })));

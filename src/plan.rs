@@ -54,6 +54,28 @@ pub enum Reason {
     SameContent,
     /// In the store, not in the build.
     Orphan,
+    /// In the store, not in the build, and kept.
+    OrphanKept(KeptBecause),
+}
+
+/// Why an orphan is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptBecause {
+    /// `delete: false`.
+    DeleteOff,
+    /// One of the newest `keep` releases references it: open tabs may still
+    /// load it.
+    RecentRelease {
+        /// Releases kept.
+        keep: usize,
+    },
+    /// Written less than `older_than` ago.
+    TooRecent {
+        /// The minimum age.
+        older_than: std::time::Duration,
+    },
+    /// No release in the ledger recorded it: another tool put it there.
+    NotRecorded,
 }
 
 impl fmt::Display for Reason {
@@ -67,6 +89,22 @@ impl fmt::Display for Reason {
             Reason::SameSize => f.write_str("unchanged (hashed name, same size)"),
             Reason::SameContent => f.write_str("unchanged (same md5)"),
             Reason::Orphan => f.write_str("orphan"),
+            Reason::OrphanKept(KeptBecause::DeleteOff) => {
+                f.write_str("orphan, kept: delete is off")
+            }
+            Reason::OrphanKept(KeptBecause::RecentRelease { keep }) => {
+                write!(f, "orphan, kept: in one of the last {keep} releases")
+            }
+            Reason::OrphanKept(KeptBecause::TooRecent { older_than }) => {
+                write!(
+                    f,
+                    "orphan, kept: written less than {} s ago",
+                    older_than.as_secs()
+                )
+            }
+            Reason::OrphanKept(KeptBecause::NotRecorded) => {
+                f.write_str("orphan, kept: no release recorded it (delete: true removes it)")
+            }
         }
     }
 }
@@ -243,6 +281,7 @@ mod tests {
             relative: relative.into(),
             size: content.len() as u64,
             e_tag: Some(format!("\"{}\"", hex(&md5(content)))),
+            modified: 0,
         }
     }
 

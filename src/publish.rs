@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures::StreamExt;
+use md5::{Digest, Md5};
 use object_store::{
     Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
@@ -145,14 +146,15 @@ pub struct Outcome {
     pub not_attempted: Vec<String>,
     /// True when the deploy was cancelled before it finished.
     pub cancelled: bool,
+    /// MD5 of each uploaded file's content, hashed on the way up.
+    pub md5: HashMap<String, [u8; 16]>,
 }
 
-/// Runs the plan's uploads group by group, then its deletes.
+/// Runs the plan's uploads group by group.
 ///
 /// A group starts only when the previous one fully succeeded: if a hashed
-/// asset fails, no HTML referencing it goes live. Deletes run only when every
-/// upload succeeded.
-pub async fn publish(
+/// asset fails, no HTML referencing it goes live.
+pub async fn upload(
     target: &Target,
     plan: &Plan,
     local: &[LocalFile],
@@ -184,7 +186,10 @@ pub async fn publish(
                     if settings.cancel.is_cancelled() {
                         return (step, None);
                     }
-                    (step, Some(upload(target, file, settings, limits).await))
+                    (
+                        step,
+                        Some(upload_file(target, file, settings, limits).await),
+                    )
                 }
             })
             .collect();
@@ -192,12 +197,13 @@ pub async fn publish(
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),
-                Some(Ok(())) => {
+                Some(Ok(md5)) => {
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
                         size: step.size,
                     });
                     outcome.uploaded.push(step.relative.clone());
+                    outcome.md5.insert(step.relative.clone(), md5);
                 }
                 Some(Err(error)) => {
                     progress.event(Event::Failed {
@@ -215,20 +221,21 @@ pub async fn publish(
     }
     outcome.cancelled = settings.cancel.is_cancelled();
 
-    let deletes: Vec<&Step> = plan.with_action(Action::Delete).collect();
-    if !outcome.failures.is_empty() || outcome.cancelled {
-        outcome
-            .not_attempted
-            .extend(deletes.iter().map(|s| s.relative.clone()));
-        return outcome;
-    }
-    delete(target, &deletes, progress, &mut outcome).await;
     outcome
 }
 
-async fn delete(target: &Target, steps: &[&Step], progress: &dyn Progress, outcome: &mut Outcome) {
+/// Deletes the plan's orphans, only when every upload succeeded and the
+/// deploy was not cancelled; otherwise they are marked not attempted.
+pub async fn delete(target: &Target, plan: &Plan, progress: &dyn Progress, outcome: &mut Outcome) {
+    let steps: Vec<&Step> = plan.with_action(Action::Delete).collect();
+    if !outcome.failures.is_empty() || outcome.cancelled {
+        outcome
+            .not_attempted
+            .extend(steps.iter().map(|s| s.relative.clone()));
+        return;
+    }
     let mut keys = Vec::with_capacity(steps.len());
-    for step in steps {
+    for step in &steps {
         match target.key(&step.relative) {
             Ok(key) => keys.push(key),
             Err(error) => outcome.failures.push(Failure {
@@ -291,12 +298,12 @@ struct Limits {
     memory_kib: Semaphore,
 }
 
-async fn upload(
+async fn upload_file(
     target: &Target,
     file: &LocalFile,
     settings: &Settings,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<[u8; 16], String> {
     let key = target
         .key(&file.relative)
         .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
@@ -332,12 +339,13 @@ async fn upload(
             attributes: attributes(file, settings),
             ..Default::default()
         };
+        let md5: [u8; 16] = Md5::digest(&bytes).into();
         target
             .store
             .put_opts(&key, PutPayload::from(bytes), options)
             .await
             .map_err(store_error)?;
-        return Ok(());
+        return Ok(md5);
     }
 
     let _slot = limits
@@ -359,6 +367,7 @@ async fn upload(
         .map_err(store_error)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut read_total = 0u64;
+    let mut hasher = Md5::new();
     let streamed: Result<(), String> = async {
         loop {
             writer
@@ -371,6 +380,7 @@ async fn upload(
                 break;
             }
             read_total += read as u64;
+            hasher.update(&buffer);
             writer.put(buffer.freeze());
         }
         if read_total != file.size {
@@ -380,7 +390,10 @@ async fn upload(
     }
     .await;
     match streamed {
-        Ok(()) => writer.finish().await.map(|_| ()).map_err(store_error),
+        Ok(()) => {
+            writer.finish().await.map_err(store_error)?;
+            Ok(hasher.finalize().into())
+        }
         Err(error) => {
             // Leave no dangling parts behind; the upload's own error matters more.
             let _ = writer.abort().await;

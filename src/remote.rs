@@ -5,6 +5,7 @@ use md5::{Digest, Md5};
 use object_store::ObjectStoreExt;
 
 use crate::error::{describe, Error, Result};
+use crate::ledger::LEDGER_DIR;
 use crate::local::Filter;
 use crate::store::Target;
 
@@ -17,11 +18,14 @@ pub struct RemoteObject {
     pub size: u64,
     /// The store's ETag, quotes included, when it gives one.
     pub e_tag: Option<String>,
+    /// When it was last written, in seconds since the epoch.
+    pub modified: i64,
 }
 
 /// Lists every object under the target's prefix that `filter` allows, in one
-/// paginated LIST. Objects outside the prefix are never returned, and excluded
-/// objects are neither compared nor deleted.
+/// paginated LIST. Objects outside the prefix are never returned, excluded
+/// objects are neither compared nor deleted, and vite-deploy's own ledger
+/// folder is not part of the site.
 pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>> {
     let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
     let metas: Vec<_> = target
@@ -34,10 +38,14 @@ pub async fn list(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>>
         .into_iter()
         .filter_map(|meta| {
             let relative = target.relative(&meta.location)?.to_string();
+            if relative.starts_with(LEDGER_DIR) && relative[LEDGER_DIR.len()..].starts_with('/') {
+                return None;
+            }
             filter.allows(&relative).then_some(RemoteObject {
                 relative,
                 size: meta.size,
                 e_tag: meta.e_tag,
+                modified: meta.last_modified.timestamp(),
             })
         })
         .collect();

@@ -89,6 +89,8 @@ pub struct Report {
     /// True when the deploy was cancelled: later files were not uploaded and
     /// nothing was deleted.
     pub cancelled: bool,
+    /// The id of the release now live, as recorded in the ledger.
+    pub release: Option<String>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -153,6 +155,7 @@ impl Report {
             files,
             failures: outcome.map(|o| o.failures.clone()).unwrap_or_default(),
             cancelled: false,
+            release: None,
             duration_ms: 0,
         }
     }

@@ -163,7 +163,11 @@ pub fn open(raw: &str, options: &BTreeMap<String, String>, network: &Network) ->
 
     let (backend, store): (Backend, Arc<dyn ObjectStore>) = match scheme {
         ObjectStoreScheme::AmazonS3 => configured!(
-            AmazonS3Builder::from_env().with_url(url.as_str()),
+            // S3 has If-Match/If-None-Match on PUT since 2024: the ledger's
+            // conditional write needs them. `aws_conditional_put` overrides.
+            AmazonS3Builder::from_env()
+                .with_url(url.as_str())
+                .with_config(AmazonS3ConfigKey::ConditionalPut, "etag"),
             AmazonS3ConfigKey,
             Backend::S3,
             S3_KEYS,

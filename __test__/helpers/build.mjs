@@ -1,14 +1,15 @@
 // A Vite-shaped build directory, written from code so every test starts from
 // known bytes. `version: 2` is "the next build": the entry chunk is renamed
-// with new content, and index.html changes without changing its length.
+// with new content, and index.html changes without changing its length;
+// `version: 3` renames it once more.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 
 export const UNUSUAL_NAME = 'docs/a file & ü+#1.txt'
 
-function entryChunk(version) {
-  return version === 1 ? 'assets/index-3fA9c1xZ.js' : 'assets/index-NEWhash1.js'
+export function entryChunk(version) {
+  return { 1: 'assets/index-3fA9c1xZ.js', 2: 'assets/index-NEWhash1.js', 3: 'assets/index-V3rd0003.js' }[version]
 }
 
 export function buildFiles(version = 1, { large = false } = {}) {
@@ -46,6 +47,9 @@ export function writeBuild(dir, files) {
 export function tempDir(name) {
   return mkdtempSync(join(tmpdir(), `vite-deploy-${name}-`))
 }
+
+/** vite-deploy's own folder in the store, not part of the site. */
+export const LEDGER_DIR = '.vite-deploy/'
 
 /** Every file under `dir` as relative path → Buffer. */
 export function readTree(dir) {

@@ -1,13 +1,13 @@
 // One contract, run against every backend (as object_store's own
 // integration.rs does): first deploy, no-op redeploy, dry run, incremental
-// deploy, and a failed upload that must delete nothing.
+// deploys with retention, and a failed upload that must delete nothing.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { deploy } from '../../index.mjs'
-import { buildFiles, mtimes, tempDir, UNUSUAL_NAME, writeBuild } from './build.mjs'
+import { buildFiles, entryChunk, mtimes, tempDir, UNUSUAL_NAME, writeBuild } from './build.mjs'
 import { BACKENDS } from './stores.mjs'
 
 function assertStoreEquals(stored, files) {
@@ -27,6 +27,7 @@ export function runContract(backendName) {
     const dir = join(tempDir('build'), 'dist')
     const v1 = buildFiles(1, { large: backendName !== 'memory' })
     const v2 = buildFiles(2, { large: backendName !== 'memory' })
+    const v3 = buildFiles(3, { large: backendName !== 'memory' })
     const run = (extra = {}) => deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, ...extra })
 
     before(async () => { backend = await BACKENDS[backendName]() })
@@ -41,7 +42,13 @@ export function runContract(backendName) {
       assert.equal(report.summary.uploaded.count, count)
       assert.deepEqual(report.failures, [])
       assert.equal(byPath(report)[UNUSUAL_NAME].status, 'done')
-      if (backend.read) assertStoreEquals(await backend.read(), v1)
+      assert.match(report.release, /^\d{8}T\d{6}Z-[0-9a-f]{4}$/)
+      if (backend.read) {
+        assertStoreEquals(await backend.read(), v1)
+        const ledger = JSON.parse((await backend.readAll()).get('.vite-deploy/ledger.json').body)
+        assert.deepEqual(ledger.releases.map((r) => r.id), [report.release])
+        assert.deepEqual(Object.keys(ledger.releases[0].files).sort(), Object.keys(v1).sort())
+      }
 
       if (backend.proxy) {
         // Order as the store saw it: every hashed asset's write completes
@@ -92,7 +99,8 @@ export function runContract(backendName) {
       assert.deepEqual([files['assets/index-NEWhash1.js'].action, files['assets/index-NEWhash1.js'].reason], ['upload', 'new'])
       assert.equal(files['index.html'].action, 'upload')
       assert.match(files['index.html'].reason, /content differs/)
-      assert.deepEqual([files['assets/index-3fA9c1xZ.js'].action, files['assets/index-3fA9c1xZ.js'].reason], ['delete', 'orphan'])
+      // The previous release's chunk is an orphan kept for open tabs.
+      assert.deepEqual([files['assets/index-3fA9c1xZ.js'].action, files['assets/index-3fA9c1xZ.js'].reason], ['keep', 'orphan, kept: in one of the last 2 releases'])
       assert.equal(files['assets/vendor-Bq81kLxy.js'].action, 'skip')
       assert.ok(report.files.every((f) => f.status === 'planned' || f.status === 'skipped'))
       assert.equal(report.summary.uploaded.count, 0)
@@ -100,21 +108,39 @@ export function runContract(backendName) {
       if (before) assert.deepEqual(await backend.read(), before)
     })
 
-    it('an incremental deploy uploads only changes, then deletes orphans', async () => {
+    it('an incremental deploy uploads only changes and keeps the previous release for open tabs', async () => {
       writeBuild(dir, v2)
       backend.proxy?.reset()
       const report = await run()
       const uploaded = report.files.filter((f) => f.action === 'upload').map((f) => f.path).sort()
       assert.deepEqual(uploaded, ['.vite/manifest.json', 'assets/index-NEWhash1.js', 'index.html'])
-      assert.deepEqual(report.files.filter((f) => f.action === 'delete').map((f) => [f.path, f.status]), [['assets/index-3fA9c1xZ.js', 'done']])
-      assert.equal(report.summary.deleted.count, 1)
-      if (backend.read) assertStoreEquals(await backend.read(), v2)
+      assert.deepEqual(report.files.filter((f) => f.action === 'keep').map((f) => f.path), [entryChunk(1)])
+      assert.equal(report.summary.deleted.count, 0)
+      if (backend.read) assertStoreEquals(await backend.read(), { ...v2, [entryChunk(1)]: v1[entryChunk(1)] })
+    })
+
+    it('a third release deletes what only the first one had, after every upload', async () => {
+      writeBuild(dir, v3)
+      backend.proxy?.reset()
+      const report = await run()
+      assert.deepEqual(report.files.filter((f) => f.action === 'delete').map((f) => [f.path, f.status]), [[entryChunk(1), 'done']])
+      assert.deepEqual(report.files.filter((f) => f.action === 'keep').map((f) => f.path), [entryChunk(2)])
+      if (backend.read) assertStoreEquals(await backend.read(), { ...v3, [entryChunk(2)]: v2[entryChunk(2)] })
       if (backend.proxy) {
         const writes = backend.proxy.writes()
         const lastPut = writes.findLastIndex((r) => r.method === 'PUT')
+        const ledgerPut = writes.findIndex((r) => r.method === 'PUT' && decodeURIComponent(r.url).includes('ledger.json'))
         const firstDelete = writes.findIndex((r) => r.method === 'DELETE' || (r.method === 'POST' && /delete|batch/.test(r.url)))
+        assert.equal(ledgerPut, lastPut, `the ledger is the last write before deletes: ${writes.map((w) => w.method + ' ' + w.url).join('\n')}`)
         assert.ok(firstDelete > lastPut, 'deletes come after every upload')
       }
+    })
+
+    it('delete: true removes every orphan at once', async () => {
+      writeBuild(dir, v2)
+      const report = await run({ delete: true })
+      assert.deepEqual(report.files.filter((f) => f.action === 'delete').map((f) => f.path), [entryChunk(3)])
+      if (backend.read) assertStoreEquals(await backend.read(), v2)
     })
 
     it('a failed upload deletes nothing and leaves the old HTML live', async (t) => {
@@ -133,7 +159,7 @@ export function runContract(backendName) {
       writeBuild(dir, v3)
       const before = backend.read ? await backend.read() : null
       backend.proxy?.reset()
-      const error = await run().then(() => null, (e) => e)
+      const error = await run({ delete: true }).then(() => null, (e) => e)
       backend.proxy?.failWhen(() => undefined)
       assert.ok(error, 'the deploy must reject')
       assert.equal(error.code, 'DEPLOY_FAILED')

@@ -5,7 +5,7 @@ import { BlobServiceClient } from '@azure/storage-blob'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 
-import { readTree, tempDir } from './build.mjs'
+import { LEDGER_DIR, readTree, tempDir } from './build.mjs'
 import { startAzurite, startMoto, startProxy } from './servers.mjs'
 
 const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
@@ -22,6 +22,11 @@ async function s3Request(endpoint, path, init = {}) {
   const response = await aws.fetch(`${endpoint}${path}`, init)
   if (!response.ok) throw new Error(`${init.method || 'GET'} ${path}: ${response.status} ${await response.text()}`)
   return response
+}
+
+/** The site's files in a store listing: everything but vite-deploy's ledger folder. */
+export function siteOnly(stored) {
+  return new Map([...stored].filter(([key]) => !key.startsWith(LEDGER_DIR)))
 }
 
 /** Reads every object under `prefix/` of a moto bucket: key → { body, contentType, cacheControl }. */
@@ -47,9 +52,10 @@ export async function readMotoBucket(endpoint, bucket, prefix) {
 
 /**
  * Starts what a backend needs. Returns { name, storage, storageOptions,
- * proxy (HTTP backends), read() → Map | null, keepsHeaders, stop() }.
+ * proxy (HTTP backends), read() → Map of the site's files (the ledger
+ * folder left out) | null, readAll() → Map with it, keepsHeaders, stop() }.
  */
-export const BACKENDS = {
+export const BACKENDS = Object.fromEntries(Object.entries({
   async memory() {
     return { name: 'memory', storage: `memory:///contract-${process.pid}`, storageOptions: {}, proxy: null, read: null, keepsHeaders: false, stop: async () => {} }
   },
@@ -131,4 +137,8 @@ export const BACKENDS = {
       stop: async () => { await proxy.stop(); await azurite.stop() },
     }
   },
-}
+}).map(([name, start]) => [name, async () => {
+  const backend = await start()
+  const readAll = backend.read
+  return { ...backend, readAll, read: readAll && (async () => siteOnly(await readAll())) }
+}]))

@@ -1,0 +1,388 @@
+//! The release ledger: a small JSON document of vite-deploy's own, under the
+//! prefix at `.vite-deploy/ledger.json`, recording the last releases (every
+//! key with its size and content hash) and the keys of older releases not yet
+//! deleted.
+//!
+//! It makes a redeploy exact and cheap (one GET beside the LIST: a same-size
+//! change is found from the recorded MD5, with no read of remote content), and
+//! it is what retention needs to know which orphans the previous release still
+//! references. It is written after the site's files and before any delete,
+//! with a conditional write where the store supports one, so two deploys to
+//! one prefix at once cannot both commit a release on top of the same ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{describe, Error, Result};
+use crate::local::FileKind;
+use crate::store::Target;
+
+/// The folder under the prefix that vite-deploy keeps for itself: never
+/// uploaded as part of the site, never an orphan.
+pub const LEDGER_DIR: &str = ".vite-deploy";
+
+/// The ledger's key relative to the prefix.
+pub const LEDGER_FILE: &str = ".vite-deploy/ledger.json";
+
+/// The format this version writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// The whole ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The format version; a newer one is refused rather than misread.
+    pub format: u32,
+    /// Releases, oldest first; the last is live.
+    pub releases: Vec<Release>,
+    /// Keys of releases no longer kept here that were still in the store when
+    /// they were dropped; retention may delete them.
+    #[serde(default)]
+    pub retired: BTreeSet<String>,
+}
+
+/// One successful deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// A sortable id: `20261128T020501Z-3f9a`.
+    pub id: String,
+    /// When it went live, RFC 3339.
+    pub time: String,
+    /// The vite-deploy version that wrote it.
+    pub version: String,
+    /// Every key of the release, relative to the prefix.
+    pub files: BTreeMap<String, Entry>,
+}
+
+/// One key of a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Bytes.
+    pub size: u64,
+    /// MD5 of the content, hex; absent when it was not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// The file's role.
+    pub kind: FileKind,
+}
+
+impl Ledger {
+    /// The live release.
+    pub fn latest(&self) -> Option<&Release> {
+        self.releases.last()
+    }
+
+    /// Whether any kept release or the retired list records `key`.
+    pub fn knows(&self, key: &str) -> bool {
+        self.retired.contains(key) || self.releases.iter().any(|r| r.files.contains_key(key))
+    }
+
+    /// Keys referenced by the newest `count` kept releases.
+    pub fn referenced_by_last(&self, count: usize) -> BTreeSet<&str> {
+        let skip = self.releases.len().saturating_sub(count);
+        self.releases[skip..]
+            .iter()
+            .flat_map(|r| r.files.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// Adds `release` as the live one and keeps the newest `keep` releases.
+    /// Keys only dropped releases had, and that `still_stored` says are in
+    /// the store, move to `retired` so a later deploy may delete them.
+    pub fn commit(&mut self, release: Release, keep: usize, still_stored: impl Fn(&str) -> bool) {
+        self.format = FORMAT;
+        self.releases.push(release);
+        let drop = self.releases.len().saturating_sub(keep.max(1));
+        let dropped: Vec<Release> = self.releases.drain(..drop).collect();
+        let kept: BTreeSet<String> = self
+            .releases
+            .iter()
+            .flat_map(|r| r.files.keys().cloned())
+            .collect();
+        for key in dropped.iter().flat_map(|r| r.files.keys()) {
+            if !kept.contains(key) && still_stored(key) {
+                self.retired.insert(key.clone());
+            }
+        }
+        self.retired
+            .retain(|key| !kept.contains(key) && still_stored(key));
+    }
+}
+
+/// The MD5 as the ledger writes it.
+pub fn hex(md5: &[u8; 16]) -> String {
+    md5.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An MD5 from the ledger's hex.
+pub fn parse_hex(text: &str) -> Option<[u8; 16]> {
+    crate::remote::etag_md5(text)
+}
+
+/// A ledger as read, with the version needed to replace it conditionally.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// `None` when the prefix has no ledger yet.
+    pub ledger: Option<Ledger>,
+    /// ETag and version of the ledger object, for `PutMode::Update`.
+    pub version: Option<UpdateVersion>,
+}
+
+/// Reads the ledger; a missing one is `None`, a corrupt or newer one an error
+/// (retention must not guess which keys are safe to delete).
+pub async fn read(target: &Target) -> Result<Loaded> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message,
+    };
+    let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
+    let result = match target.store.get(&key).await {
+        Ok(result) => result,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Loaded::default()),
+        Err(e) => {
+            return Err(error(format!(
+                "cannot read {LEDGER_FILE}: {}",
+                describe(&e)
+            )))
+        }
+    };
+    let version = UpdateVersion {
+        e_tag: result.meta.e_tag.clone(),
+        version: result.meta.version.clone(),
+    };
+    let bytes = result
+        .bytes()
+        .await
+        .map_err(|e| error(format!("cannot read {LEDGER_FILE}: {}", describe(&e))))?;
+    let ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
+        error(format!(
+            "{LEDGER_FILE} is not a valid ledger ({e}) — restore it, or delete it to start over (retention then keeps every older file)"
+        ))
+    })?;
+    if ledger.format > FORMAT {
+        return Err(error(format!(
+            "{LEDGER_FILE} has format {} but this vite-deploy reads format {FORMAT} — upgrade vite-deploy",
+            ledger.format
+        )));
+    }
+    Ok(Loaded {
+        ledger: Some(ledger),
+        version: Some(version),
+    })
+}
+
+/// How the ledger was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// With a precondition: no other deploy wrote it in between.
+    Conditionally,
+    /// Overwritten, because the store has no conditional writes.
+    Unconditionally,
+}
+
+/// Writes the ledger. With a previous version it replaces only that version;
+/// without, it creates the object only if it is still absent. Another deploy
+/// that wrote first makes this an error; a store without conditional writes
+/// falls back to a plain overwrite.
+pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Result<Written> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message,
+    };
+    let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
+    let body = serde_json::to_vec_pretty(ledger).map_err(|e| error(e.to_string()))?;
+    let mut attributes = object_store::Attributes::new();
+    if target.backend.keeps_headers() {
+        attributes.insert(
+            object_store::Attribute::ContentType,
+            "application/json".into(),
+        );
+        attributes.insert(object_store::Attribute::CacheControl, "no-store".into());
+    }
+    let overwrite = |attributes: object_store::Attributes| async {
+        let options = PutOptions {
+            attributes,
+            ..Default::default()
+        };
+        target
+            .store
+            .put_opts(&key, PutPayload::from(body.clone()), options)
+            .await
+            .map(|_| Written::Unconditionally)
+            .map_err(|e| error(format!("cannot write {LEDGER_FILE}: {}", describe(&e))))
+    };
+    let mode = match &previous.version {
+        None => PutMode::Create,
+        // GCS matches on the generation; a store that gave none cannot.
+        Some(version)
+            if version.version.is_none()
+                && (version.e_tag.is_none() || target.backend == crate::store::Backend::Gcs) =>
+        {
+            return overwrite(attributes).await
+        }
+        Some(version) => PutMode::Update(version.clone()),
+    };
+    let options = PutOptions {
+        mode,
+        attributes: attributes.clone(),
+        ..Default::default()
+    };
+    match target
+        .store
+        .put_opts(&key, PutPayload::from(body.clone()), options)
+        .await
+    {
+        Ok(_) => Ok(Written::Conditionally),
+        Err(
+            object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. },
+        ) => Err(Error::LedgerConflict {
+            store: target.url.clone(),
+        }),
+        // No conditional writes here (object_store's local store, S3 without
+        // `aws_conditional_put`, or a server that rejects the header).
+        Err(object_store::Error::NotImplemented { .. } | object_store::Error::Generic { .. }) => {
+            overwrite(attributes).await
+        }
+        Err(e) => Err(error(format!(
+            "cannot write {LEDGER_FILE}: {}",
+            describe(&e)
+        ))),
+    }
+}
+
+/// A new release id from the time and a few random bits, sortable by time.
+pub fn release_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    let nanos = now.timestamp_subsec_nanos();
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        (nanos ^ std::process::id()) & 0xffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(id: &str, keys: &[&str]) -> Release {
+        Release {
+            id: id.into(),
+            time: "2026-11-28T00:00:00Z".into(),
+            version: "test".into(),
+            files: keys
+                .iter()
+                .map(|k| {
+                    let entry = Entry {
+                        size: 1,
+                        md5: None,
+                        kind: FileKind::Hashed,
+                    };
+                    (k.to_string(), entry)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn commit_keeps_the_newest_releases_and_retires_what_only_older_ones_had() {
+        let mut ledger = Ledger::default();
+        ledger.commit(
+            release("1", &["index.html", "a1.js", "shared.js"]),
+            2,
+            |_| true,
+        );
+        ledger.commit(
+            release("2", &["index.html", "a2.js", "shared.js"]),
+            2,
+            |_| true,
+        );
+        assert!(ledger.retired.is_empty());
+        ledger.commit(
+            release("3", &["index.html", "a3.js", "shared.js"]),
+            2,
+            |_| true,
+        );
+        let ids: Vec<_> = ledger.releases.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert_eq!(ledger.retired, BTreeSet::from(["a1.js".to_string()]));
+        assert!(ledger.knows("a1.js") && ledger.knows("a2.js") && !ledger.knows("other.js"));
+        assert_eq!(
+            ledger.referenced_by_last(1),
+            BTreeSet::from(["index.html", "a3.js", "shared.js"])
+        );
+        // Once deleted from the store, a retired key is forgotten.
+        ledger.commit(release("4", &["index.html", "a4.js"]), 2, |key| {
+            key != "a1.js"
+        });
+        assert_eq!(ledger.retired, BTreeSet::from(["a2.js".to_string()]));
+    }
+
+    #[test]
+    fn ledger_round_trips_through_json() {
+        let mut ledger = Ledger::default();
+        ledger.commit(release("1", &["index.html"]), 2, |_| true);
+        let text = serde_json::to_string(&ledger).unwrap();
+        assert_eq!(serde_json::from_str::<Ledger>(&text).unwrap(), ledger);
+        assert!(release_id(chrono::Utc::now()).len() > 16);
+    }
+
+    #[tokio::test]
+    async fn corrupt_newer_and_missing_ledgers() {
+        let target = crate::store::open(
+            "memory:///ledger-test",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(read(&target).await.unwrap().ledger.is_none());
+        let key = target.key(LEDGER_FILE).unwrap();
+        target
+            .store
+            .put(&key, PutPayload::from_static(b"{not json"))
+            .await
+            .unwrap();
+        let error = read(&target).await.unwrap_err().to_string();
+        assert!(error.contains("not a valid ledger"), "{error}");
+        target
+            .store
+            .put(
+                &key,
+                PutPayload::from_static(b"{\"format\": 99, \"releases\": []}"),
+            )
+            .await
+            .unwrap();
+        let error = read(&target).await.unwrap_err().to_string();
+        assert!(error.contains("upgrade vite-deploy"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_second_writer_on_the_same_version_is_refused() {
+        let target = crate::store::open(
+            "memory:///ledger-race",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut ledger = Ledger::default();
+        ledger.commit(release("1", &["a"]), 2, |_| true);
+        assert_eq!(
+            write(&target, &ledger, &Loaded::default()).await.unwrap(),
+            Written::Conditionally
+        );
+        // Both start from the same read...
+        let first = read(&target).await.unwrap();
+        let second = read(&target).await.unwrap();
+        write(&target, &ledger, &first).await.unwrap();
+        // ...and the second one to write loses.
+        assert!(matches!(
+            write(&target, &ledger, &second).await,
+            Err(Error::LedgerConflict { .. })
+        ));
+        // A writer that saw no ledger loses against any ledger.
+        assert!(matches!(
+            write(&target, &ledger, &Loaded::default()).await,
+            Err(Error::LedgerConflict { .. })
+        ));
+    }
+}

@@ -1,0 +1,231 @@
+//! The check before HTML goes live: every asset an entry file references
+//! must be in the store once the deploy's other files are up. Pure.
+//!
+//! A reference counts when it resolves to a key under the deployed prefix:
+//! through `base` (the URL the site is served from), as a path relative to
+//! the HTML file, or, failing both, because its path ends with a key the
+//! deploy knows. A reference that resolves to nothing known and whose name
+//! looks like a built asset (`name-XXXXXXXX.ext`) is missing; links to pages
+//! and other sites are left alone.
+
+use crate::local::{classify, FileKind};
+
+/// `src` and `href` values of an HTML document, in order.
+pub fn html_references(html: &str) -> Vec<String> {
+    let mut references = Vec::new();
+    let lower = html.to_ascii_lowercase();
+    for attribute in ["src=", "href="] {
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(attribute) {
+            let start = from + found + attribute.len();
+            from = start;
+            // `data-src=` and the like are not URLs the browser loads.
+            let before = lower[..start - attribute.len()].chars().next_back();
+            if !before.is_some_and(char::is_whitespace) {
+                continue;
+            }
+            let rest = &html[start..];
+            let value = match rest.chars().next() {
+                Some(quote @ ('"' | '\'')) => rest[1..].split(quote).next().unwrap_or(""),
+                _ => rest
+                    .split(|c: char| c.is_whitespace() || c == '>')
+                    .next()
+                    .unwrap_or(""),
+            };
+            references.push(value.to_string());
+        }
+    }
+    references
+}
+
+/// `file`, `css` and `assets` paths of a Vite manifest (`.vite/manifest.json`).
+pub fn manifest_references(json: &[u8]) -> Vec<String> {
+    let Ok(serde_json::Value::Object(manifest)) = serde_json::from_slice(json) else {
+        return Vec::new();
+    };
+    let mut references = Vec::new();
+    for chunk in manifest.values() {
+        if let Some(file) = chunk.get("file").and_then(|f| f.as_str()) {
+            references.push(file.to_string());
+        }
+        for list in ["css", "assets"] {
+            for item in chunk
+                .get(list)
+                .and_then(|l| l.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(path) = item.as_str() {
+                    references.push(path.to_string());
+                }
+            }
+        }
+    }
+    references
+}
+
+/// The references of `entry` (a path relative to the prefix) that point at
+/// no key `exists` knows.
+pub fn missing(
+    entry: &str,
+    references: &[String],
+    base: Option<&str>,
+    exists: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    references
+        .iter()
+        .filter(|reference| match resolve(entry, reference, base) {
+            Resolved::Ignore => false,
+            Resolved::Candidates(candidates) => {
+                let found = candidates.iter().any(|c| exists(c));
+                let looks_built = candidates
+                    .first()
+                    .is_some_and(|c| classify(c) == FileKind::Hashed);
+                !found && looks_built
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+enum Resolved {
+    Ignore,
+    /// Keys to try, the most likely first.
+    Candidates(Vec<String>),
+}
+
+fn resolve(entry: &str, reference: &str, base: Option<&str>) -> Resolved {
+    let reference = reference.split(['?', '#']).next().unwrap_or("").trim();
+    let lower = reference.to_ascii_lowercase();
+    if reference.is_empty()
+        || ["data:", "mailto:", "tel:", "javascript:", "blob:"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+    {
+        return Resolved::Ignore;
+    }
+    if let Some(base) = base.filter(|b| !b.is_empty() && *b != "/" && *b != "./") {
+        if let Some(rest) = reference.strip_prefix(base) {
+            return Resolved::Candidates(vec![normalize(rest)]);
+        }
+    }
+    let is_absolute_url = lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || reference.starts_with("//");
+    let path = if is_absolute_url {
+        let without_scheme = reference.split_once("//").map_or("", |(_, rest)| rest);
+        match without_scheme.split_once('/') {
+            Some((_, path)) => path.to_string(),
+            None => return Resolved::Ignore,
+        }
+    } else if let Some(path) = reference.strip_prefix('/') {
+        path.to_string()
+    } else {
+        // Relative to the entry file's folder.
+        let folder = entry
+            .rsplit_once('/')
+            .map(|(folder, _)| folder)
+            .unwrap_or("");
+        return Resolved::Candidates(vec![normalize(&format!("{folder}/{reference}"))]);
+    };
+    // Under an unknown base path: try every suffix of the path.
+    let path = normalize(&path);
+    let parts: Vec<&str> = path.split('/').collect();
+    Resolved::Candidates((0..parts.len()).map(|i| parts[i..].join("/")).collect())
+}
+
+/// Resolves `.` and `..` and drops empty segments.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HTML: &str = r#"<!doctype html><html><head>
+        <script type="module" crossorigin src="https://cdn.example.com/app/assets/index-3fA9c1xZ.js"></script>
+        <link rel="modulepreload" href="/app/assets/vendor-Bq81kLxy.js">
+        <link rel=stylesheet href=./assets/index-DiwrgTda.css>
+        <img data-src="assets/lazy-Zz9Yy8Xx.png" src="data:image/png;base64,xx">
+        <a href="/about/">About</a> <a href="https://github.com/x/y">code</a>
+        </head></html>"#;
+
+    #[test]
+    fn finds_the_urls_a_browser_loads() {
+        let references = html_references(HTML);
+        assert_eq!(
+            references,
+            [
+                "https://cdn.example.com/app/assets/index-3fA9c1xZ.js",
+                "data:image/png;base64,xx",
+                "/app/assets/vendor-Bq81kLxy.js",
+                "./assets/index-DiwrgTda.css",
+                "/about/",
+                "https://github.com/x/y",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_names_only_built_assets_absent_from_the_store() {
+        let references = html_references(HTML);
+        let all = |key: &str| {
+            [
+                "assets/index-3fA9c1xZ.js",
+                "assets/vendor-Bq81kLxy.js",
+                "assets/index-DiwrgTda.css",
+            ]
+            .contains(&key)
+        };
+        assert!(missing(
+            "index.html",
+            &references,
+            Some("https://cdn.example.com/app/"),
+            all
+        )
+        .is_empty());
+        assert!(
+            missing("index.html", &references, None, all).is_empty(),
+            "suffixes match without a base"
+        );
+        let no_vendor = |key: &str| all(key) && key != "assets/vendor-Bq81kLxy.js";
+        assert_eq!(
+            missing("index.html", &references, None, no_vendor),
+            ["/app/assets/vendor-Bq81kLxy.js"]
+        );
+        let nested = vec!["../assets/index-3fA9c1xZ.js".to_string()];
+        assert!(missing("about/index.html", &nested, None, all).is_empty());
+        assert_eq!(
+            missing("about/deep/index.html", &nested, None, all),
+            ["../assets/index-3fA9c1xZ.js"]
+        );
+    }
+
+    #[test]
+    fn manifest_files_css_and_assets() {
+        let json = br#"{"index.html":{"file":"assets/index-3fA9c1xZ.js","css":["assets/index-DiwrgTda.css"],"assets":["assets/logo-a1B2c3D4.svg"],"imports":["_vendor.js"]},"_vendor.js":{"file":"assets/vendor-Bq81kLxy.js"}}"#;
+        let mut references = manifest_references(json);
+        references.sort();
+        assert_eq!(
+            references,
+            [
+                "assets/index-3fA9c1xZ.js",
+                "assets/index-DiwrgTda.css",
+                "assets/logo-a1B2c3D4.svg",
+                "assets/vendor-Bq81kLxy.js"
+            ]
+        );
+        assert!(manifest_references(b"not json").is_empty());
+    }
+}
