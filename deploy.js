@@ -44,7 +44,7 @@ async function deploy(options = {}) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
   }
-  const { onProgress, signal, ...rest } = options
+  const { onProgress, onDeployed, signal, ...rest } = options
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new DeployError('invalid option `onProgress`: expected a function', { code: 'INVALID_OPTION', usage: true })
   }
@@ -83,6 +83,7 @@ async function deploy(options = {}) {
   if (result.report.failures.length > 0) {
     throw new DeployError(failureMessage(result.report), { code: 'DEPLOY_FAILED', report: result.report })
   }
+  if (onDeployed && !result.report.dryRun) await onDeployed(result.report)
   return result.report
 }
 

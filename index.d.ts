@@ -40,11 +40,31 @@ export interface DeployOptions {
    */
   storageOptions?: Record<string, string>
   /**
-   * Delete remote keys under the prefix that the build no longer has. Runs only
-   * after every upload succeeded.
-   * @default true, or false when VITE_DEPLOY_DELETE=false
+   * Which orphans (remote keys the build no longer has) to delete, once every
+   * upload succeeded and the release is recorded:
+   * - `{ keep, olderThan }` (the default): an orphan goes only when none of
+   *   the newest `keep` releases (the live one included) references it, a
+   *   vite-deploy release recorded it, and it was written at least
+   *   `olderThan` ago (`'90s'`, `'30m'`, `'1h'`, `'7d'`). Tabs still running
+   *   the previous HTML keep loading their lazy chunks.
+   * - `true`: every orphan now, also keys no release recorded.
+   * - `false`: none.
+   * @default { keep: 2 }, or false when VITE_DEPLOY_DELETE=false
    */
-  delete?: boolean
+  delete?: boolean | RetentionOptions
+  /**
+   * Stop before writing anything when the deploy would delete more than this
+   * many objects; `force` passes it.
+   * @default more than 1,000, or more than half of the remote keys (past 10)
+   */
+  maxDeletes?: number
+  /**
+   * The URL or path the site is served from (Vite's `base`), used to resolve
+   * asset URLs in HTML when checking, before the HTML goes live, that every
+   * asset it references is in the store. The plugin passes Vite's.
+   * @default asset URLs are matched by their path
+   */
+  base?: string
   /**
    * List and compare only: the report gives the plan with a reason per file,
    * and nothing is written.
@@ -98,10 +118,13 @@ export interface DeployOptions {
   timeout?: string
   /**
    * Publish `dir` even when it looks like a project folder (a `package.json`,
-   * `src` or `node_modules`, but no `index.html` or Vite manifest).
+   * `src` or `node_modules`, but no `index.html` or Vite manifest), and delete
+   * past `maxDeletes`.
    * @default false
    */
   force?: boolean
+  /** Called with the report after a successful deploy (not a dry run), for example to invalidate a CDN cache. */
+  onDeployed?: (report: DeployReport) => void | Promise<void>
   /**
    * Stops the deploy when aborted: uploads not yet started are skipped, those
    * in flight finish (no half-done multipart upload), nothing is deleted, and
@@ -113,6 +136,20 @@ export interface DeployOptions {
    * reported as a warning and do not stop the deploy.
    */
   onProgress?: (event: ProgressEvent) => void
+}
+
+/** `delete: { keep, olderThan }`. */
+export interface RetentionOptions {
+  /**
+   * Releases whose files survive, the live one included (at least 1).
+   * @default 2
+   */
+  keep?: number
+  /**
+   * Minimum age of an orphan before it is deleted: `'90s'`, `'30m'`, `'1h'`, `'7d'`, `'1h30m'`.
+   * @default no minimum
+   */
+  olderThan?: string
 }
 
 /** Events passed to {@link DeployOptions.onProgress}. */
@@ -151,7 +188,7 @@ export interface FileReport {
   /** The full object key. */
   key: string
   action: 'upload' | 'skip' | 'delete' | 'keep'
-  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`. */
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`. */
   reason: string
   size: number
   /** The file's role in the publish order; absent for orphans. */
@@ -179,6 +216,8 @@ export interface DeployReport {
   failures: Failure[]
   /** True when the deploy was cancelled through `signal`. */
   cancelled: boolean
+  /** The id of the live release in the ledger (`.vite-deploy/ledger.json`); absent in a dry run. */
+  release?: string
   durationMs: number
 }
 
@@ -200,6 +239,10 @@ export type DeployErrorCode =
   | 'BAD_FILE_NAME'
   | 'LIST_FAILED'
   | 'COMPARE_FAILED'
+  | 'LEDGER'
+  | 'LEDGER_CONFLICT'
+  | 'TOO_MANY_DELETES'
+  | 'MISSING_ASSETS'
   | 'DEPLOY_FAILED'
   | 'CANCELLED'
 

@@ -89,6 +89,7 @@ function viteDeploy(options = {}) {
         ...deployOptions,
         dir: outDir,
         hashedFiles,
+        base: config.base,
         onProgress: (event) => {
           if (event.type === 'planned') {
             logger.info(`vite-deploy: ${event.uploads} to upload (${formatBytes(event.uploadBytes)}), ${event.unchanged} unchanged, ${event.deletes} to delete`)
