@@ -17,3 +17,9 @@ export declare function cancelDeploy(id: number): void
 
 /** Runs a deploy; resolves to `{ ok: true, report }` or `{ ok: false, error }`. */
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>
+
+/** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`. */
+export declare function releases(options: object): Promise<object>
+
+/** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`. */
+export declare function rollback(options: object): Promise<object>

@@ -837,3 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
 module.exports.deploy = nativeBinding.deploy
+module.exports.releases = nativeBinding.releases
+module.exports.rollback = nativeBinding.rollback

@@ -1,6 +1,6 @@
 'use strict'
 
-const { deploy: deployBinding, cancelDeploy } = require('./binding.js')
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding } = require('./binding.js')
 
 let nextDeployId = 1
 
@@ -87,4 +87,32 @@ async function deploy(options = {}) {
   return result.report
 }
 
-module.exports = { deploy, DeployError }
+function ledgerOptions(options, name) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new DeployError(`${name}() takes an options object, for example ${name}({ storage: "s3://bucket/app" })`, { code: 'INVALID_OPTION', usage: true })
+  }
+  return withoutUndefined(options)
+}
+
+/**
+ * The releases recorded in the store's ledger, oldest first.
+ * @param {import('./index').LedgerOptions} options
+ */
+async function releases(options = {}) {
+  const result = await releasesBinding(ledgerOptions(options, 'releases'))
+  if (!result.ok) throw new DeployError(result.error.message, result.error)
+  return result.value
+}
+
+/**
+ * Puts back the HTML, manifest and other unhashed files of an earlier
+ * release (by default the one before the live one).
+ * @param {import('./index').RollbackOptions} options
+ */
+async function rollback(options = {}) {
+  const result = await rollbackBinding(ledgerOptions(options, 'rollback'))
+  if (!result.ok) throw new DeployError(result.error.message, result.error)
+  return result.value
+}
+
+module.exports = { deploy, releases, rollback, DeployError }

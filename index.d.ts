@@ -264,6 +264,70 @@ export declare class DeployError extends Error {
  */
 export declare function deploy(options?: DeployOptions): Promise<DeployReport>
 
+/** Where {@link releases} and {@link rollback} look. */
+export interface LedgerOptions {
+  /**
+   * Storage URL, as for {@link deploy}.
+   * @default process.env.VITE_DEPLOY_STORAGE
+   */
+  storage?: string
+  /** object_store keys, as for {@link deploy}. */
+  storageOptions?: Record<string, string>
+}
+
+/** Options of {@link rollback}. */
+export interface RollbackOptions extends LedgerOptions {
+  /**
+   * The id of the release to return to (see {@link releases}).
+   * @default the release before the live one
+   */
+  to?: string
+  /**
+   * Say what would be restored, write nothing.
+   * @default false
+   */
+  dryRun?: boolean
+}
+
+/** One release of {@link releases}. */
+export interface ReleaseSummary {
+  id: string
+  /** When it went live, RFC 3339. */
+  time: string
+  /** The vite-deploy version that recorded it. */
+  version: string
+  files: number
+  bytes: number
+  /** Keys it has that the release before it had not. */
+  added: number
+  /** Keys the release before it had that it has not. */
+  removed: number
+  live: boolean
+}
+
+/** What {@link rollback} did. */
+export interface RollbackReport {
+  storage: string
+  /** The release whose files are live again. */
+  to: string
+  /** The new release recording the rollback; absent in a dry run. */
+  release?: string
+  /** Unhashed files put back (HTML and the manifest last). */
+  restored: string[]
+  dryRun: boolean
+}
+
+/** The releases kept in the store's ledger, oldest first. */
+export declare function releases(options?: LedgerOptions): Promise<ReleaseSummary[]>
+
+/**
+ * Returns the site to an earlier release in seconds, without a rebuild: puts
+ * back its HTML, manifest and other unhashed files (kept by vite-deploy under
+ * `.vite-deploy/blobs/`); its hashed assets are still stored thanks to
+ * retention. Rejects when they are not.
+ */
+export declare function rollback(options?: RollbackOptions): Promise<RollbackReport>
+
 /** Options of the Vite plugin: those of {@link deploy} (the folder is Vite's `build.outDir`) plus these. */
 export interface ViteDeployOptions extends Omit<DeployOptions, 'dir'> {
   /**

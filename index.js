@@ -2,7 +2,7 @@
 
 // The package entry for require(): the plugin (also as `default`), the JS API
 // and its error. index.mjs gives the same to import.
-const { deploy, DeployError } = require('./deploy.js')
+const { deploy, releases, rollback, DeployError } = require('./deploy.js')
 const { viteDeploy } = require('./vite.js')
 
 // `__esModule` makes bundlers (Vite bundling a CommonJS vite.config) take
@@ -11,4 +11,6 @@ Object.defineProperty(exports, '__esModule', { value: true })
 exports.default = viteDeploy
 exports.viteDeploy = viteDeploy
 exports.deploy = deploy
+exports.releases = releases
+exports.rollback = rollback
 exports.DeployError = DeployError

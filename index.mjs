@@ -1,5 +1,5 @@
 // The package entry for import: `import viteDeploy, { deploy } from 'vite-deploy'`.
 import cjs from './index.js'
 
-export const { viteDeploy, deploy, DeployError } = cjs
+export const { viteDeploy, deploy, releases, rollback, DeployError } = cjs
 export default viteDeploy

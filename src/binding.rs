@@ -72,3 +72,48 @@ pub fn cancel_deploy(id: u32) {
         cancel.cancel();
     }
 }
+
+fn respond<T: serde::Serialize>(result: crate::Result<T>) -> Value {
+    match result {
+        Ok(value) => json!({ "ok": true, "value": value }),
+        Err(error) => json!({
+            "ok": false,
+            "error": { "code": error.code(), "message": error.to_string(), "usage": error.is_usage() },
+        }),
+    }
+}
+
+fn ledger_options(options: Value) -> crate::Result<crate::rollback::LedgerOptions> {
+    serde_path_to_error::deserialize(options).map_err(|error| Error::InvalidOption {
+        name: error.path().to_string(),
+        reason: error.into_inner().to_string(),
+    })
+}
+
+/// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`.
+#[napi(
+    js_name = "releases",
+    ts_args_type = "options: object",
+    ts_return_type = "Promise<object>"
+)]
+pub async fn releases_binding(options: Value) -> napi::Result<Value> {
+    let result = match ledger_options(options) {
+        Ok(options) => crate::rollback::releases(options).await,
+        Err(error) => Err(error),
+    };
+    Ok(respond(result))
+}
+
+/// Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`.
+#[napi(
+    js_name = "rollback",
+    ts_args_type = "options: object",
+    ts_return_type = "Promise<object>"
+)]
+pub async fn rollback_binding(options: Value) -> napi::Result<Value> {
+    let result = match ledger_options(options) {
+        Ok(options) => crate::rollback::rollback(options).await,
+        Err(error) => Err(error),
+    };
+    Ok(respond(result))
+}

@@ -26,6 +26,16 @@ pub const LEDGER_DIR: &str = ".vite-deploy";
 /// The ledger's key relative to the prefix.
 pub const LEDGER_FILE: &str = ".vite-deploy/ledger.json";
 
+/// Where copies of each release's unhashed files (HTML, manifest, `public/`
+/// files) live, by MD5, so a rollback can put them back without a rebuild.
+/// Hashed assets need no copy: retention keeps them in place.
+pub const BLOBS_DIR: &str = ".vite-deploy/blobs";
+
+/// The key of a snapshot copy, relative to the prefix.
+pub fn blob_key(md5_hex: &str) -> String {
+    format!("{BLOBS_DIR}/{md5_hex}")
+}
+
 /// The format this version writes and reads.
 pub const FORMAT: u32 = 1;
 
@@ -85,6 +95,25 @@ impl Ledger {
             .iter()
             .flat_map(|r| r.files.keys().map(String::as_str))
             .collect()
+    }
+
+    /// MD5s of the unhashed files of every kept release: the snapshot copies
+    /// that must exist.
+    pub fn snapshot_md5s(&self) -> BTreeSet<&str> {
+        self.releases
+            .iter()
+            .flat_map(|r| r.files.values())
+            .filter(|e| e.kind != FileKind::Hashed)
+            .filter_map(|e| e.md5.as_deref())
+            .collect()
+    }
+
+    /// Finds a kept release by id, or the one before the live one.
+    pub fn release_before_latest_or(&self, id: Option<&str>) -> Option<&Release> {
+        match id {
+            Some(id) => self.releases.iter().find(|r| r.id == id),
+            None => self.releases.iter().rev().nth(1),
+        }
     }
 
     /// Adds `release` as the live one and keeps the newest `keep` releases.

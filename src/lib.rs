@@ -18,6 +18,7 @@ pub mod publish;
 pub mod remote;
 pub mod report;
 pub mod retention;
+pub mod rollback;
 pub mod store;
 pub mod verify;
 
@@ -163,6 +164,9 @@ pub async fn deploy_with_env(
             if changed || ledger.is_none() {
                 let mut next = ledger.cloned().unwrap_or_default();
                 let entry = new_release(now, &local, &outcome, ledger, &remote, etag_is_md5);
+                let before: std::collections::BTreeSet<String> =
+                    next.snapshot_md5s().into_iter().map(String::from).collect();
+                rollback::snapshot(&target, &local, &before).await?;
                 let id = entry.id.clone();
                 let stored: std::collections::HashSet<&str> =
                     remote.iter().map(|o| o.relative.as_str()).collect();
@@ -177,6 +181,12 @@ pub async fn deploy_with_env(
                     ));
                 }
                 release = Some(id);
+                let after = next.snapshot_md5s();
+                let unused: Vec<&String> = before
+                    .iter()
+                    .filter(|md5| !after.contains(md5.as_str()))
+                    .collect();
+                rollback::remove_snapshots(&target, &unused).await;
             } else {
                 release = ledger
                     .and_then(ledger::Ledger::latest)

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { deploy } from '../../index.mjs'
+import { deploy, releases, rollback } from '../../index.mjs'
 import { buildFiles, entryChunk, mtimes, tempDir, UNUSUAL_NAME, writeBuild } from './build.mjs'
 import { BACKENDS } from './stores.mjs'
 
@@ -134,6 +134,27 @@ export function runContract(backendName) {
         assert.equal(ledgerPut, lastPut, `the ledger is the last write before deletes: ${writes.map((w) => w.method + ' ' + w.url).join('\n')}`)
         assert.ok(firstDelete > lastPut, 'deletes come after every upload')
       }
+    })
+
+    it('rollback puts the previous release back, byte for byte', async () => {
+      const kept = await releases({ storage: backend.storage, storageOptions: backend.storageOptions })
+      assert.equal(kept.length, 2)
+      assert.deepEqual(kept.map((r) => r.live), [false, true])
+      const report = await rollback({ storage: backend.storage, storageOptions: backend.storageOptions })
+      assert.equal(report.to, kept[0].id)
+      const entries = report.restored.filter((k) => /\.html$|manifest\.json$/.test(k))
+      assert.deepEqual(entries.sort(), ['.vite/manifest.json', 'about/index.html', 'index.html'])
+      assert.ok(/\.html$|manifest\.json$/.test(report.restored.at(-1)), 'HTML and the manifest go back last')
+      if (backend.read) {
+        const stored = await backend.read()
+        for (const key of ['index.html', '.vite/manifest.json']) assert.ok(stored.get(key).body.equals(Buffer.from(v2[key])), key)
+        assert.ok(stored.has(entryChunk(2)), 'the assets of the release are in place')
+      } else {
+        const check = await run({ dryRun: true })
+        assert.equal(check.files.find((f) => f.path === 'index.html').action, 'upload', 'the live index.html is v2 again, not the v3 being deployed')
+      }
+      const after = await releases({ storage: backend.storage, storageOptions: backend.storageOptions })
+      assert.equal(after.at(-1).id, report.release)
     })
 
     it('delete: true removes every orphan at once', async () => {

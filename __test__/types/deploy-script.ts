@@ -28,3 +28,12 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+export async function releaseTools(): Promise<void> {
+  const { releases, rollback } = await import('vite-deploy')
+  const kept = await releases({ storage: 's3://my-bucket/app' })
+  const previous = kept.filter((r) => !r.live).at(-1)
+  const report = await rollback({ storage: 's3://my-bucket/app', to: previous?.id, dryRun: true })
+  console.log(report.restored.join(', '), report.to)
+  await deploy({ dir: 'dist', delete: { keep: 3, olderThan: '1h' }, maxDeletes: 100, base: 'https://cdn.example.com/app/', onDeployed: async (r) => console.log(r.release) })
+}

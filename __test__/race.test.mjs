@@ -1,0 +1,37 @@
+// Two deploys to one prefix at once: the ledger's conditional write lets one
+// commit its release and stops the other before it deletes anything. A slow
+// proxy in front of moto makes both read the ledger before either writes it.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, it } from 'node:test'
+import { AwsClient } from 'aws4fetch'
+
+import { deploy, releases } from '../index.mjs'
+import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
+import { startMoto, startProxy } from './helpers/servers.mjs'
+
+let moto
+let proxy
+before(async () => {
+  moto = await startMoto()
+  proxy = await startProxy(moto.port, { delayMs: 100 })
+  await new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' }).fetch(`${moto.endpoint}/racebucket`, { method: 'PUT' })
+})
+after(async () => { await proxy?.stop(); await moto?.stop() })
+
+it('two deploys to one prefix at once leave one valid ledger', async () => {
+  const storageOptions = { aws_endpoint: proxy.endpoint, aws_allow_http: 'true', aws_access_key_id: 'test', aws_secret_access_key: 'test', aws_region: 'us-east-1' }
+  const storage = 's3://racebucket/app'
+  const build = (version) => writeBuild(join(tempDir('race'), 'dist'), buildFiles(version))
+  await deploy({ dir: build(1), storage, storageOptions })
+
+  const results = await Promise.allSettled([deploy({ dir: build(2), storage, storageOptions }), deploy({ dir: build(3), storage, storageOptions })])
+  const failed = results.filter((r) => r.status === 'rejected')
+  assert.equal(failed.length, 1, `one of them loses: ${results.map((r) => r.status)}`)
+  assert.equal(failed[0].reason.code, 'LEDGER_CONFLICT')
+  assert.match(failed[0].reason.message, /another deploy .* nothing was deleted .* rerun it/)
+  const winner = results.find((r) => r.status === 'fulfilled').value
+  const kept = await releases({ storage, storageOptions })
+  assert.equal(kept.at(-1).id, winner.release, 'the ledger is valid and names the winner')
+  assert.equal(kept.length, 2)
+})

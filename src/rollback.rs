@@ -1,0 +1,321 @@
+//! Rollback to an earlier release, and the snapshots that make it possible.
+//!
+//! Each release's unhashed files (HTML, the manifest, `public/` copies) are
+//! copied by MD5 under `.vite-deploy/blobs/`, once per distinct content. The
+//! hashed assets of kept releases are still in place (retention keeps them),
+//! so putting the old unhashed files back returns the site to that release in
+//! seconds, without a rebuild.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::{Attribute, Attributes, ObjectStoreExt, PutOptions, PutPayload};
+use serde::Serialize;
+
+use crate::error::{describe, Error, Result};
+use crate::headers::{content_type, REVALIDATE};
+use crate::ledger::{self, blob_key, Ledger, Release};
+use crate::local::{FileKind, LocalFile};
+use crate::store::{self, Network, Target};
+
+/// Uploads the snapshot copies this release needs that `existing` (the MD5s
+/// kept releases already have) lacks.
+pub async fn snapshot(
+    target: &Target,
+    local: &[LocalFile],
+    existing: &BTreeSet<String>,
+) -> Result<()> {
+    let mut wanted: HashMap<String, &LocalFile> = HashMap::new();
+    for file in local.iter().filter(|f| f.kind != FileKind::Hashed) {
+        if let Some(md5) = file.md5.map(|m| ledger::hex(&m)) {
+            if !existing.contains(&md5) {
+                wanted.entry(md5).or_insert(file);
+            }
+        }
+    }
+    // Collected first: a lazy map inside the stream would make the future non-Send.
+    let uploads: Vec<_> = wanted
+        .into_iter()
+        .map(|(md5, file)| async move {
+            let error = |message: String| Error::Ledger {
+                store: target.url.clone(),
+                message: format!(
+                    "cannot store the rollback copy of '{}': {message}",
+                    file.relative
+                ),
+            };
+            let body = tokio::fs::read(&file.path)
+                .await
+                .map_err(|e| error(e.to_string()))?;
+            let key = target
+                .key(&blob_key(&md5))
+                .map_err(|e| error(e.to_string()))?;
+            target
+                .store
+                .put(&key, PutPayload::from(body))
+                .await
+                .map_err(|e| error(describe(&e)))?;
+            Ok::<_, Error>(())
+        })
+        .collect();
+    futures::stream::iter(uploads)
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+/// Deletes snapshot copies no kept release needs any more. Failures only
+/// leave a small object behind, so they are ignored.
+pub async fn remove_snapshots(target: &Target, md5s: &[&String]) {
+    let keys: Vec<_> = md5s
+        .iter()
+        .filter_map(|md5| target.key(&blob_key(md5)).ok())
+        .map(Ok)
+        .collect();
+    let _ = target
+        .store
+        .delete_stream(futures::stream::iter(keys).boxed())
+        .collect::<Vec<_>>()
+        .await;
+}
+
+/// One release as `releases()` lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseSummary {
+    /// Its id.
+    pub id: String,
+    /// When it went live.
+    pub time: String,
+    /// The vite-deploy version that recorded it.
+    pub version: String,
+    /// Files.
+    pub files: usize,
+    /// Bytes.
+    pub bytes: u64,
+    /// Keys it has that the release before it had not.
+    pub added: usize,
+    /// Keys the release before it had that it has not.
+    pub removed: usize,
+    /// True for the live release.
+    pub live: bool,
+}
+
+/// Where a rollback or listing looks: the storage URL and its options.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LedgerOptions {
+    /// Storage URL. By default `VITE_DEPLOY_STORAGE`.
+    #[serde(default)]
+    pub storage: Option<String>,
+    /// object_store keys, as for a deploy.
+    #[serde(default)]
+    pub storage_options: std::collections::BTreeMap<String, String>,
+    /// For a rollback: the release to return to; by default the one before
+    /// the live one.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// For a rollback: say what would be restored, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded, Ledger)> {
+    let storage = options
+        .storage
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            std::env::var("VITE_DEPLOY_STORAGE")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        })
+        .ok_or(Error::NoStorage)?;
+    let storage_options = options
+        .storage_options
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let network = Network {
+        retries: crate::options::DEFAULT_RETRIES,
+        timeout: None,
+    };
+    let target = store::open(&storage, &storage_options, &network)?;
+    let loaded = ledger::read(&target).await?;
+    let ledger = loaded.ledger.clone().ok_or_else(|| Error::Ledger {
+        store: target.url.clone(),
+        message: "no releases recorded here yet: deploy with vite-deploy first".into(),
+    })?;
+    Ok((target, loaded, ledger))
+}
+
+/// The kept releases, oldest first.
+pub async fn releases(options: LedgerOptions) -> Result<Vec<ReleaseSummary>> {
+    let (_, _, ledger) = open_ledger(&options).await?;
+    let live = ledger.latest().map(|r| r.id.clone());
+    let mut previous: Option<&Release> = None;
+    let mut out = Vec::new();
+    for release in &ledger.releases {
+        let had = |key: &String| previous.is_some_and(|p| p.files.contains_key(key));
+        out.push(ReleaseSummary {
+            id: release.id.clone(),
+            time: release.time.clone(),
+            version: release.version.clone(),
+            files: release.files.len(),
+            bytes: release.files.values().map(|e| e.size).sum(),
+            added: release.files.keys().filter(|k| !had(k)).count(),
+            removed: previous.map_or(0, |p| {
+                p.files
+                    .keys()
+                    .filter(|k| !release.files.contains_key(*k))
+                    .count()
+            }),
+            live: live.as_deref() == Some(release.id.as_str()),
+        });
+        previous = Some(release);
+    }
+    Ok(out)
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackReport {
+    /// The storage URL.
+    pub storage: String,
+    /// The release whose files are live again.
+    pub to: String,
+    /// The release recorded for the rollback (absent in a dry run).
+    pub release: Option<String>,
+    /// Unhashed files put back.
+    pub restored: Vec<String>,
+    /// True when nothing was written.
+    pub dry_run: bool,
+}
+
+/// Puts back the unhashed files of an earlier release and records it as a
+/// new release. Refuses when an asset it references is no longer stored.
+pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
+    let (target, loaded, mut ledger) = open_ledger(&options).await?;
+    let kept: Vec<&str> = ledger.releases.iter().map(|r| r.id.as_str()).collect();
+    let release = ledger
+        .release_before_latest_or(options.to.as_deref())
+        .cloned()
+        .ok_or_else(|| Error::Ledger {
+            store: target.url.clone(),
+            message: match &options.to {
+                Some(id) => format!("no kept release '{id}' (kept: {})", kept.join(", ")),
+                None => "only one release is recorded: there is nothing to roll back to".into(),
+            },
+        })?;
+
+    let listing: BTreeSet<String> = crate::remote::list(&target, &Default::default())
+        .await?
+        .into_iter()
+        .map(|o| o.relative)
+        .collect();
+    let missing: Vec<&String> = release
+        .files
+        .iter()
+        .filter(|(key, entry)| entry.kind == FileKind::Hashed && !listing.contains(*key))
+        .map(|(key, _)| key)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Ledger {
+            store: target.url.clone(),
+            message: format!(
+                "release {} cannot come back: {} of its assets are no longer stored (first: {}) — redeploy that build instead",
+                release.id,
+                missing.len(),
+                missing[0]
+            ),
+        });
+    }
+
+    let restore: Vec<(&String, String)> = release
+        .files
+        .iter()
+        .filter(|(_, entry)| entry.kind != FileKind::Hashed)
+        .map(|(key, entry)| (key, entry.md5.clone().unwrap_or_default()))
+        .collect();
+    let mut restored: Vec<String> = restore.iter().map(|(key, _)| (*key).clone()).collect();
+    restored.sort_by_key(|key| key.ends_with(".html") || key.ends_with("manifest.json"));
+    if options.dry_run {
+        return Ok(RollbackReport {
+            storage: target.url.clone(),
+            to: release.id.clone(),
+            release: None,
+            restored,
+            dry_run: true,
+        });
+    }
+
+    // Other files first, entries last, as in a deploy.
+    for group in [false, true] {
+        let writes = restore
+            .iter()
+            .filter(|(key, _)| (key.ends_with(".html") || key.ends_with("manifest.json")) == group)
+            .map(|(key, md5)| put_back(&target, key, md5))
+            .collect::<Vec<_>>();
+        futures::stream::iter(writes)
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?;
+    }
+
+    let now = chrono::Utc::now();
+    let mut again = release.clone();
+    again.id = ledger::release_id(now);
+    again.time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let id = again.id.clone();
+    let keep = ledger.releases.len().max(crate::retention::DEFAULT_KEEP);
+    ledger.commit(again, keep, |key| listing.contains(key));
+    ledger::write(&target, &ledger, &loaded).await?;
+    Ok(RollbackReport {
+        storage: target.url.clone(),
+        to: release.id,
+        release: Some(id),
+        restored,
+        dry_run: false,
+    })
+}
+
+async fn put_back(target: &Target, key: &str, md5: &str) -> Result<()> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message: format!("cannot restore '{key}': {message}"),
+    };
+    if md5.is_empty() {
+        return Err(error("its content hash was not recorded".into()));
+    }
+    let source = target
+        .key(&blob_key(md5))
+        .map_err(|e| error(e.to_string()))?;
+    let body = target
+        .store
+        .get(&source)
+        .await
+        .map_err(|e| error(format!("its rollback copy is missing ({})", describe(&e))))?
+        .bytes()
+        .await
+        .map_err(|e| error(describe(&e)))?;
+    let mut attributes = Attributes::new();
+    if target.backend.keeps_headers() {
+        if let Some(content_type) = content_type(key) {
+            attributes.insert(Attribute::ContentType, content_type.into());
+        }
+        attributes.insert(Attribute::CacheControl, REVALIDATE.into());
+    }
+    let destination = target.key(key).map_err(|e| error(e.to_string()))?;
+    let options = PutOptions {
+        attributes,
+        ..Default::default()
+    };
+    target
+        .store
+        .put_opts(&destination, PutPayload::from(body), options)
+        .await
+        .map_err(|e| error(describe(&e)))?;
+    Ok(())
+}
