@@ -1,0 +1,536 @@
+// The vite-deploy command, run as a user runs it: `node bin/vite-deploy.js`
+// in a temporary project, against file://, memory://, and a real S3 server
+// (moto). Every store is read back without vite-deploy.
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { AwsClient } from 'aws4fetch'
+
+import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
+import { freePort, ROOT, startMoto, startProxy } from './helpers/servers.mjs'
+import { readMotoBucket } from './helpers/stores.mjs'
+
+const CLI = join(ROOT, 'bin', 'vite-deploy.js')
+const PACKAGE_VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
+const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0
+// Files in the fixture's first build, as the summary lines count them.
+const N = Object.keys(buildFiles(1)).length
+
+// Every run starts without the variables the CLI reads, so each test states
+// the ones it relies on (CI runs these tests with CI=true).
+function cliEnv(extra = {}) {
+  const env = { ...process.env }
+  for (const key of ['VITE_DEPLOY_STORAGE', 'VITE_DEPLOY_DELETE', 'VITE_BASE_URL', 'VITE_DEPLOY', 'CI', 'DEBUG']) delete env[key]
+  return { ...env, ...extra }
+}
+
+function collect(child) {
+  return new Promise((resolve, reject) => {
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (data) => { stdout += data })
+    child.stderr?.on('data', (data) => { stderr += data })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** Runs the CLI with pipes for stdout and stderr: { code, stdout, stderr }. */
+function runCli(args, { cwd, env } = {}) {
+  return collect(spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
+}
+
+function shellQuote(value) {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`
+}
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`): { code, output } with stdout and stderr merged. */
+async function runCliInTerminal(args, { cwd, env } = {}) {
+  const command = [process.execPath, CLI, ...args].map(shellQuote).join(' ')
+  const { code, stdout } = await collect(spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
+  return { code, output: stdout }
+}
+
+/**
+ * A loopback proxy that holds every PUT until `open()`, so a test can act
+ * while uploads are in flight without depending on timing. `firstPut`
+ * resolves when the first PUT arrives.
+ */
+async function startGateProxy(upstreamPort) {
+  let isOpen = false
+  let sawPut
+  const firstPut = new Promise((resolve) => { sawPut = resolve })
+  const held = []
+  const server = http.createServer((req, res) => {
+    const forward = () => {
+      const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers)
+        answer.pipe(res)
+      })
+      upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
+      req.pipe(upstream)
+    }
+    if (req.method === 'PUT' && !isOpen) {
+      sawPut()
+      held.push(forward)
+    } else {
+      forward()
+    }
+  })
+  const port = await freePort()
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    firstPut,
+    open: () => { isOpen = true; for (const forward of held.splice(0)) forward() },
+    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }),
+  }
+}
+
+/** A temporary project where `vite-deploy` and `vite` resolve to this package and its Vite. */
+function tempProject(name) {
+  const dir = tempDir(name)
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(ROOT, join(dir, 'node_modules', 'vite-deploy'))
+  symlinkSync(join(ROOT, 'node_modules', 'vite'), join(dir, 'node_modules', 'vite'))
+  return dir
+}
+
+/** A project with the fixture build in `dist`, and an empty folder for a file:// store. */
+function projectWithBuild(name, version = 1) {
+  const cwd = tempProject(name)
+  const files = buildFiles(version)
+  writeBuild(join(cwd, 'dist'), files)
+  const site = join(tempDir(`${name}-store`), 'site')
+  return { cwd, files, site, storage: `file://${site}` }
+}
+
+// vite-deploy's own folder in a store (its release ledger), not part of the site.
+const OWN_FOLDER = '.vite-deploy/'
+
+function siteOnly(tree) {
+  return new Map([...tree].filter(([key]) => !key.startsWith(OWN_FOLDER)))
+}
+
+/** The site's files in `tree` (path → Buffer) are exactly `files`. */
+function assertTreeEquals(tree, files) {
+  tree = siteOnly(tree)
+  assert.deepEqual([...tree.keys()].sort(), Object.keys(files).sort())
+  for (const [path, content] of Object.entries(files)) {
+    assert.ok(tree.get(path).equals(Buffer.from(content)), `content of ${path}`)
+  }
+}
+
+function assertUsageError(result, message) {
+  assert.equal(result.code, 2, result.stderr)
+  assert.equal(result.stdout, '')
+  assert.match(result.stderr, /^vite-deploy: error: /m)
+  if (typeof message === 'string') assert.ok(result.stderr.includes(`vite-deploy: error: ${message}\n`), result.stderr)
+  else assert.match(result.stderr, message)
+}
+
+describe('cli: help and version', () => {
+  it('--help lists every flag with its environment variable and default', async () => {
+    const { code, stdout } = await runCli(['--help'])
+    assert.equal(code, 0)
+    for (const flag of ['[dir]', '--storage <url>', '-o, --storage-option <key=value>', '--base <url>', '--build', '--dry-run', '--no-delete',
+      '--concurrency <n>', '--retries <n>', '--timeout <duration>', '--force', '--include <glob>', '--exclude <glob>', '--json', '--quiet', '--config <file>', '--help', '--version']) {
+      assert.ok(stdout.includes(flag), `help names ${flag}`)
+    }
+    const prose = stdout.replace(/\s+/g, ' ') // the help wraps descriptions
+    for (const text of ['env: VITE_DEPLOY_STORAGE', 'env: VITE_BASE_URL', 'env: VITE_DEPLOY_DELETE=false', 'default: 64 for remote stores', 'default: 10', 'default: 30s', 'default: build.outDir from', 'Exit codes']) {
+      assert.ok(prose.includes(text), `help says ${text}`)
+    }
+  })
+
+  it('--version prints the package version', async () => {
+    const { code, stdout } = await runCli(['--version'])
+    assert.equal(code, 0)
+    assert.equal(stdout.trim(), PACKAGE_VERSION)
+  })
+})
+
+describe('cli: usage and configuration errors exit 2 and name the fix', () => {
+  const project = projectWithBuild('usage')
+  const run = (args, env) => runCli(args, { cwd: project.cwd, env })
+
+  it('an unknown flag, with the closest one', async () => {
+    assertUsageError(await run(['--dri-run']), /vite-deploy: error: unknown option '--dri-run' \(Did you mean --dry-run\?\) — run vite-deploy --help/)
+  })
+
+  it('-o without key=value', async () => {
+    assertUsageError(await run(['--storage', 'memory:///x', '-o', 'aws_region']), /argument 'aws_region' is invalid\. expected key=value, for example -o aws_region=us-east-1/)
+  })
+
+  it('an invalid --concurrency', async () => {
+    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', 'lots']), /expected a whole number from 1 to 1024/)
+    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', '0']), /expected a whole number from 1 to 1024/)
+    assertUsageError(await run(['--storage', 'memory:///x', '--retries', '101']), /expected a whole number from 0 to 100/)
+  })
+
+  it('a misspelt storage option, with the closest key', async () => {
+    assertUsageError(await run(['--storage', 's3://bucket/app', '-o', 'aws_endpoin=http://127.0.0.1:1']),
+      "unknown option 'aws_endpoin' for S3 storage (did you mean 'aws_endpoint'?)")
+  })
+
+  it('an invalid storage URL', async () => {
+    assertUsageError(await run(['--storage', 's3:/bucket']), "invalid storage URL 's3:/bucket': expected s3://bucket/prefix")
+  })
+
+  it('no storage at all', async () => {
+    assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE')
+  })
+
+  it('a build folder that does not exist, named as the user gave it', async () => {
+    assertUsageError(await run(['not-built', '--storage', 'memory:///x']), "directory 'not-built' does not exist — run vite build first or pass --build")
+    const empty = tempDir('no-dist')
+    assertUsageError(await runCli(['--storage', 'memory:///x'], { cwd: empty }), "directory 'dist' does not exist — run vite build first or pass --build")
+  })
+
+  it('a project folder instead of its build, unless --force', async () => {
+    const cwd = tempProject('not-a-build')
+    writeFileSync(join(cwd, 'package.json'), '{}')
+    mkdirSync(join(cwd, 'src'))
+    writeFileSync(join(cwd, 'src', 'main.js'), 'console.log(1)')
+    assertUsageError(await runCli(['.', '--storage', 'memory:///x'], { cwd }), /looks like a project folder, not a build: .*--force/)
+    const forced = await runCli(['.', '--storage', 'memory:///x', '--force', '--exclude', 'node_modules/*'], { cwd })
+    assert.equal(forced.code, 0, forced.stderr)
+  })
+
+  it('a --config file that does not exist', async () => {
+    assertUsageError(await run(['--config', 'vite.prod.config.ts', '--storage', 'memory:///x']), /config file 'vite\.prod\.config\.ts' does not exist — pass --config/)
+  })
+
+  it('with --json, the error is also one JSON document on stdout', async () => {
+    const result = await run(['--storage', 's3:/bucket', '--json'])
+    assert.equal(result.code, 2)
+    assert.deepEqual(JSON.parse(result.stdout), {
+      ok: false,
+      error: { code: 'INVALID_URL', message: "invalid storage URL 's3:/bucket': expected s3://bucket/prefix" },
+    })
+    const unknownFlag = await run(['--json', '--frobnicate'])
+    assert.equal(unknownFlag.code, 2)
+    assert.equal(JSON.parse(unknownFlag.stdout).error.code, 'USAGE')
+  })
+})
+
+describe('cli: file:// and memory://', () => {
+  it('deploys dist to a folder: human text on stderr, nothing on stdout', async () => {
+    const { cwd, files, site, storage } = projectWithBuild('file')
+    const result = await runCli(['dist', '--storage', storage], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout, '')
+    assert.match(result.stderr, new RegExp(`^vite-deploy: ${N} uploaded \\([\\d.]+ KB\\), 0 unchanged, 0 deleted in [\\d.]+ s → file://`, 'm'))
+    assertTreeEquals(readTree(site), files)
+  })
+
+  it('takes the storage from VITE_DEPLOY_STORAGE, and prints nothing with --quiet', async () => {
+    const { cwd, files, site, storage } = projectWithBuild('env-storage')
+    const result = await runCli(['--quiet'], { cwd, env: { VITE_DEPLOY_STORAGE: storage } })
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stderr, '')
+    assert.equal(result.stdout, '')
+    assertTreeEquals(readTree(site), files)
+  })
+
+  it('deploys to memory:// with --json (one process, one store)', async () => {
+    const { cwd, files } = projectWithBuild('memory')
+    const result = await runCli(['--storage', 'memory:///site', '--json'], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    const report = JSON.parse(result.stdout)
+    assert.equal(report.ok, true)
+    assert.equal(report.storage, 'memory:///site')
+    assert.equal(report.summary.uploaded.count, Object.keys(files).length)
+    assert.deepEqual(report.files.map((f) => f.path).sort(), Object.keys(files).sort())
+  })
+})
+
+describe('cli: S3 (moto)', () => {
+  let moto
+  let proxy
+  const cwd = tempProject('s3')
+  const v1 = buildFiles(1)
+  const v2 = buildFiles(2)
+  // Credentials come from the environment; the endpoint from -o.
+  const env = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }
+  const s3WithEnv = (extraEnv, storage, ...args) => runCli(['dist', '--storage', storage,
+    '-o', `aws_endpoint=${proxy.endpoint}`, '-o', 'aws_allow_http=true', '-o', 'aws_region=us-east-1',
+    '-o', 'aws_virtual_hosted_style_request=false', ...args], { cwd, env: { ...env, ...extraEnv } })
+  const s3 = (storage, ...args) => s3WithEnv({}, storage, ...args)
+  const readBucket = () => readMotoBucket(moto.endpoint, 'clibucket', 'app')
+  const bodies = async () => new Map([...(await readBucket())].map(([key, { body }]) => [key, body]))
+
+  before(async () => {
+    moto = await startMoto()
+    proxy = await startProxy(moto.port)
+    const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+    const created = await aws.fetch(`${moto.endpoint}/clibucket`, { method: 'PUT' })
+    assert.ok(created.ok, `create bucket: ${created.status}`)
+  })
+  after(async () => {
+    await proxy?.stop()
+    await moto?.stop()
+  })
+
+  it('--json prints one JSON document whose report matches the bucket', async () => {
+    writeBuild(join(cwd, 'dist'), v1)
+    const result = await s3('s3://clibucket/app', '--json')
+    assert.equal(result.code, 0, result.stderr)
+    const report = JSON.parse(result.stdout)
+    assert.equal(report.ok, true)
+    assert.equal(report.dryRun, false)
+    assert.deepEqual(report.failures, [])
+    const bucket = await bodies()
+    assertTreeEquals(bucket, v1)
+    const site = siteOnly(bucket)
+    assert.deepEqual(report.files.filter((f) => f.status === 'done').map((f) => f.path).sort(), [...site.keys()].sort())
+    assert.equal(report.summary.uploaded.count, site.size)
+    assert.equal(report.summary.uploaded.bytes, [...site.values()].reduce((sum, body) => sum + body.length, 0))
+    assert.match(result.stderr, new RegExp(`vite-deploy: ${N} uploaded`))
+  })
+
+  it('--dry-run prints one line per file with its action and reason, and writes nothing', async () => {
+    writeBuild(join(cwd, 'dist'), v2)
+    const before = await bodies()
+    proxy.reset()
+    const result = await s3('s3://clibucket/app', '--dry-run')
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout, '')
+    assert.match(result.stderr, /^upload {2}assets\/index-NEWhash1\.js +new$/m)
+    assert.match(result.stderr, /^upload {2}index\.html +content differs/m)
+    assert.match(result.stderr, /^skip {4}assets\/vendor-Bq81kLxy\.js +unchanged \(hashed name, same size\)$/m)
+    // Whether an orphan goes now or is kept a while is the engine's policy.
+    assert.match(result.stderr, /^(delete|keep) {2,4}assets\/index-3fA9c1xZ\.js +orphan/m)
+    assert.equal(result.stderr.split('\n').filter((line) => /^(upload|skip|delete|keep) /.test(line)).length, Object.keys(v2).length + 1)
+    assert.match(result.stderr, /^vite-deploy: 3 to upload \(.*\), 7 unchanged, 1 orphans in [\d.]+ s → s3:\/\/clibucket\/app \(dry run\)$/m)
+    assert.deepEqual(proxy.writes(), [])
+    assert.deepEqual(await bodies(), before)
+  })
+
+  it('--no-delete and VITE_DEPLOY_DELETE=false keep orphans', async () => {
+    writeBuild(join(cwd, 'dist'), v2)
+    const orphan = 'assets/index-3fA9c1xZ.js'
+    for (const [how, extraEnv, flags] of [['--no-delete', {}, ['--no-delete']], ['VITE_DEPLOY_DELETE=false', { VITE_DEPLOY_DELETE: 'false' }, []]]) {
+      const result = await s3WithEnv(extraEnv, 's3://clibucket/app', '--json', ...flags)
+      assert.equal(result.code, 0, result.stderr)
+      const report = JSON.parse(result.stdout)
+      assert.equal(report.summary.deleted.count, 0, how)
+      assert.equal(report.files.find((f) => f.path === orphan).action, 'keep', how)
+      assert.ok((await bodies()).has(orphan), `${how} kept the orphan`)
+    }
+    assertTreeEquals(new Map([...(await bodies())].filter(([key]) => key !== orphan)), v2)
+  })
+
+  it('SIGINT cancels: uploads in flight finish, nothing else starts, exit 1 with CANCELLED', async () => {
+    const gate = await startGateProxy(moto.port)
+    try {
+      writeBuild(join(cwd, 'dist'), v1)
+      const child = spawn(process.execPath, [CLI, 'dist', '--storage', 's3://clibucket/cancelled', '--json', '--concurrency', '2',
+        '-o', `aws_endpoint=${gate.endpoint}`, '-o', 'aws_allow_http=true', '-o', 'aws_region=us-east-1', '-o', 'aws_virtual_hosted_style_request=false'],
+      { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+      const finished = collect(child)
+      const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
+      await gate.firstPut
+      child.kill('SIGINT')
+      await cancelling
+      gate.open()
+      const result = await finished
+      assert.equal(result.code, 1, result.stderr)
+      assert.match(result.stderr, /^vite-deploy: error: deploy to s3:\/\/clibucket\/cancelled cancelled/m)
+      const document = JSON.parse(result.stdout)
+      assert.equal(document.error.code, 'CANCELLED')
+      assert.equal(document.report.cancelled, true)
+      const stored = siteOnly(await readMotoBucket(moto.endpoint, 'clibucket', 'cancelled'))
+      assert.ok(stored.size <= 2, `at most the 2 uploads in flight were written: ${[...stored.keys()]}`)
+      assert.ok(!stored.has('index.html'), 'the entry HTML was not published')
+    } finally {
+      await gate.stop()
+    }
+  })
+
+  it('exits 1 when the deploy fails: a bucket that does not exist', async () => {
+    const result = await s3('s3://no-such-bucket/app', '--json')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /^vite-deploy: error: cannot list s3:\/\/no-such-bucket\/app: .*NoSuchBucket/m)
+    const document = JSON.parse(result.stdout)
+    assert.equal(document.ok, false)
+    assert.equal(document.error.code, 'LIST_FAILED')
+  })
+
+  it('exits 1 with the report when an upload fails, and deletes nothing', async () => {
+    const v3 = { ...v2, 'assets/broken-Qw3rTy12.js': 'will fail', 'index.html': v2['index.html'].replace('<body>', '<body>v3') }
+    delete v3['assets/index-DiwrgTda.css']
+    writeBuild(join(cwd, 'dist'), v3)
+    const before = siteOnly(await bodies())
+    proxy.failWhen((req) => (req.method === 'PUT' && req.url.includes('broken') ? 403 : undefined))
+    const result = await s3('s3://clibucket/app', '--json').finally(() => proxy.failWhen(() => undefined))
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /^vite-deploy: error: deploy to s3:\/\/clibucket\/app failed: 1 of \d+ uploads failed/m)
+    const document = JSON.parse(result.stdout)
+    assert.equal(document.error.code, 'DEPLOY_FAILED')
+    assert.deepEqual(document.report.failures.map((f) => f.path), ['assets/broken-Qw3rTy12.js'])
+    assert.equal(document.report.summary.deleted.count, 0)
+    // Nothing deleted, and the old index.html still live.
+    assert.deepEqual(siteOnly(await bodies()), before)
+  })
+})
+
+describe('cli: vite.config', () => {
+  it('reads storage, options and build.outDir (against root) from the plugin in vite.config.ts', async () => {
+    const cwd = tempProject('config')
+    const files = buildFiles(1)
+    writeBuild(join(cwd, 'app', 'build'), files)
+    const site = join(tempDir('config-store'), 'site')
+    // Plugins nested in arrays and promises, with falsy entries, as Vite allows;
+    // plugin-only fields that deploy() would refuse.
+    writeFileSync(join(cwd, 'vite.config.ts'), `
+      import viteDeploy from 'vite-deploy'
+      const later = <T>(value: T): Promise<T> => Promise.resolve(value)
+      export default {
+        root: 'app',
+        build: { outDir: 'build' },
+        plugins: [null, [false, later([viteDeploy({
+          storage: ${JSON.stringify(`file://${site}`)},
+          exclude: ['robots.txt'],
+          base: 'https://cdn.example.com/', verbose: true, failOnError: true, environments: ['client'], watch: false, enabled: true,
+        })])]],
+      }
+    `)
+    const result = await runCli([], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stderr, /deploying app\/build → file:\/\//)
+    const { 'robots.txt': _excluded, ...published } = files
+    assertTreeEquals(readTree(site), published)
+
+    // Flags win over the config: another store, and --exclude replaces the config's.
+    const other = join(tempDir('config-store-2'), 'site')
+    const flagged = await runCli(['--storage', `file://${other}`, '--exclude', 'favicon.ico'], { cwd })
+    assert.equal(flagged.code, 0, flagged.stderr)
+    const { 'favicon.ico': _alsoExcluded, ...rest } = files
+    assertTreeEquals(readTree(other), rest)
+  })
+
+  it('a config that fails to load is a configuration error (exit 2)', async () => {
+    const cwd = tempProject('bad-config')
+    writeFileSync(join(cwd, 'vite.config.mjs'), `throw new Error('the config is broken')\n`)
+    assertUsageError(await runCli(['--storage', 'memory:///x'], { cwd }), /cannot load vite\.config\.mjs: the config is broken — fix the config/)
+  })
+})
+
+describe('cli: --build', () => {
+  function exampleProject(name, pluginOptions) {
+    const cwd = tempProject(name)
+    for (const entry of ['index.html', 'src', 'public']) cpSync(join(ROOT, 'examples', 'basic', entry), join(cwd, entry), { recursive: true })
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { build: { manifest: true }, plugins: [viteDeploy(${JSON.stringify(pluginOptions)})] }
+    `)
+    return cwd
+  }
+
+  it('builds with the base, keeps the plugin from uploading during the build, then deploys', async () => {
+    const site = join(tempDir('build-store'), 'site')
+    const cwd = exampleProject('build', { storage: `file://${site}` })
+    const result = await runCli(['--build', '--base', 'https://cdn.example.com/app/', '--json'], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    // Vite's and rolldown's output went to stderr: stdout is the JSON alone.
+    const report = JSON.parse(result.stdout)
+    assert.match(result.stderr, /built in/)
+    // Everything was new to the CLI's deploy: the plugin uploaded nothing first.
+    assert.equal(report.summary.new.count, report.summary.local)
+    assert.equal(report.summary.uploaded.count, report.summary.local)
+    const built = readTree(join(cwd, 'dist'))
+    assert.deepEqual([...siteOnly(readTree(site)).keys()].sort(), [...built.keys()].sort())
+    assert.ok(built.has('.vite/manifest.json'))
+    assert.match(readFileSync(join(site, 'index.html'), 'utf8'), /src="https:\/\/cdn\.example\.com\/app\/assets\/index-[\w-]+\.js"/)
+    // The manifest named the hashed files.
+    assert.ok(report.files.filter((f) => f.path.startsWith('assets/')).every((f) => f.kind === 'hashed'))
+    assert.ok(report.files.filter((f) => !f.path.startsWith('assets/')).every((f) => f.kind !== 'hashed'))
+  })
+
+  it('refuses a --base that the plugin\'s own base option would override (exit 2)', async () => {
+    const cwd = exampleProject('build-conflict', { storage: 'memory:///x', base: 'https://old.example.com/' })
+    assertUsageError(await runCli(['--build', '--base', 'https://cdn.example.com/'], { cwd }),
+      /--base 'https:\/\/cdn\.example\.com\/' differs from base 'https:\/\/old\.example\.com\/' in the vite-deploy plugin's options/)
+  })
+})
+
+describe('cli: progress', () => {
+  const BAR = /[█░]{10,}/
+  // cli-progress returns to column 1 with ESC [ 1 G (readline.cursorTo);
+  // a bare \r also counts as a redraw. A pty turns every \n into \r\n.
+  const REDRAW = /\x1b\[1G|\r(?!\n)/
+
+  it('draws a bar with percentage and redraws on a terminal', { skip: !HAS_SCRIPT && 'script (util-linux) is not installed' }, async () => {
+    const { cwd, files, site, storage } = projectWithBuild('tty')
+    const { code, output } = await runCliInTerminal(['--storage', storage], { cwd })
+    assert.equal(code, 0, output)
+    assert.match(output, BAR)
+    assert.match(output, new RegExp(`100% \\| ${N}/${N} files \\| ([\\d.]+ KB)/\\1 \\| [\\d.]+ [KM]?B/s \\| ETA`))
+    assert.match(output, REDRAW)
+    assertTreeEquals(readTree(site), files)
+  })
+
+  it('prints plain lines, never a bar, with CI=true on a terminal', { skip: !HAS_SCRIPT && 'script (util-linux) is not installed' }, async () => {
+    const { cwd, storage } = projectWithBuild('tty-ci')
+    const { code, output } = await runCliInTerminal(['--storage', storage], { cwd, env: { CI: 'true' } })
+    assert.equal(code, 0, output)
+    assert.doesNotMatch(output, BAR)
+    assert.doesNotMatch(output, REDRAW)
+    assert.match(output, new RegExp(`vite-deploy: ${N} to upload \\([\\d.]+ KB\\), 0 unchanged, 0 to delete\r\n`))
+    assert.match(output, new RegExp(`vite-deploy: ${N} uploaded`))
+  })
+
+  it('prints plain lines without a terminal: no carriage return, no escape sequence', async () => {
+    const { cwd, storage } = projectWithBuild('pipe')
+    const { code, stderr } = await runCli(['--storage', storage], { cwd })
+    assert.equal(code, 0, stderr)
+    assert.doesNotMatch(stderr, /[\r\x1b]/)
+    assert.doesNotMatch(stderr, BAR)
+    assert.match(stderr, new RegExp(`^vite-deploy: ${N} to upload \\([\\d.]+ KB\\), 0 unchanged, 0 to delete$`, 'm'))
+  })
+})
+
+describe('releases, retention flags and rollback', () => {
+  it('--keep, --delete, releases and rollback work from the command line', async () => {
+    const cwd = tempDir('cli-releases')
+    const dir = join(cwd, 'dist')
+    const out = join(tempDir('cli-releases-store'), 'site')
+    const storage = `file://${out}`
+    const deployVersion = async (version, ...flags) => {
+      writeBuild(dir, buildFiles(version))
+      const result = await runCli(['dist', '--storage', storage, '--json', ...flags], { cwd })
+      assert.equal(result.code, 0, result.stderr)
+      return JSON.parse(result.stdout)
+    }
+    await deployVersion(1)
+    const second = await deployVersion(2, '--keep', '1')
+    assert.deepEqual(second.files.filter((f) => f.action === 'delete').map((f) => f.path), ['assets/index-3fA9c1xZ.js'], '--keep 1 keeps only the live release')
+    const third = await deployVersion(3)
+    assert.deepEqual(third.files.filter((f) => f.action === 'keep').map((f) => f.path), ['assets/index-NEWhash1.js'], 'the default keeps the previous release')
+
+    const listed = await runCli(['releases', '--storage', storage, '--json'], { cwd })
+    assert.equal(listed.code, 0, listed.stderr)
+    const kept = JSON.parse(listed.stdout).result
+    assert.equal(kept.length, 2)
+    assert.match(listed.stderr, new RegExp(`\\* ${kept[1].id}`))
+
+    const back = await runCli(['rollback', '--storage', storage], { cwd })
+    assert.equal(back.code, 0, back.stderr)
+    assert.match(back.stderr, new RegExp(`restored \\d+ file\\(s\\) of release ${kept[0].id}`))
+    assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), buildFiles(2)['index.html'])
+
+    const all = await deployVersion(3, '--delete')
+    assert.deepEqual(all.files.filter((f) => f.action === 'delete').map((f) => f.path), ['assets/index-NEWhash1.js'])
+
+    const bad = await runCli(['rollback', '--storage', storage, '--to', 'nope'], { cwd })
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /no kept release 'nope' \(kept: /)
+    const badAge = await runCli(['dist', '--storage', storage, '--older-than', 'soon'], { cwd })
+    assert.equal(badAge.code, 2)
+    assert.match(badAge.stderr, /'soon' is not a duration/)
+  })
+})

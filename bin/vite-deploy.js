@@ -1,0 +1,565 @@
+#!/usr/bin/env node
+'use strict'
+
+// The vite-deploy command. One run is: parse the flags → resolve the deploy
+// options (flags, then the plugin's options in vite.config, then the
+// environment) → maybe run `vite build` → deploy with progress → print →
+// exit 0 (done), 1 (the deploy failed) or 2 (bad usage or configuration).
+//
+// Human text goes to stderr, always, so that stdout carries only the JSON
+// document of --json (and the output of --help and --version).
+
+const { spawn } = require('node:child_process')
+const { existsSync } = require('node:fs')
+const path = require('node:path')
+const { pathToFileURL } = require('node:url')
+const { Command, CommanderError, InvalidArgumentError } = require('commander')
+const cliProgress = require('cli-progress')
+
+const { deploy, releases, rollback, DeployError } = require('../deploy.js')
+const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
+const { version } = require('../package.json')
+
+const EXIT_OK = 0
+const EXIT_FAILED = 1
+const EXIT_USAGE = 2
+
+// Vite's own list, in its order of preference.
+const CONFIG_FILES = ['vite.config.js', 'vite.config.mjs', 'vite.config.ts', 'vite.config.cjs', 'vite.config.mts', 'vite.config.cts']
+
+// A plain progress line at most this often when there is no terminal to redraw.
+const PLAIN_PROGRESS_INTERVAL_MS = 2000
+
+const HELP_FOOTER = `
+Settings come from the flags first, then from the vite-deploy plugin's options
+in vite.config, then from the environment:
+  VITE_DEPLOY_STORAGE      storage URL, when neither --storage nor the config gives one
+  VITE_DEPLOY_DELETE       'false' keeps orphans, like --no-delete
+  VITE_BASE_URL            base URL for --build, when neither --base nor the config gives one
+  AWS_*, GOOGLE_*, AZURE_* credentials, unless given with -o
+  CI                       when true, progress is plain lines instead of a bar
+
+Releases (recorded in .vite-deploy/ledger.json under the prefix):
+  vite-deploy releases [--storage URL] [-o key=value] [--json]
+  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--json]
+
+Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed,
+2 bad usage or configuration.
+
+Examples:
+  vite-deploy                                    build.outDir and the plugin's options from vite.config
+  vite-deploy dist --storage s3://my-bucket/app
+  vite-deploy --build --base https://cdn.example.com/app/
+  vite-deploy --dry-run
+  vite-deploy dist --storage s3://my-bucket/app -o aws_endpoint=http://127.0.0.1:9000 -o aws_allow_http=true
+`
+
+// ─── parse the flags ────────────────────────────────────────────────────────
+
+function collect(value, previous) {
+  return [...(previous ?? []), value]
+}
+
+function collectKeyValue(value, previous) {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new InvalidArgumentError('expected key=value, for example -o aws_region=us-east-1')
+  return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1) }
+}
+
+function wholeNumber(min, max, example) {
+  return (value) => {
+    const number = Number(value)
+    if (!/^\d+$/.test(value.trim()) || number < min || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, for example ${example}`)
+    }
+    return number
+  }
+}
+
+function createProgram() {
+  return new Command('vite-deploy')
+    .description('Publish a Vite build to object storage: hashed assets first, HTML last, orphans deleted after every upload succeeded.')
+    .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
+    .option('--storage <url>', "where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV) (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
+    .option('-o, --storage-option <key=value>', "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions (default: none)", collectKeyValue)
+    .option('--base <url>', "public base URL the build is made for, used by --build (env: VITE_BASE_URL; default: the plugin's base)")
+    .option('--build', 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well (default: off)')
+    .option('--dry-run', 'print the plan, one line per file with its reason, and write nothing (default: off)')
+    .option('--delete', 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete (default: retention, see --keep)')
+    .option('--no-delete', 'keep every orphan (env: VITE_DEPLOY_DELETE=false)')
+    .option('--keep <n>', 'keep orphans that one of the last n releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
+    .option('--older-than <duration>', 'delete an orphan only once it is this old: 90s, 30m, 1h, 7d (default: no minimum)')
+    .option('--max-deletes <n>', 'stop before writing anything when more objects would be deleted; --force passes (default: 1000, or half of the remote files)', wholeNumber(0, 1e9, '--max-deletes 50'))
+    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for remote stores, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
+    .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
+    .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
+    .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')
+    .option('--include <glob>', 'publish only files matching the glob, relative to the build folder, repeatable (default: every file)', collect)
+    .option('--exclude <glob>', 'neither publish nor delete files matching the glob, repeatable (default: none)', collect)
+    .option('--json', 'print the report as one JSON document on stdout (default: off)')
+    .option('--quiet', 'print errors only (default: off)')
+    .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
+    .version(version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .addHelpText('after', HELP_FOOTER)
+    // Throw instead of exiting, so usage errors get our prefix, exit code 2
+    // and the JSON document of --json.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+}
+
+/** argv → { dirArg, flags }; throws CommanderError on bad usage. */
+function parseArgs(argv) {
+  const program = createProgram()
+  program.parse(argv, { from: 'user' })
+  const flags = program.opts()
+  // `--no-delete` defaults `delete` to true; only an explicit flag counts,
+  // so that the config and VITE_DEPLOY_DELETE still apply without it.
+  flags.delete = program.getOptionValueSource('delete') === 'cli' ? flags.delete : undefined
+  return { dirArg: program.args[0], flags }
+}
+
+// ─── read vite.config ───────────────────────────────────────────────────────
+
+function usageError(message, code = 'USAGE') {
+  return new DeployError(message, { code, usage: true })
+}
+
+/** A path as the user would type it from the current directory. */
+function displayPath(cwd, absolute) {
+  const relative = path.relative(cwd, absolute)
+  if (relative === '') return '.'
+  return relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative
+}
+
+/** Vite, from the project first (its version builds the app), else ours. Loaded only when needed. */
+async function loadVite(fromDir) {
+  let entry
+  try {
+    entry = require.resolve('vite', { paths: [fromDir, __dirname] })
+  } catch {
+    throw usageError('vite is not installed — run npm install --save-dev vite (it is needed to read vite.config)', 'VITE_MISSING')
+  }
+  return import(pathToFileURL(entry).href)
+}
+
+/** Plugins may be nested arrays, promises and falsy values; Vite flattens them the same way. */
+async function flattenPlugins(list) {
+  const plugins = []
+  for (const item of (await list) ?? []) {
+    const plugin = await item
+    if (Array.isArray(plugin)) plugins.push(...(await flattenPlugins(plugin)))
+    else if (plugin) plugins.push(plugin)
+  }
+  return plugins
+}
+
+function findConfigFile(cwd, configFlag) {
+  if (configFlag !== undefined) {
+    const file = path.resolve(cwd, configFlag)
+    if (!existsSync(file)) {
+      throw usageError(`config file '${configFlag}' does not exist — pass --config with the path of your Vite config, or leave it out to use vite.config.* in the current directory`)
+    }
+    return file
+  }
+  return CONFIG_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file))
+}
+
+/**
+ * The parts of vite.config the CLI uses, or null when there is no config:
+ * { file, root, outDir (absolute), manifest, pluginOptions }.
+ */
+async function readViteConfig(cwd, configFlag) {
+  const file = findConfigFile(cwd, configFlag)
+  if (!file) return null
+  const vite = await loadVite(cwd)
+  let config
+  try {
+    const env = { command: 'build', mode: 'production', isSsrBuild: false, isPreview: false }
+    const loaded = await vite.loadConfigFromFile(env, file, cwd, 'silent')
+    config = loaded?.config ?? {}
+  } catch (error) {
+    throw usageError(`cannot load ${displayPath(cwd, file)}: ${error.message} — fix the config, or pass --config with another one`, 'CONFIG_FAILED')
+  }
+  const plugin = (await flattenPlugins(config.plugins)).find((p) => p.name === PLUGIN_NAME)
+  // Vite resolves `root` against the current directory, and outDir against root.
+  const root = path.resolve(cwd, config.root ?? '')
+  return {
+    file,
+    root,
+    outDir: path.resolve(root, config.build?.outDir ?? 'dist'),
+    manifest: config.build?.manifest,
+    pluginOptions: plugin?.api?.options ?? {},
+  }
+}
+
+// ─── resolve the options ────────────────────────────────────────────────────
+
+/**
+ * Flags first, then the plugin's options, then the environment. Values left
+ * undefined fall back inside deploy() (VITE_DEPLOY_STORAGE, VITE_DEPLOY_DELETE).
+ */
+function resolveSettings({ cwd, dirArg, flags, config, env }) {
+  // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
+  const { base, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
+  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  return {
+    outDir,
+    // The folder as the user gave it, so every message names it that way.
+    displayDir: dirArg ?? displayPath(cwd, outDir),
+    // With --build and a folder argument, the build goes into that folder.
+    buildOutDir: dirArg !== undefined ? outDir : undefined,
+    root: config?.root ?? cwd,
+    configFile: config?.file,
+    // Like the plugin: Vite's manifest names the hashed files only when the config turns it on.
+    manifest: config?.manifest,
+    base: flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
+    // The plugin's own `base` beats VITE_BASE_URL and --base inside vite build.
+    baseConflict: flags.base !== undefined && base !== undefined && flags.base !== base ? { flag: flags.base, option: base } : undefined,
+    userOnProgress: typeof onProgress === 'function' ? onProgress : undefined,
+    deployOptions: {
+      ...fromConfig,
+      storage: flags.storage ?? fromConfig.storage,
+      storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+      delete: deleteOption(flags, fromConfig.delete),
+      maxDeletes: flags.maxDeletes ?? fromConfig.maxDeletes,
+      base: flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
+      dryRun: flags.dryRun ? true : fromConfig.dryRun,
+      concurrency: flags.concurrency ?? fromConfig.concurrency,
+      retries: flags.retries ?? fromConfig.retries,
+      timeout: flags.timeout ?? fromConfig.timeout,
+      force: flags.force ? true : fromConfig.force,
+      include: flags.include ?? fromConfig.include,
+      exclude: flags.exclude ?? fromConfig.exclude,
+    },
+  }
+}
+
+/**
+ * `delete` from --delete / --no-delete, --keep and --older-than, over the
+ * config's: a boolean flag wins; --keep and --older-than refine retention.
+ */
+function deleteOption(flags, fromConfig) {
+  if (flags.delete !== undefined) return flags.delete
+  if (flags.keep === undefined && flags.olderThan === undefined) return fromConfig
+  const base = typeof fromConfig === 'object' && fromConfig !== null ? fromConfig : {}
+  return { ...base, ...(flags.keep !== undefined && { keep: flags.keep }), ...(flags.olderThan !== undefined && { olderThan: flags.olderThan }) }
+}
+
+// ─── vite build ─────────────────────────────────────────────────────────────
+
+/** The project's `vite` command (its version builds the app), else ours. */
+function findViteBin(fromDir) {
+  let packageJson
+  try {
+    packageJson = require.resolve('vite/package.json', { paths: [fromDir, __dirname] })
+  } catch {
+    throw usageError('vite is not installed — run npm install --save-dev vite (it is needed for --build)', 'VITE_MISSING')
+  }
+  const bin = require(packageJson).bin
+  return path.join(path.dirname(packageJson), typeof bin === 'string' ? bin : bin.vite)
+}
+
+/**
+ * Runs `vite build` as a child process. Its stdout goes to our stderr: Vite
+ * (and rolldown, from native code) print progress there, and our stdout is
+ * for --json only. VITE_DEPLOY=false keeps the plugin from uploading; the CLI
+ * deploys afterwards. VITE_BASE_URL reaches the plugin, --base a config
+ * without it.
+ */
+async function runViteBuild(settings, { quiet }, cwd) {
+  if (settings.baseConflict) {
+    const { flag, option } = settings.baseConflict
+    throw usageError(`--base '${flag}' differs from base '${option}' in the vite-deploy plugin's options, which wins inside vite build — change the base in ${displayPath(cwd, settings.configFile)} or leave out --base`)
+  }
+  const args = [findViteBin(settings.root), 'build']
+  if (settings.configFile) args.push('--config', settings.configFile)
+  if (settings.base !== undefined) args.push('--base', settings.base)
+  if (settings.buildOutDir) args.push('--outDir', settings.buildOutDir)
+  if (quiet) args.push('--logLevel', 'error')
+  const env = { ...process.env, VITE_DEPLOY: 'false' }
+  if (settings.base !== undefined) env.VITE_BASE_URL = settings.base
+  const status = await new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 2, 2] })
+    child.on('error', (error) => resolve(error.message))
+    child.on('exit', (code, signal) => resolve(code === 0 ? 0 : `exit ${code ?? signal}`))
+  })
+  if (status !== 0) {
+    throw new DeployError(`vite build failed (${status}) — fix the error it printed above, then run vite-deploy --build again`, { code: 'BUILD_FAILED' })
+  }
+}
+
+// ─── progress ───────────────────────────────────────────────────────────────
+
+function isTruthyEnv(value) {
+  return value !== undefined && value !== '' && !/^(0|false|no|off)$/i.test(value.trim())
+}
+
+function formatSeconds(seconds) {
+  if (!Number.isFinite(seconds)) return '?'
+  if (seconds < 60) return `${Math.ceil(seconds)} s`
+  return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`
+}
+
+/** Counts fed by deploy()'s onProgress events. */
+function createTally() {
+  const tally = { files: 0, totalFiles: 0, bytes: 0, totalBytes: 0, failed: 0, startedAt: Date.now() }
+  tally.add = (event) => {
+    if (event.type === 'planned') {
+      tally.totalFiles = event.uploads + event.deletes
+      tally.totalBytes = event.uploadBytes
+    } else if (event.type === 'uploaded') {
+      tally.files += 1
+      tally.bytes += event.size
+    } else if (event.type === 'deleted') {
+      tally.files += 1
+    } else if (event.type === 'failed') {
+      tally.files += 1
+      tally.failed += 1
+    }
+  }
+  tally.rate = () => tally.bytes / Math.max((Date.now() - tally.startedAt) / 1000, 0.001)
+  tally.etaSeconds = () => (tally.totalBytes - tally.bytes) / tally.rate()
+  return tally
+}
+
+function planLine(event) {
+  return `vite-deploy: ${event.uploads} to upload (${formatBytes(event.uploadBytes)}), ${event.unchanged} unchanged, ${event.deletes} to delete`
+}
+
+/** A redrawn bar, for a person at a terminal. */
+function barProgress(say) {
+  const tally = createTally()
+  let bar = null
+  const payload = () => ({
+    bytes: `${formatBytes(tally.bytes)}/${formatBytes(tally.totalBytes)}`,
+    rate: `${formatBytes(tally.rate())}/s`,
+    failed: tally.failed > 0 ? ` | ${tally.failed} failed` : '',
+  })
+  return {
+    onEvent(event) {
+      tally.add(event)
+      if (event.type === 'planned') {
+        say(planLine(event))
+        if (tally.totalFiles === 0) return
+        bar = new cliProgress.SingleBar({
+          stream: process.stderr,
+          format: '{bar} {percentage}% | {value}/{total} files | {bytes} | {rate} | ETA {eta_formatted}{failed}',
+          barsize: 30,
+        }, cliProgress.Presets.shades_classic)
+        bar.start(tally.totalFiles, 0, payload())
+      } else {
+        bar?.update(tally.files, payload())
+      }
+    },
+    stop() {
+      bar?.stop()
+    },
+  }
+}
+
+/** Plain lines at a steady pace, for CI logs and pipes: never a redraw. */
+function lineProgress(say) {
+  const tally = createTally()
+  let lastLineAt = Date.now()
+  return {
+    onEvent(event) {
+      tally.add(event)
+      if (event.type === 'planned') {
+        say(planLine(event))
+        return
+      }
+      const now = Date.now()
+      if (now - lastLineAt < PLAIN_PROGRESS_INTERVAL_MS) return
+      lastLineAt = now
+      const percent = tally.totalFiles > 0 ? Math.floor((tally.files / tally.totalFiles) * 100) : 100
+      const failed = tally.failed > 0 ? `, ${tally.failed} failed` : ''
+      say(`vite-deploy: ${tally.files}/${tally.totalFiles} files (${percent}%), ${formatBytes(tally.bytes)}/${formatBytes(tally.totalBytes)}, ${formatBytes(tally.rate())}/s, ETA ${formatSeconds(tally.etaSeconds())}${failed}`)
+    },
+    stop() {},
+  }
+}
+
+function createProgress({ quiet, dryRun }, say) {
+  if (quiet || dryRun) return { onEvent() {}, stop() {} }
+  const terminal = process.stderr.isTTY && !isTruthyEnv(process.env.CI)
+  return terminal ? barProgress(say) : lineProgress(say)
+}
+
+// ─── deploy and print ───────────────────────────────────────────────────────
+
+/**
+ * An AbortSignal for deploy(): the first SIGINT or SIGTERM lets uploads in
+ * flight finish and starts nothing else (the engine deletes nothing then);
+ * a second one exits at once, after `beforeExit` (which restores the terminal).
+ */
+function cancelOnSignals(say, beforeExit) {
+  const controller = new AbortController()
+  const onSignal = (signal) => {
+    if (controller.signal.aborted) {
+      beforeExit()
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    }
+    say(`\nvite-deploy: ${signal}: cancelling — uploads in flight finish, nothing else starts or is deleted (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again stops at once)`)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const dispose = () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  return { signal: controller.signal, dispose }
+}
+
+async function deployWithProgress(settings, flags, say) {
+  const options = settings.deployOptions
+  const storageLabel = options.storage ?? process.env.VITE_DEPLOY_STORAGE
+  if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${storageLabel}`)
+  // Read after a --build, which may have just written the manifest.
+  const hashedFiles = options.hashedFiles ?? hashedFilesFromManifest(settings.outDir, settings.manifest)
+  const progress = createProgress({ quiet: flags.quiet, dryRun: options.dryRun }, say)
+  const cancellation = cancelOnSignals(say, () => progress.stop())
+  try {
+    return await deploy({
+      ...options,
+      dir: settings.displayDir,
+      hashedFiles,
+      signal: cancellation.signal,
+      onProgress: (event) => {
+        progress.onEvent(event)
+        settings.userOnProgress?.(event)
+      },
+    })
+  } finally {
+    cancellation.dispose()
+    progress.stop()
+  }
+}
+
+/** `upload  assets/index-3fA9c1.js  new`: action, path, reason, aligned. */
+function planLines(report) {
+  const width = Math.min(60, Math.max(0, ...report.files.map((file) => file.path.length)))
+  return report.files.map((file) => `${file.action.padEnd(7)} ${file.path.padEnd(width)}  ${file.reason}`)
+}
+
+function printReport(report, say) {
+  if (report.dryRun) for (const line of planLines(report)) say(line)
+  for (const note of report.notes) say(`vite-deploy: note: ${note}`)
+  say(`vite-deploy: ${summaryLine(report)}`)
+}
+
+/** The engine's message, or the CLI's when it can name a better fix. */
+function errorMessage(error, settings, flags) {
+  if (error.code === 'NO_STORAGE') return 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE'
+  if (error.code === 'DIR_MISSING' && settings) {
+    return flags.build
+      ? `directory '${settings.displayDir}' does not exist after vite build — check build.outDir in your Vite config or pass the folder that vite build writes`
+      : `directory '${settings.displayDir}' does not exist — run vite build first or pass --build`
+  }
+  return error.message
+}
+
+function commanderErrorMessage(error) {
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
+  return `${message} — run vite-deploy --help to see every flag`
+}
+
+// ─── releases and rollback ──────────────────────────────────────────────────
+
+function ledgerProgram(name) {
+  const program = new Command(`vite-deploy ${name}`)
+    .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
+    .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
+    .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
+    .option('--json', 'print the result as one JSON document on stdout')
+    .helpOption('-h, --help', 'print this help')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+  if (name === 'rollback') {
+    program
+      .description('Put back the HTML, manifest and other unhashed files of an earlier release, in seconds, without a rebuild.')
+      .option('--to <release>', 'the release to return to (default: the one before the live one; see vite-deploy releases)')
+      .option('--dry-run', 'say what would be restored, write nothing')
+  } else {
+    program.description('List the releases kept in the ledger, oldest first.')
+  }
+  return program
+}
+
+/** `vite-deploy releases` and `vite-deploy rollback`. */
+async function ledgerCommand(name, argv, say) {
+  const program = ledgerProgram(name)
+  program.parse(argv, { from: 'user' })
+  const flags = program.opts()
+  const config = await readViteConfig(process.cwd(), flags.config)
+  const fromConfig = config?.pluginOptions ?? {}
+  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  const options = {
+    storage: flags.storage ?? fromConfig.storage,
+    storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+  }
+  if (name === 'releases') {
+    const list = await releases(options)
+    for (const r of list) {
+      say(`${r.live ? '*' : ' '} ${r.id}  ${r.time}  ${r.files} files (${formatBytes(r.bytes)}), +${r.added} −${r.removed}  vite-deploy ${r.version}`)
+    }
+    return { flags, result: list }
+  }
+  const report = await rollback({ ...options, to: flags.to, dryRun: flags.dryRun })
+  const verb = report.dryRun ? 'would restore' : 'restored'
+  say(`vite-deploy: ${verb} ${report.restored.length} file(s) of release ${report.to} → ${report.storage}${report.release ? ` (recorded as ${report.release})` : ''}`)
+  return { flags, result: report }
+}
+
+// ─── run ────────────────────────────────────────────────────────────────────
+
+async function main(argv) {
+  const cwd = process.cwd()
+  const env = process.env
+  // Until the flags are parsed, a usage error still honours a --json in argv.
+  let flags = { json: argv.includes('--json') }
+  let settings
+  const say = (line) => { if (!flags.quiet) process.stderr.write(`${line}\n`) }
+  try {
+    if (argv[0] === 'releases' || argv[0] === 'rollback') {
+      flags.quiet = false
+      const { flags: parsed, result } = await ledgerCommand(argv[0], argv.slice(1), say)
+      flags = parsed
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, result }, null, 2)}\n`)
+      return EXIT_OK
+    }
+    const parsed = parseArgs(argv)
+    flags = parsed.flags
+    const config = await readViteConfig(cwd, flags.config)
+    settings = resolveSettings({ cwd, dirArg: parsed.dirArg, flags, config, env })
+    if (flags.base !== undefined && !flags.build) {
+      say(`vite-deploy: note: --base only applies with --build; the build in '${settings.displayDir}' keeps the base it was built with`)
+    }
+    if (flags.build) await runViteBuild(settings, flags, cwd)
+    const report = await deployWithProgress(settings, flags, say)
+    printReport(report, say)
+    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, ...report }, null, 2)}\n`)
+    return EXIT_OK
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return EXIT_OK // --help, --version
+    const usage = error instanceof CommanderError || error.usage === true
+    const code = error instanceof CommanderError ? 'USAGE' : error.code ?? 'INTERNAL'
+    const message = error instanceof CommanderError ? commanderErrorMessage(error) : errorMessage(error, settings, flags)
+    process.stderr.write(`vite-deploy: error: ${message}\n`)
+    if (code === 'INTERNAL' && isTruthyEnv(env.DEBUG)) process.stderr.write(`${error.stack}\n`)
+    if (flags.json) {
+      const document = { ok: false, error: { code, message }, ...(error.report ? { report: error.report } : {}) }
+      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`)
+    }
+    return usage ? EXIT_USAGE : EXIT_FAILED
+  }
+}
+
+/** Exits once stdout and stderr are flushed, whatever handles the config left open. */
+function exitWhenFlushed(code) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
+}
+
+main(process.argv.slice(2)).then(exitWhenFlushed)
