@@ -269,8 +269,10 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
             store: target.url.clone(),
         }),
         // No conditional writes here (object_store's local store, S3 without
-        // `aws_conditional_put`, or a server that rejects the header).
-        Err(object_store::Error::NotImplemented { .. } | object_store::Error::Generic { .. }) => {
+        // `aws_conditional_put`, or a server that rejects the header). A
+        // network failure is not that: it must not drop the protection.
+        Err(object_store::Error::NotImplemented { .. }) => overwrite(attributes).await,
+        Err(e @ object_store::Error::Generic { .. }) if rejects_conditions(&e) => {
             overwrite(attributes).await
         }
         Err(e) => Err(error(format!(
@@ -278,6 +280,22 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
             describe(&e)
         ))),
     }
+}
+
+/// Whether a store answered a conditional write with "not supported" (400,
+/// 501, or GCS wanting a generation it never gave) rather than failing.
+fn rejects_conditions(error: &object_store::Error) -> bool {
+    let text = describe(error).to_ascii_lowercase();
+    [
+        "501",
+        "400 bad request",
+        "not implemented",
+        "notimplemented",
+        "version required",
+        "invalidargument",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 /// A new release id from the time and a few random bits, sortable by time.

@@ -79,6 +79,16 @@ pub async fn deploy_with_env(
             source: std::io::Error::other(e.to_string()),
         })??;
 
+    if let Some((file, reason)) = local
+        .iter()
+        .find_map(|f| target.unstorable(&f.relative).map(|reason| (f, reason)))
+    {
+        return Err(Error::BadFileName {
+            path: file.path.clone(),
+            reason,
+        });
+    }
+
     // One LIST and one small GET: everything the plan needs.
     let (remote, loaded) = tokio::join!(remote::list(&target, &filter), ledger::read(&target));
     // The listing's error names the bucket and credentials: report it first.

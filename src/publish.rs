@@ -27,6 +27,9 @@ pub const MULTIPART_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// Part size of multipart uploads (S3 needs at least 5 MiB per part).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// Extra rounds for deletes the store did not confirm.
+const DELETE_RETRIES: u32 = 3;
+
 /// Parts of one multipart upload in flight at once.
 const PARTS_IN_FLIGHT: usize = 2;
 
@@ -234,45 +237,125 @@ pub async fn delete(target: &Target, plan: &Plan, progress: &dyn Progress, outco
             .extend(steps.iter().map(|s| s.relative.clone()));
         return;
     }
-    let mut keys = Vec::with_capacity(steps.len());
-    for step in &steps {
-        match target.key(&step.relative) {
-            Ok(key) => keys.push(key),
-            Err(error) => outcome.failures.push(Failure {
-                path: step.relative.clone(),
-                action: Action::Delete,
-                error: error.to_string(),
-            }),
+    let mut pending: Vec<String> = steps.iter().map(|s| s.relative.clone()).collect();
+    let mut last_error: HashMap<String, String> = HashMap::new();
+    // A bulk delete answers per key, but a reset or timeout loses the whole
+    // batch, and object_store does not retry it (POST is not idempotent).
+    // Deleting again is harmless, so unconfirmed keys are tried again.
+    for attempt in 0..=DELETE_RETRIES {
+        if pending.is_empty() {
+            break;
         }
-    }
-    let mut results = target
-        .store
-        .delete_stream(futures::stream::iter(keys.into_iter().map(Ok)).boxed());
-    while let Some(result) = results.next().await {
-        match result {
-            Ok(key) => {
-                let path = target.relative(&key).unwrap_or(key.as_ref()).to_string();
-                progress.event(Event::Deleted { path: path.clone() });
-                outcome.deleted.push(path);
-            }
-            Err(error) => {
-                let path = match &error {
-                    object_store::Error::NotFound { path, .. } => path.clone(),
-                    _ => String::new(),
-                };
-                let error = format!("cannot delete from {}: {}", target.url, describe(&error));
-                progress.event(Event::Failed {
-                    path: path.clone(),
-                    error: error.clone(),
-                });
-                outcome.failures.push(Failure {
-                    path,
-                    action: Action::Delete,
-                    error,
-                });
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+        }
+        let mut keys = Vec::with_capacity(pending.len());
+        for relative in &pending {
+            match target.key(relative) {
+                Ok(key) => keys.push(key),
+                Err(error) => {
+                    last_error.insert(relative.clone(), error.to_string());
+                }
             }
         }
+        let mut confirmed = std::collections::HashSet::new();
+        let mut permanent = false;
+        let mut results = target
+            .store
+            .delete_stream(futures::stream::iter(keys.into_iter().map(Ok)).boxed());
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(key) => {
+                    let path = target.relative(&key).unwrap_or(key.as_ref()).to_string();
+                    progress.event(Event::Deleted { path: path.clone() });
+                    confirmed.insert(path.clone());
+                    outcome.deleted.push(path);
+                }
+                Err(error) => {
+                    permanent |= is_refusal(&error);
+                    let message =
+                        format!("cannot delete from {}: {}", target.url, describe(&error));
+                    // The error names its key only sometimes: keep it for
+                    // every key of the batch not confirmed below.
+                    let path = match &error {
+                        object_store::Error::NotFound { path, .. }
+                        | object_store::Error::PermissionDenied { path, .. }
+                        | object_store::Error::Unauthenticated { path, .. } => {
+                            target_relative(target, path)
+                        }
+                        _ => None,
+                    };
+                    match path {
+                        Some(path) => {
+                            last_error.insert(path, message);
+                        }
+                        None => {
+                            for relative in &pending {
+                                last_error
+                                    .entry(relative.clone())
+                                    .or_insert_with(|| message.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        pending.retain(|relative| !confirmed.contains(relative) && target.key(relative).is_ok());
+        for relative in &confirmed {
+            last_error.remove(relative);
+        }
+        if permanent {
+            break; // the store refused: asking again gets the same answer
+        }
     }
+    // Every key not confirmed is a failure, with the error that names it or
+    // else the last error of its batch.
+    let deleted: std::collections::HashSet<&String> = outcome.deleted.iter().collect();
+    let fallback = last_error.values().next().cloned().unwrap_or_else(|| {
+        format!(
+            "cannot delete from {}: the store did not confirm the delete",
+            target.url
+        )
+    });
+    let mut failed: Vec<(String, String)> = steps
+        .iter()
+        .map(|s| &s.relative)
+        .filter(|relative| !deleted.contains(relative))
+        .map(|relative| {
+            let error = last_error
+                .get(relative)
+                .cloned()
+                .unwrap_or_else(|| fallback.clone());
+            (relative.clone(), error)
+        })
+        .collect();
+    failed.sort();
+    for (path, error) in failed {
+        progress.event(Event::Failed {
+            path: path.clone(),
+            error: error.clone(),
+        });
+        outcome.failures.push(Failure {
+            path,
+            action: Action::Delete,
+            error,
+        });
+    }
+}
+
+/// Whether the store refused (4xx: credentials, permissions) rather than
+/// failed in transit; object_store's own retries follow the same rule.
+fn is_refusal(error: &object_store::Error) -> bool {
+    matches!(
+        error,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || describe(error).contains("status code: 4")
+}
+
+/// The relative path of a key an error names, if it is under the prefix.
+fn target_relative(target: &Target, path: &str) -> Option<String> {
+    let key = object_store::path::Path::parse(path).ok()?;
+    target.relative(&key).map(String::from)
 }
 
 fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {

@@ -105,6 +105,16 @@ impl Report {
     /// publishing did.
     pub fn new(plan: &Plan, outcome: Option<&Outcome>, key_of: impl Fn(&str) -> String) -> Self {
         let mut summary = Summary::default();
+        // Sets, so a report of 20,000 files stays linear.
+        let set = |items: Option<&Vec<String>>| -> std::collections::HashSet<String> {
+            items.into_iter().flatten().cloned().collect()
+        };
+        let uploaded = set(outcome.map(|o| &o.uploaded));
+        let deleted = set(outcome.map(|o| &o.deleted));
+        let failed: std::collections::HashSet<String> = outcome
+            .into_iter()
+            .flat_map(|o| o.failures.iter().map(|f| f.path.clone()))
+            .collect();
         let mut files = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
             match (step.action, step.reason) {
@@ -122,17 +132,21 @@ impl Report {
             let status = match outcome {
                 _ if matches!(step.action, Action::Skip | Action::Keep) => "skipped",
                 None => "planned",
-                Some(outcome) => {
-                    if outcome.failures.iter().any(|f| f.path == step.relative) {
-                        "failed"
-                    } else if outcome.not_attempted.contains(&step.relative) {
-                        "notAttempted"
-                    } else {
+                Some(_) => {
+                    let done = match step.action {
+                        Action::Upload => uploaded.contains(&step.relative),
+                        _ => deleted.contains(&step.relative),
+                    };
+                    if done {
                         match step.action {
                             Action::Upload => summary.uploaded.add(step.size),
                             _ => summary.deleted.add(step.size),
                         }
                         "done"
+                    } else if failed.contains(&step.relative) {
+                        "failed"
+                    } else {
+                        "notAttempted"
                     }
                 }
             };

@@ -101,6 +101,18 @@ impl Target {
         }
     }
 
+    /// Why a file at `relative` cannot be a key on this store, if it cannot.
+    /// A silent rename would be worse than an error: the next deploy would
+    /// see the renamed object as an orphan and delete it.
+    pub fn unstorable(&self, relative: &str) -> Option<String> {
+        match self.backend {
+            Backend::Azure if relative.contains('\\') => Some(
+                "Azure Blob stores '\\' as '/', so the object would get another name — rename the file or exclude it".into(),
+            ),
+            _ => None,
+        }
+    }
+
     /// The path of `key` relative to the prefix, or `None` when the key is
     /// outside it (`a` is not a prefix of `ab/x`).
     pub fn relative<'a>(&self, key: &'a Path) -> Option<&'a str> {

@@ -96,43 +96,85 @@ export async function startAzurite() {
 
 /**
  * A loopback HTTP proxy in front of a real server. It records every request
- * (`requests`: method and path), answers with `fail(request)`'s status
- * instead of forwarding when that returns a number, and can hold each request
- * for `delayMs` to stand in for the round trip to a remote store.
+ * (`requests`: method and path) and can hold each request for `delayMs` to
+ * stand in for the round trip to a remote store.
+ *
+ * `failWhen(request)` injects a fault into one request by returning:
+ * - a status (403, 500, 503…): answered at once, never forwarded;
+ * - `'reset'`: the connection is reset (TCP RST) without an answer;
+ * - `{ delayMs }`: the request is held that long, then forwarded unless the
+ *   client gave up meanwhile (a timeout), so a late request never lands;
+ * - anything else: forwarded as usual.
+ * `faults` records each injected fault with its request.
+ *
+ * `kill()` stands for the server dying: it stops listening and drops every
+ * open connection (the upstream keeps what it stored); `revive()` listens on
+ * the same port again.
  */
 export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
   const requests = []
+  const faults = []
   let fail = () => undefined
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method, url: req.url })
-    const status = fail(req)
-    if (status) {
+    const fault = fail(req)
+    if (fault) faults.push({ method: req.method, url: req.url, fault })
+    if (typeof fault === 'number') {
       req.resume()
-      res.writeHead(status, { 'content-type': 'application/xml' })
+      res.writeHead(fault, { 'content-type': 'application/xml' })
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InjectedFault</Code><Message>fault injected by the test proxy</Message></Error>`)
       return
     }
-    const forward = () => {
-    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode, answer.headers)
-      answer.pipe(res)
-    })
-    upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
-    req.pipe(upstream)
+    if (fault === 'reset') {
+      // (already gone when `failWhen` itself killed the proxy)
+      if (!req.socket.destroyed) req.socket.resetAndDestroy()
+      return
     }
-    if (delayMs > 0) setTimeout(forward, delayMs)
+    // A write to a client that went away must not crash the proxy.
+    res.on('error', () => {})
+    const forward = () => {
+      // The client timed out or the proxy was killed while the request was
+      // held: it must not reach the server late.
+      if (res.destroyed || req.socket.destroyed) return
+      const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers)
+        answer.pipe(res)
+      })
+      upstream.on('error', (error) => {
+        if (res.headersSent) res.destroy()
+        else { res.writeHead(502); res.end(String(error)) }
+      })
+      // An abandoned request is abandoned upstream too, rather than left
+      // waiting for a body that never comes.
+      res.on('close', () => { if (!res.writableFinished) upstream.destroy() })
+      req.pipe(upstream)
+    }
+    const hold = typeof fault === 'object' && fault.delayMs !== undefined ? fault.delayMs : delayMs
+    if (hold > 0) setTimeout(forward, hold)
     else forward()
   })
   const port = await freePort()
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const listen = () => new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+  })
+  const close = () => new Promise((resolve) => {
+    if (!server.listening) return resolve()
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+  await listen()
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     requests,
+    faults,
     /** Requests that change the store (PUT, POST, DELETE). */
     writes: () => requests.filter((r) => ['PUT', 'POST', 'DELETE'].includes(r.method)),
-    reset: () => { requests.length = 0 },
+    reset: () => { requests.length = 0; faults.length = 0 },
     failWhen: (predicate) => { fail = predicate },
-    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }),
+    kill: close,
+    revive: listen,
+    stop: close,
   }
 }

@@ -1,0 +1,362 @@
+// Reliability against a real S3 server (moto) behind the tests' loopback
+// proxy, which injects the faults: the server dying mid-deploy, transient 5xx
+// answers, resets and timeouts, a 4xx that must not be retried, files changing
+// on disk while they are published, and a slow store that must not make
+// memory grow with the build. Each test deploys under its own prefix; the
+// bucket is always read back from moto directly, never through the proxy.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { after, before, describe, it } from 'node:test'
+
+import { deploy, DeployError } from '../index.mjs'
+import { buildFiles, LEDGER_DIR, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket, listMotoObjects, md5Hex, s3Options, storeDifferences } from './helpers/moto.mjs'
+import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
+import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+
+const BUCKET = 'faults'
+
+let moto
+let proxy
+before(async () => {
+  moto = await startMoto()
+  proxy = await startProxy(moto.port)
+  await createBucket(moto.endpoint, BUCKET)
+})
+after(async () => { await proxy?.stop(); await moto?.stop() })
+
+/**
+ * Deploys `dir` to s3://faults/<prefix> through the proxy. Orphans are
+ * deleted at once (`delete: true`, not the default retention), so "nothing
+ * was deleted" after a fault means the engine held the deletes back.
+ */
+function deployThroughProxy(dir, prefix, extra = {}) {
+  return deploy({ dir, storage: `s3://${BUCKET}/${prefix}`, storageOptions: s3Options(proxy.endpoint), delete: true, ...extra })
+}
+
+/** The site's files under the prefix, read from moto directly (vite-deploy's ledger left out). */
+async function readSite(prefix) {
+  return siteOnly(await readMotoBucket(moto.endpoint, BUCKET, prefix))
+}
+
+async function rejection(promise) {
+  const error = await promise.then(() => null, (e) => e)
+  assert.ok(error instanceof DeployError, `expected a DeployError, got ${error}`)
+  return error
+}
+
+/** The fixture build plus `count` hashed assets, so a deploy has enough uploads to fail in the middle of. */
+function buildWithAssets(version, count, tag) {
+  const files = buildFiles(version)
+  for (let i = 0; i < count; i++) files[`assets/${tag}${i}-Ab${String(i).padStart(6, '0')}.js`] = `export default ${JSON.stringify(tag + i)}`
+  return files
+}
+
+async function assertBucketEquals(prefix, files) {
+  const stored = await readSite(prefix)
+  assert.deepEqual([...stored.keys()].sort(), Object.keys(files).sort())
+  for (const [path, content] of Object.entries(files)) {
+    assert.ok(stored.get(path).body.equals(Buffer.from(content)), `content of ${path}`)
+  }
+}
+
+const isDelete = (r) => r.method === 'DELETE' || (r.method === 'POST' && /[?&]delete/.test(r.url))
+const isLedgerWrite = (r) => r.method === 'PUT' && decodeURIComponent(r.url).includes(`/${LEDGER_DIR}`)
+const isUpload = (r) => r.method === 'PUT' || (r.method === 'POST' && /[?&]upload/.test(r.url))
+
+/** Deploys `v1`, then writes `v2` into the same folder: the state every fault test starts from. */
+async function deployedThenRebuilt(prefix, v1, v2) {
+  const dir = writeBuild(join(tempDir(`faults-${prefix}`), 'dist'), v1)
+  await deployThroughProxy(dir, prefix)
+  writeBuild(dir, v2)
+  proxy.reset()
+  return dir
+}
+
+/** Asserts the live site is still v1: old index.html and v1's orphans in place, no delete sent. */
+async function assertOldSiteIntact(prefix, v1, v2) {
+  const stored = await readSite(prefix)
+  assert.ok(stored.get('index.html').body.equals(Buffer.from(v1['index.html'])), 'the old index.html is still live')
+  for (const orphan of Object.keys(v1).filter((k) => !(k in v2))) assert.ok(stored.has(orphan), `${orphan} was not deleted`)
+  assert.deepEqual(proxy.requests.filter(isDelete), [], 'no delete request was sent')
+}
+
+describe('the server dies', () => {
+  it('before the listing: LIST_FAILED, every time, naming the store and asking whether it is reachable', async () => {
+    const dir = writeBuild(join(tempDir('faults-dead'), 'dist'), buildFiles(1))
+    await proxy.kill()
+    const codes = []
+    try {
+      // Several attempts: the first request to fail decides the error, so a
+      // race between the first requests would show as a mix of codes.
+      for (let attempt = 0; attempt < 6; attempt++) {
+        const error = await rejection(deployThroughProxy(dir, 'dead', { retries: 1, timeout: '2s' }))
+        codes.push(error.code)
+        if (error.code !== 'LIST_FAILED') continue
+        assert.match(error.message, /^cannot list s3:\/\/faults\/dead: /)
+        assert.match(error.message, /is the endpoint reachable\?/)
+      }
+    } finally {
+      await proxy.revive()
+    }
+    assert.deepEqual(codes, Array(6).fill('LIST_FAILED'))
+    assert.equal((await listMotoObjects(moto.endpoint, BUCKET, 'dead')).size, 0, 'nothing was written')
+  })
+
+  it('mid-deploy: DEPLOY_FAILED, nothing deleted, old HTML live; the same deploy completes once it is back', async (t) => {
+    const v1 = buildWithAssets(1, 5, 'old')
+    const v2 = buildWithAssets(2, 30, 'new')
+    const dir = await deployedThenRebuilt('dies', v1, v2)
+    let uploads = 0
+    proxy.failWhen((req) => {
+      if (!isUpload(req) || ++uploads < 5) return undefined
+      // The fifth upload finds the server gone, and so does every later request.
+      proxy.kill()
+      return 'reset'
+    })
+    let error
+    try {
+      error = await rejection(deployThroughProxy(dir, 'dies', { retries: 1, timeout: '2s' }))
+    } finally {
+      proxy.failWhen(() => undefined)
+      await proxy.revive()
+    }
+
+    for (const line of error.message.split('\n').slice(0, 2)) t.diagnostic(line)
+    assert.equal(error.code, 'DEPLOY_FAILED')
+    assert.match(error.message, /^deploy to s3:\/\/faults\/dies failed: \d+ of \d+ uploads failed, nothing was deleted, and \d+ later upload\(s\), entry HTML included, were not started/)
+    // Each failure names its file and why: the connection, not the file.
+    const failure = error.report.failures[0]
+    assert.match(error.message, new RegExp(`upload ${failure.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot upload`))
+    assert.match(failure.error, /connect|connection|reset|closed|sending request/i)
+    assert.equal(error.report.summary.deleted.count, 0)
+    assert.equal(Object.fromEntries(error.report.files.map((f) => [f.path, f.status]))['index.html'], 'notAttempted')
+    await assertOldSiteIntact('dies', v1, v2)
+
+    proxy.reset()
+    const report = await deployThroughProxy(dir, 'dies', { retries: 1, timeout: '2s' })
+    assert.deepEqual(report.failures, [])
+    await assertBucketEquals('dies', v2)
+  })
+})
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failing run can be replayed. */
+function seededRandom(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('transient faults are retried', () => {
+  const TIMEOUT_MS = 2000
+  // Held longer than the client waits, so the request times out.
+  const pastTimeout = { delayMs: TIMEOUT_MS + 1500 }
+
+  it('30% of requests answered 500/503, reset or held past the timeout: the deploy succeeds and the bucket equals the build', async (t) => {
+    const v1 = buildWithAssets(1, 5, 'old')
+    const v2 = { ...buildWithAssets(2, 40, 'new'), ...buildFiles(2, { large: true }) }
+    const dir = await deployedThenRebuilt('transient', v1, v2)
+    const random = seededRandom(20240601)
+    proxy.failWhen((req) => {
+      // The ledger write and the bulk delete, sent once each, have tests of their own below.
+      if (isDelete(req) || isLedgerWrite(req)) return undefined
+      const roll = random()
+      if (roll < 0.1) return 500
+      if (roll < 0.2) return 503
+      if (roll < 0.26) return 'reset'
+      if (roll < 0.3) return pastTimeout
+      return undefined
+    })
+    let report
+    try {
+      report = await deployThroughProxy(dir, 'transient', { timeout: `${TIMEOUT_MS / 1000}s` })
+    } finally {
+      proxy.failWhen(() => undefined)
+    }
+    const injected = (kind) => proxy.faults.filter((f) => (typeof f.fault === 'object' ? 'timeout' : String(f.fault)) === kind).length
+    const counts = { 500: injected('500'), 503: injected('503'), reset: injected('reset'), timeout: injected('timeout') }
+    t.diagnostic(`${proxy.requests.length} requests, faults injected: ${JSON.stringify(counts)}`)
+    for (const [kind, count] of Object.entries(counts)) assert.ok(count > 0, `no ${kind} was injected: ${JSON.stringify(counts)}`)
+    assert.deepEqual(report.failures, [])
+    assert.equal(report.summary.uploaded.count, report.summary.new.count + report.summary.changed.count)
+    assert.ok(report.summary.deleted.count > 0, 'the orphans were deleted')
+    await assertBucketEquals('transient', v2)
+  })
+})
+
+describe('faults on the requests after the uploads', () => {
+  // Once every upload is in, a deploy sends a few single requests: the
+  // release ledger write and one POST ?delete with every orphan. Each is
+  // sent about once per deploy, so each fault is aimed at the first of them
+  // here rather than left to chance. v1 has four files v2 lacks.
+  const v1 = buildWithAssets(1, 3, 'old')
+  const v2 = buildFiles(2)
+  const orphans = Object.keys(v1).filter((k) => !(k in v2)).sort()
+  const TARGETS = { 'bulk delete': isDelete, 'ledger write': isLedgerWrite }
+
+  /** Deploys v2 over v1 with `fault` injected into the first request that `isTarget`; returns the report or the error, and how many such requests were sent. */
+  async function deployWithFaultOn(prefix, isTarget, fault) {
+    const dir = await deployedThenRebuilt(prefix, v1, v2)
+    let sent = 0
+    proxy.failWhen((req) => (isTarget(req) && ++sent === 1 ? fault : undefined))
+    try {
+      const outcome = await deployThroughProxy(dir, prefix, { timeout: '2s' }).then((report) => report, (error) => error)
+      return { outcome, sent }
+    } finally {
+      proxy.failWhen(() => undefined)
+    }
+  }
+
+  for (const [target, isTarget] of Object.entries(TARGETS)) {
+    for (const [name, fault] of [['503', 503], ['reset', 'reset'], ['timeout', { delayMs: 3500 }]]) {
+      it(`a ${name} on the ${target} is retried, as the retries option promises`, async () => {
+        const prefix = `${target.replace(' ', '-')}-${name}`
+        const { outcome, sent } = await deployWithFaultOn(prefix, isTarget, fault)
+        assert.ok(!(outcome instanceof Error), `the deploy failed: ${outcome.message}`)
+        assert.ok(sent >= 2, `the ${target} was sent again after the fault`)
+        assert.equal(outcome.summary.deleted.count, orphans.length)
+        await assertBucketEquals(prefix, v2)
+      })
+    }
+  }
+
+  it('a refused delete (403) is reported for each orphan it left, none counted as deleted', async () => {
+    const { outcome, sent } = await deployWithFaultOn('delete-403', isDelete, 403)
+    assert.equal(sent, 1, '4xx is not retried')
+    assert.ok(outcome instanceof DeployError, 'the deploy must reject')
+    assert.equal(outcome.code, 'DEPLOY_FAILED')
+    assert.match(outcome.message, /every upload succeeded but \d+ delete\(s\) failed; the site is live, rerun to remove the orphans/)
+    const stored = await listMotoObjects(moto.endpoint, BUCKET, 'delete-403')
+    for (const orphan of orphans) assert.ok(stored.has(orphan), `${orphan} is still in the bucket`)
+    const statuses = Object.fromEntries(outcome.report.files.filter((f) => f.action === 'delete').map((f) => [f.path, f.status]))
+    assert.deepEqual(statuses, Object.fromEntries(orphans.map((o) => [o, 'failed'])), 'the report says which orphans are left')
+    assert.equal(outcome.report.summary.deleted.count, 0)
+    assert.deepEqual(outcome.report.failures.map((f) => f.path).sort(), orphans)
+  })
+})
+
+it('a 403 fails fast: one request for the key, the error names it, nothing deleted', async () => {
+  const v1 = buildFiles(1)
+  const v2 = buildWithAssets(2, 10, 'new')
+  const dir = await deployedThenRebuilt('forbidden', v1, v2)
+  const refused = 'assets/new3-Ab000003.js'
+  proxy.failWhen((req) => (req.method === 'PUT' && decodeURIComponent(req.url).endsWith(refused) ? 403 : undefined))
+  let error
+  try {
+    // The default retries (10) apply: a 4xx must still be tried once only.
+    error = await rejection(deployThroughProxy(dir, 'forbidden'))
+  } finally {
+    proxy.failWhen(() => undefined)
+  }
+  assert.equal(proxy.requests.filter((r) => decodeURIComponent(r.url).endsWith(refused)).length, 1)
+  assert.equal(error.code, 'DEPLOY_FAILED')
+  assert.match(error.message, /1 of \d+ uploads failed, nothing was deleted/)
+  assert.match(error.message, new RegExp(`upload ${refused}: cannot upload '${refused}' to s3://faults/forbidden: .*403`))
+  assert.deepEqual(error.report.failures.map((f) => f.path), [refused])
+  await assertOldSiteIntact('forbidden', v1, v2)
+})
+
+describe('files that change on disk during the deploy', () => {
+  // A slow store keeps the hashed assets going up long enough for the test
+  // to touch a file of a later group once the first asset is in.
+  const slowly = { delayMs: 150 }
+
+  async function deployChangingAFile(prefix, change) {
+    const v1 = buildFiles(1)
+    // robots.txt changes too, so the group of other files has an upload.
+    const v2 = { ...buildWithAssets(2, 12, 'new'), 'robots.txt': 'User-agent: *\nDisallow: /v2/\n' }
+    const dir = await deployedThenRebuilt(prefix, v1, v2)
+    proxy.failWhen((req) => (isUpload(req) ? slowly : undefined))
+    let changedAfter = null
+    try {
+      const error = await rejection(deployThroughProxy(dir, prefix, {
+        concurrency: 2,
+        onProgress: (event) => {
+          if (event.type !== 'uploaded' || changedAfter) return
+          changedAfter = event.path
+          change(dir)
+        },
+      }))
+      return { error, v1, v2, changedAfter }
+    } finally {
+      proxy.failWhen(() => undefined)
+    }
+  }
+
+  it('index.html rewritten with another size: its upload fails with a clear message, nothing deleted', async () => {
+    const { error, v1, v2, changedAfter } = await deployChangingAFile('rewritten', (dir) => {
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><p>a build finished in the middle of the deploy</p>')
+    })
+    assert.match(changedAfter, /^assets\//, 'the change happened while hashed assets were going up')
+    assert.equal(error.code, 'DEPLOY_FAILED')
+    assert.deepEqual(error.report.failures.map((f) => f.path), ['index.html'])
+    assert.match(error.message, /upload index\.html: '.*index\.html' changed on disk during the deploy \(\d+ bytes at scan, \d+ now\)/)
+    await assertOldSiteIntact('rewritten', v1, v2)
+  })
+
+  it('robots.txt deleted: its upload fails naming it, later groups and deletes do not run', async () => {
+    const { error, v1, v2 } = await deployChangingAFile('vanished', (dir) => {
+      unlinkSync(join(dir, 'robots.txt'))
+    })
+    assert.equal(error.code, 'DEPLOY_FAILED')
+    assert.deepEqual(error.report.failures.map((f) => f.path), ['robots.txt'])
+    assert.match(error.message, /upload robots\.txt: cannot read '.*robots\.txt': No such file/)
+    assert.equal(Object.fromEntries(error.report.files.map((f) => [f.path, f.status]))['index.html'], 'notAttempted')
+    await assertOldSiteIntact('vanished', v1, v2)
+  })
+})
+
+describe('a slow store with a large build', () => {
+  const LARGE_FILES = 40
+  const LARGE_SIZE = 9 * 1024 * 1024 // above the 8 MiB multipart threshold: two parts each
+  const SMALL_FILES = 2000
+
+  /** Writes the build file by file (never all of it in this process's memory) and returns path → { size, md5 }. */
+  function writeLargeBuild(dir) {
+    const files = new Map()
+    const put = (path, content) => {
+      writeFileSync(join(dir, path), content)
+      files.set(path, { size: content.length, md5: md5Hex(content) })
+    }
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(join(dir, 'assets'), { recursive: true })
+    put('index.html', '<!doctype html><p>large</p>')
+    const chunk = Buffer.alloc(LARGE_SIZE)
+    for (let i = 0; i < LARGE_FILES; i++) {
+      // Distinct content per file; the ETag of a multipart upload is not an
+      // MD5, so only sizes are compared for these.
+      chunk.fill(i + 1)
+      put(`assets/clip${i}-Vd${String(i).padStart(6, '0')}.mp4`, chunk)
+    }
+    for (let i = 0; i < SMALL_FILES; i++) put(`assets/chunk${i}-Hs${String(i).padStart(6, '0')}.js`, `export default ${i};` + 'x'.repeat(i % 2000))
+    return files
+  }
+
+  it('peak memory stays far below the size of the build', { timeout: 180_000 }, async (t) => {
+    const dir = join(tempDir('faults-large'), 'dist')
+    const files = writeLargeBuild(dir)
+    const totalBytes = [...files.values()].reduce((n, f) => n + f.size, 0)
+    proxy.failWhen(() => ({ delayMs: 40 }))
+    let outcome
+    try {
+      const options = { dir, storage: `s3://${BUCKET}/large`, storageOptions: s3Options(proxy.endpoint) }
+      const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, '__test__/helpers/deploy-child.mjs'), JSON.stringify(options)], { maxBuffer: 1 << 20 })
+      outcome = JSON.parse(stdout.trim().split('\n').pop())
+    } finally {
+      proxy.failWhen(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    }
+    assert.ok(outcome.ok, `the deploy failed: ${outcome.message}`)
+    const mb = (bytes) => (bytes / 1e6).toFixed(0)
+    t.diagnostic(`build ${files.size} files, ${mb(totalBytes)} MB; deploy ${outcome.wallMs} ms; peak RSS ${mb(outcome.peakRssBytes)} MB (${(100 * outcome.peakRssBytes / totalBytes).toFixed(0)}% of the build; ${mb(outcome.baselineRssBytes)} MB before the deploy)`)
+    assert.ok(outcome.peakRssBytes < 0.6 * totalBytes, `peak RSS ${mb(outcome.peakRssBytes)} MB is not below 60% of ${mb(totalBytes)} MB`)
+    assert.ok(outcome.peakRssBytes < 500e6, `peak RSS ${mb(outcome.peakRssBytes)} MB is not below 500 MB`)
+    assert.deepEqual(storeDifferences(await listMotoObjects(moto.endpoint, BUCKET, 'large'), files), [])
+  })
+})
