@@ -351,6 +351,33 @@ describe('cli: S3 (moto)', () => {
     }
   })
 
+  it('SIGINT during a multipart upload leaves no dangling parts', async () => {
+    const gate = await startGateProxy(moto.port)
+    try {
+      const big = Buffer.alloc(9 * 1024 * 1024 + 7, 7)
+      writeBuild(join(cwd, 'dist'), { 'index.html': '<html></html>', 'assets/movie-Zz9Yy8Xx.mp4': big })
+      const child = spawn(process.execPath, [CLI, 'dist', '--storage', 's3://clibucket/multipart', '--concurrency', '1',
+        '-o', `aws_endpoint=${gate.endpoint}`, '-o', 'aws_allow_http=true', '-o', 'aws_region=us-east-1', '-o', 'aws_virtual_hosted_style_request=false'],
+      { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+      const finished = collect(child)
+      const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
+      await gate.firstPut // the first part of the multipart upload
+      child.kill('SIGINT')
+      await cancelling
+      gate.open()
+      const result = await finished
+      assert.equal(result.code, 1, result.stderr)
+      const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+      const uploads = await (await aws.fetch(`${moto.endpoint}/clibucket?uploads`)).text()
+      assert.doesNotMatch(uploads, /<Upload>/, 'no multipart upload is left open')
+      const stored = siteOnly(await readMotoBucket(moto.endpoint, 'clibucket', 'multipart'))
+      assert.ok(!stored.has('index.html'), 'the entry HTML was not published')
+      if (stored.has('assets/movie-Zz9Yy8Xx.mp4')) assert.ok(stored.get('assets/movie-Zz9Yy8Xx.mp4').body.equals(big), 'the file in flight is complete')
+    } finally {
+      await gate.stop()
+    }
+  })
+
   it('exits 1 when the deploy fails: a bucket that does not exist', async () => {
     const result = await s3('s3://no-such-bucket/app', '--json')
     assert.equal(result.code, 1, result.stderr)
