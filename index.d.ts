@@ -118,8 +118,8 @@ export interface DeployOptions {
   timeout?: string
   /**
    * Publish `dir` even when it looks like a project folder (a `package.json`,
-   * `src` or `node_modules`, but no `index.html` or Vite manifest), and delete
-   * past `maxDeletes`.
+   * `src` or `node_modules`, but no `index.html` or Vite manifest), follow
+   * symlinks that point outside it, and delete past `maxDeletes`.
    * @default false
    */
   force?: boolean
@@ -235,6 +235,8 @@ export type DeployErrorCode =
   | 'DIR_EMPTY'
   | 'NOT_A_BUILD'
   | 'SYMLINK_LOOP'
+  | 'SYMLINK_ESCAPES'
+  | 'MISSING_CREDENTIALS'
   | 'UNREADABLE'
   | 'BAD_FILE_NAME'
   | 'LIST_FAILED'

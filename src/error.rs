@@ -80,6 +80,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A cloud store with no credentials anywhere.
+    #[error("no credentials for {store}: {hint}")]
+    MissingCredentials {
+        /// The storage URL.
+        store: String,
+        /// Which variables to set.
+        hint: String,
+    },
+
     /// The build directory does not exist.
     #[error("directory '{}' does not exist — run vite build first or pass the folder that holds the build", path.display())]
     DirMissing {
@@ -119,6 +128,15 @@ pub enum Error {
         path: PathBuf,
         /// The ancestor it points to.
         ancestor: PathBuf,
+    },
+
+    /// A symlink under the build directory points outside it.
+    #[error("symlink '{}' points outside the build folder (to '{}') — publishing it would upload whatever it points at; remove or exclude it, or pass force: true (--force)", path.display(), target.display())]
+    SymlinkEscapes {
+        /// The link.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
     },
 
     /// A file or directory under the build directory cannot be read.
@@ -207,11 +225,13 @@ impl Error {
             Error::InvalidOption { .. } => "INVALID_OPTION",
             Error::InvalidGlob { .. } => "INVALID_GLOB",
             Error::StoreConfig { .. } => "STORE_CONFIG",
+            Error::MissingCredentials { .. } => "MISSING_CREDENTIALS",
             Error::DirMissing { .. } => "DIR_MISSING",
             Error::NotADirectory { .. } => "NOT_A_DIRECTORY",
             Error::DirEmpty { .. } => "DIR_EMPTY",
             Error::NotABuild { .. } => "NOT_A_BUILD",
             Error::SymlinkLoop { .. } => "SYMLINK_LOOP",
+            Error::SymlinkEscapes { .. } => "SYMLINK_ESCAPES",
             Error::Unreadable { .. } => "UNREADABLE",
             Error::BadFileName { .. } => "BAD_FILE_NAME",
             Error::List { .. } => "LIST_FAILED",

@@ -72,7 +72,8 @@ pub async fn deploy_with_env(
     let dir = options.dir.clone();
     let scan_filter = filter.clone();
     let roles = local::Roles::new(options.hashed_files.clone());
-    let local = tokio::task::spawn_blocking(move || local::scan(&dir, &scan_filter, &roles))
+    let force = options.force;
+    let local = tokio::task::spawn_blocking(move || local::scan(&dir, &scan_filter, &roles, force))
         .await
         .map_err(|e| Error::Unreadable {
             path: options.dir.clone(),

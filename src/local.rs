@@ -104,11 +104,17 @@ pub fn glob_set(globs: &[String], option: &'static str) -> Result<Option<GlobSet
 
 /// Walks `dir` and returns its files sorted by relative path.
 ///
-/// Symlinks are followed, so a build that links in a shared folder publishes
-/// its files. A missing, non-directory or empty `dir` is refused here, before
+/// Symlinks are followed when they stay inside `dir`; one that points
+/// outside is refused unless `allow_outside` (`force`), since it would publish
+/// whatever it points at. A missing, non-directory or empty `dir` is refused here, before
 /// anything touches the store. Every file is opened once, so an unreadable
 /// file stops the deploy now rather than halfway through the upload.
-pub fn scan(dir: &Path, filter: &Filter, roles: &Roles) -> Result<Vec<LocalFile>> {
+pub fn scan(
+    dir: &Path,
+    filter: &Filter,
+    roles: &Roles,
+    allow_outside: bool,
+) -> Result<Vec<LocalFile>> {
     let metadata = std::fs::metadata(dir).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => Error::DirMissing {
             path: dir.to_path_buf(),
@@ -124,10 +130,30 @@ pub fn scan(dir: &Path, filter: &Filter, roles: &Roles) -> Result<Vec<LocalFile>
         });
     }
 
+    let root = dir.canonicalize().map_err(|source| Error::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut files = Vec::new();
     let mut seen = 0usize;
     for entry in WalkDir::new(dir).follow_links(true) {
         let entry = entry.map_err(|error| walk_error(dir, error))?;
+        if entry.path_is_symlink() && !allow_outside {
+            // A link out of the build would publish whatever it points at.
+            let target = entry
+                .path()
+                .canonicalize()
+                .map_err(|source| Error::Unreadable {
+                    path: entry.path().to_path_buf(),
+                    source,
+                })?;
+            if !target.starts_with(&root) {
+                return Err(Error::SymlinkEscapes {
+                    path: entry.path().to_path_buf(),
+                    target,
+                });
+            }
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -435,6 +461,7 @@ mod tests {
                 self.0.path(),
                 &Filter::new(&strings(include), &strings(exclude))?,
                 &Roles::default(),
+                false,
             )
         }
     }
@@ -492,7 +519,7 @@ mod tests {
         assert!(matches!(dir.scan(&[], &[]), Err(Error::DirEmpty { .. })));
         let missing = dir.0.path().join("nope");
         assert!(matches!(
-            scan(&missing, &Filter::default(), &Roles::default()),
+            scan(&missing, &Filter::default(), &Roles::default(), false),
             Err(Error::DirMissing { .. })
         ));
         dir.touch("file", "");
@@ -500,7 +527,8 @@ mod tests {
             scan(
                 &dir.0.path().join("file"),
                 &Filter::default(),
-                &Roles::default()
+                &Roles::default(),
+                false
             ),
             Err(Error::NotADirectory { .. })
         ));
@@ -524,16 +552,26 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn symlinks_are_followed_and_loops_refused() {
+    fn symlinks_are_followed_inside_and_refused_outside_and_in_loops() {
         let dir = Dir::new();
-        let shared = Dir::new();
-        shared.touch("shared.txt", "s");
-        dir.touch("index.html", "");
-        std::os::unix::fs::symlink(shared.0.path(), dir.0.path().join("linked")).unwrap();
+        dir.touch("index.html", "").touch("real/a.txt", "a");
+        std::os::unix::fs::symlink(dir.0.path().join("real"), dir.0.path().join("linked")).unwrap();
         assert_eq!(
             names(&dir.scan(&[], &[]).unwrap()),
-            ["index.html", "linked/shared.txt"]
+            ["index.html", "linked/a.txt", "real/a.txt"]
         );
+        let shared = Dir::new();
+        shared.touch("secret.txt", "s");
+        std::os::unix::fs::symlink(
+            shared.0.path().join("secret.txt"),
+            dir.0.path().join("escape.txt"),
+        )
+        .unwrap();
+        let error = dir.scan(&[], &[]).unwrap_err();
+        assert!(matches!(error, Error::SymlinkEscapes { .. }), "{error}");
+        let forced = scan(dir.0.path(), &Filter::default(), &Roles::default(), true).unwrap();
+        assert!(names(&forced).contains(&"escape.txt"));
+        std::fs::remove_file(dir.0.path().join("escape.txt")).unwrap();
         std::os::unix::fs::symlink(dir.0.path(), dir.0.path().join("loop")).unwrap();
         assert!(matches!(dir.scan(&[], &[]), Err(Error::SymlinkLoop { .. })));
     }

@@ -145,10 +145,107 @@ impl Network {
     }
 }
 
+/// Refuses a cloud URL with no credential source at all, before any request:
+/// object_store would otherwise ask the cloud's instance-metadata address,
+/// which outside that cloud fails slowly with a message about a timeout.
+/// Naming a metadata endpoint (`aws_metadata_endpoint`, `azure_msi_endpoint`)
+/// or the environment variable of one opts into instance credentials.
+fn check_credentials(
+    raw: &str,
+    backend: Backend,
+    options: &BTreeMap<String, String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<()> {
+    let given = |keys: &[&str]| keys.iter().any(|k| options.contains_key(*k));
+    let set = |names: &[&str]| names.iter().any(|n| env(n).is_some_and(|v| !v.is_empty()));
+    let truthy = |key: &str| options.get(key).is_some_and(|v| v == "true");
+    let (found, hint) = match backend {
+        Backend::S3 => (
+            given(&["aws_access_key_id", "access_key_id", "aws_web_identity_token_file", "web_identity_token_file", "aws_container_credentials_relative_uri", "aws_container_credentials_full_uri", "aws_metadata_endpoint", "metadata_endpoint"])
+                || truthy("aws_skip_signature")
+                || truthy("skip_signature")
+                || set(&["AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_METADATA_ENDPOINT", "AWS_SKIP_SIGNATURE"]),
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254",
+        ),
+        Backend::Azure => (
+            given(&["azure_storage_account_key", "account_key", "access_key", "azure_storage_sas_key", "sas_key", "sas_token", "azure_storage_token", "bearer_token", "token", "azure_storage_client_secret", "client_secret", "azure_federated_token_file", "federated_token_file", "azure_msi_endpoint", "msi_endpoint"])
+                || truthy("azure_storage_use_emulator")
+                || truthy("use_emulator")
+                || truthy("azure_use_azure_cli")
+                || truthy("azure_skip_signature")
+                || set(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_MSI_ENDPOINT", "AZURE_STORAGE_USE_EMULATOR", "AZURE_USE_AZURE_CLI"]),
+            "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or a service principal's AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID)",
+        ),
+        Backend::Gcs => {
+            let adc = env("HOME").map(|home| std::path::Path::new(&home).join(".config/gcloud/application_default_credentials.json"));
+            (
+                given(&["google_service_account", "service_account", "google_service_account_path", "google_service_account_key", "service_account_key", "google_application_credentials", "application_credentials", "google_bearer_token", "bearer_token"])
+                    || truthy("google_skip_signature")
+                    || set(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_BEARER_TOKEN"])
+                    || adc.is_some_and(|path| path.exists()),
+                "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or run gcloud auth application-default login)",
+            )
+        }
+        Backend::Local | Backend::Memory | Backend::Http => (true, ""),
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(Error::MissingCredentials {
+            store: raw.to_string(),
+            hint: hint.to_string(),
+        })
+    }
+}
+
 /// Opens the store a storage URL names, with `options` as object_store keys.
 pub fn open(raw: &str, options: &BTreeMap<String, String>, network: &Network) -> Result<Target> {
+    open_with_env(raw, options, network, |name| std::env::var(name).ok())
+}
+
+/// [`open`] with the environment read through `env`.
+pub fn open_with_env(
+    raw: &str,
+    options: &BTreeMap<String, String>,
+    network: &Network,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Target> {
     let url = parse_url(raw)?;
     let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| unrecognised(raw, &url))?;
+    // Keys first (a misspelt credential key is a typo, not a missing
+    // credential), then credentials, then the builders.
+    let (backend, known, hint): (Backend, &[&str], &str) = match scheme {
+        ObjectStoreScheme::AmazonS3 => (Backend::S3, S3_KEYS, "s3://"),
+        ObjectStoreScheme::GoogleCloudStorage => (Backend::Gcs, GCS_KEYS, "gs://"),
+        ObjectStoreScheme::MicrosoftAzure => (Backend::Azure, AZURE_KEYS, "az://"),
+        ObjectStoreScheme::Http => (Backend::Http, &[], "http(s)://"),
+        ObjectStoreScheme::Local => (Backend::Local, &[], "file://"),
+        ObjectStoreScheme::Memory => (Backend::Memory, &[], "memory://"),
+        _ => return Err(unrecognised(raw, &url)),
+    };
+    for key in options.keys() {
+        let valid = match backend {
+            Backend::S3 => AmazonS3ConfigKey::from_str(key).is_ok(),
+            Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
+            Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
+            Backend::Http => ClientConfigKey::from_str(key).is_ok(),
+            Backend::Local | Backend::Memory => false,
+        };
+        if !valid {
+            return Err(unknown(
+                key,
+                backend,
+                known,
+                if known.is_empty() {
+                    backend.name()
+                } else {
+                    hint
+                },
+            ));
+        }
+    }
+    check_credentials(raw, backend, options, env)?;
+
     let config_error = |e: object_store::Error| Error::StoreConfig {
         store: raw.to_string(),
         message: crate::error::describe(&e),
@@ -372,6 +469,46 @@ mod tests {
         assert_eq!(target.relative(&key), Some("x.js"));
         let sibling = Path::parse("site/appx/x.js").unwrap();
         assert_eq!(target.relative(&sibling), None);
+    }
+
+    #[test]
+    fn missing_credentials_are_named_before_any_request() {
+        let none = |_: &str| None;
+        let error = open_with_env(
+            "s3://bucket/app",
+            &Default::default(),
+            &Network::default(),
+            none,
+        )
+        .unwrap_err();
+        assert!(matches!(error, Error::MissingCredentials { .. }), "{error}");
+        assert!(error.to_string().contains("AWS_ACCESS_KEY_ID"), "{error}");
+        let keys = [("AWS_ACCESS_KEY_ID", "k")];
+        let from_env = |name: &str| {
+            keys.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        assert!(open_with_env(
+            "s3://bucket/app",
+            &Default::default(),
+            &Network::default(),
+            from_env
+        )
+        .is_ok());
+        let error =
+            open_with_env("az://c/p", &Default::default(), &Network::default(), none).unwrap_err();
+        assert!(
+            error.to_string().contains("AZURE_STORAGE_ACCOUNT_KEY"),
+            "{error}"
+        );
+        assert!(open_with_env(
+            "memory:///x",
+            &Default::default(),
+            &Network::default(),
+            none
+        )
+        .is_ok());
     }
 
     #[test]
