@@ -16,7 +16,16 @@ const { pathToFileURL } = require('node:url')
 const { Command, CommanderError, InvalidArgumentError } = require('commander')
 const cliProgress = require('cli-progress')
 
-const { deploy, releases, rollback, DeployError } = require('../deploy.js')
+// The native binding loads with deploy.js: a missing platform package must
+// read as one error line with its fix, not a stack trace.
+let engine
+try {
+  engine = require('../deploy.js')
+} catch (error) {
+  process.stderr.write(`vite-deploy: error: ${error.message}\n`)
+  process.exit(1)
+}
+const { deploy, releases, rollback, DeployError } = engine
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { version } = require('../package.json')
 

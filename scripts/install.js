@@ -10,25 +10,25 @@ const { join } = require('node:path')
 
 const root = join(__dirname, '..')
 
-function loads() {
+/** Why the addon does not load (deploy.js names the missing platform package), or null. */
+function loadError() {
   try {
-    require(join(root, 'binding.js'))
-    return true
-  } catch {
-    return false
+    require(join(root, 'deploy.js'))
+    return null
+  } catch (error) {
+    return error
   }
 }
 
-if (process.env.VITE_DEPLOY_SKIP_INSTALL === '1' || loads()) process.exit(0)
+const error = process.env.VITE_DEPLOY_SKIP_INSTALL === '1' ? null : loadError()
+if (!error) process.exit(0)
 
 const platform = `${process.platform}-${process.arch}`
 const napi = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi')
 const cargo = spawnSync('cargo', ['--version'], { stdio: 'ignore' })
 if (!existsSync(join(root, 'Cargo.toml')) || !existsSync(napi) || cargo.status !== 0) {
-  console.error(
-    `vite-deploy: no prebuilt binary for ${platform} and no way to build one here.\n` +
-      `  Install the platform package (vite-deploy-${platform}-*) or install Rust (https://rustup.rs) and run \`npm rebuild vite-deploy\` from a source checkout.`,
-  )
+  // The published package has no Rust sources: only the platform package helps.
+  console.error(`${error.message}\n(or build from a source checkout with Rust, https://rustup.rs)`)
   process.exit(1)
 }
 

@@ -367,11 +367,13 @@ pub const CLIENT_KEYS: &[&str] = &[
 /// backend the key belongs to when it is valid elsewhere.
 pub fn suggest(key: &str, known: &[&str], scheme_hint: &str) -> String {
     let key = key.to_ascii_lowercase();
-    for (backend, keys) in [("S3", S3_KEYS), ("GCS", GCS_KEYS), ("Azure", AZURE_KEYS)] {
+    for (backend, keys) in [
+        ("an S3", S3_KEYS),
+        ("a GCS", GCS_KEYS),
+        ("an Azure", AZURE_KEYS),
+    ] {
         if !std::ptr::eq(keys, known) && keys.contains(&key.as_str()) {
-            return format!(
-                " ('{key}' is an {backend} option, but the storage URL is {scheme_hint})"
-            );
+            return format!(" ('{key}' is {backend} option, but the storage URL is {scheme_hint})");
         }
     }
     let best = known

@@ -181,9 +181,9 @@ fn check_credentials(
             (
                 given(&["google_service_account", "service_account", "google_service_account_path", "google_service_account_key", "service_account_key", "google_application_credentials", "application_credentials", "google_bearer_token", "bearer_token"])
                     || truthy("google_skip_signature")
-                    || set(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_BEARER_TOKEN"])
+                    || set(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_BEARER_TOKEN", "GCE_METADATA_HOST"])
                     || adc.is_some_and(|path| path.exists()),
-                "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or run gcloud auth application-default login)",
+                "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or run gcloud auth application-default login); on Google Cloud with an attached service account, set GCE_METADATA_HOST=metadata.google.internal",
             )
         }
         Backend::Local | Backend::Memory | Backend::Http => (true, ""),
