@@ -140,19 +140,20 @@ async function deploy(options = {}) {
     signal?.removeEventListener('abort', cancel)
   }
   if (!result.ok) throw new DeployError(result.error.message, result.error)
-  if (result.report.cancelled) {
-    const done = result.report.summary.uploaded.count
-    const waiting = result.report.files.filter((f) => f.status === 'notAttempted').length
+  const report = result.value
+  if (report.cancelled) {
+    const done = report.summary.uploaded.count
+    const waiting = report.files.filter((f) => f.status === 'notAttempted').length
     throw new DeployError(
-      `deploy to ${result.report.storage} cancelled: ${done} file(s) uploaded, ${waiting} not started, nothing was deleted; the entry HTML is replaced only by a complete deploy, so rerun it`,
-      { code: 'CANCELLED', report: result.report },
+      `deploy to ${report.storage} cancelled: ${done} file(s) uploaded, ${waiting} not started, nothing was deleted; the entry HTML is replaced only by a complete deploy, so rerun it`,
+      { code: 'CANCELLED', report: report },
     )
   }
-  if (result.report.failures.length > 0) {
-    throw new DeployError(failureMessage(result.report), { code: 'DEPLOY_FAILED', report: result.report })
+  if (report.failures.length > 0) {
+    throw new DeployError(failureMessage(report), { code: 'DEPLOY_FAILED', report: report })
   }
-  if (onDeployed && !result.report.dryRun) await onDeployed(result.report)
-  return result.report
+  if (onDeployed && !report.dryRun) await onDeployed(report)
+  return report
 }
 
 function ledgerOptions(options, name) {

@@ -4,24 +4,22 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, it } from 'node:test'
-import { AwsClient } from 'aws4fetch'
 
 import { deploy } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
-import { startMoto, startProxy } from './helpers/servers.mjs'
-import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { readMotoBucket, siteOnly, startSlowS3 } from './helpers/stores.mjs'
 
 let moto
 let proxy
+let storageOptions
+let store
 before(async () => {
-  moto = await startMoto()
-  proxy = await startProxy(moto.port, { delayMs: 150 })
-  await new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' }).fetch(`${moto.endpoint}/cancelbucket`, { method: 'PUT' })
+  store = await startSlowS3('cancelbucket', 150)
+  ;({ moto, proxy, storageOptions } = store)
 })
-after(async () => { await proxy?.stop(); await moto?.stop() })
+after(async () => { await store?.stop() })
 
 it('an abort mid-deploy stops new uploads and deletes nothing', async () => {
-  const storageOptions = { aws_endpoint: proxy.endpoint, aws_allow_http: 'true', aws_access_key_id: 'test', aws_secret_access_key: 'test', aws_region: 'us-east-1' }
   const dir = writeBuild(join(tempDir('cancel'), 'dist'), buildFiles(1))
   await deploy({ dir, storage: 's3://cancelbucket/app', storageOptions })
   const before = await readMotoBucket(moto.endpoint, 'cancelbucket', 'app')

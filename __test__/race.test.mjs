@@ -4,23 +4,17 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, it } from 'node:test'
-import { AwsClient } from 'aws4fetch'
 
 import { deploy, releases } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
-import { startMoto, startProxy } from './helpers/servers.mjs'
+import { startSlowS3 } from './helpers/stores.mjs'
 
-let moto
-let proxy
-before(async () => {
-  moto = await startMoto()
-  proxy = await startProxy(moto.port, { delayMs: 100 })
-  await new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' }).fetch(`${moto.endpoint}/racebucket`, { method: 'PUT' })
-})
-after(async () => { await proxy?.stop(); await moto?.stop() })
+let store
+before(async () => { store = await startSlowS3('racebucket', 100) })
+after(async () => { await store?.stop() })
 
 it('two deploys to one prefix at once leave one valid ledger', async () => {
-  const storageOptions = { aws_endpoint: proxy.endpoint, aws_allow_http: 'true', aws_access_key_id: 'test', aws_secret_access_key: 'test', aws_region: 'us-east-1' }
+  const { storageOptions } = store
   const storage = 's3://racebucket/app'
   const build = (version) => writeBuild(join(tempDir('race'), 'dist'), buildFiles(version))
   await deploy({ dir: build(1), storage, storageOptions })

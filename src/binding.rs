@@ -1,8 +1,8 @@
 //! The Node binding: the only file that knows about napi.
 //!
 //! Domain errors are returned as values (`{ ok: false, error: { code,
-//! message, usage } }`) rather than thrown, so the JS layer can raise an
-//! `Error` with a stable `code`; `index.js` does that.
+//! message, usage } }`, beside `{ ok: true, value }`) rather than thrown, so
+//! the JS layer can raise an `Error` with a stable `code`; deploy.js does that.
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -30,11 +30,11 @@ impl Progress for JsProgress {
     }
 }
 
-/// Runs a deploy; resolves to `{ ok: true, report }` or `{ ok: false, error }`.
+/// Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`.
 #[napi(
     js_name = "deploy",
     ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
-    ts_return_type = "Promise<{ ok: true, report: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>"
+    ts_return_type = "Promise<{ ok: true, value: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>"
 )]
 pub async fn deploy_binding(
     options: Value,
@@ -55,13 +55,7 @@ pub async fn deploy_binding(
     if let Some(id) = id {
         RUNNING.lock().unwrap().remove(&id);
     }
-    Ok(match result {
-        Ok(report) => json!({ "ok": true, "report": report }),
-        Err(error) => json!({
-            "ok": false,
-            "error": { "code": error.code(), "message": error.to_string(), "usage": error.is_usage() },
-        }),
-    })
+    Ok(respond(result))
 }
 
 /// Stops the deploy started with `id` between files: nothing new is uploaded,

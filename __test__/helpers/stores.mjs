@@ -24,6 +24,22 @@ async function s3Request(endpoint, path, init = {}) {
   return response
 }
 
+/**
+ * moto behind the loopback proxy holding each request `delayMs`, with a
+ * bucket: a store slow enough that a test can act while a deploy is in flight.
+ */
+export async function startSlowS3(bucket, delayMs) {
+  const moto = await startMoto()
+  const proxy = await startProxy(moto.port, { delayMs })
+  await s3Request(moto.endpoint, `/${bucket}`, { method: 'PUT' })
+  return {
+    moto,
+    proxy,
+    storageOptions: { aws_endpoint: proxy.endpoint, aws_allow_http: 'true', aws_access_key_id: 'test', aws_secret_access_key: 'test', aws_region: 'us-east-1' },
+    stop: async () => { await proxy.stop(); await moto.stop() },
+  }
+}
+
 /** The site's files in a store listing: everything but vite-deploy's ledger folder. */
 export function siteOnly(stored) {
   return new Map([...stored].filter(([key]) => !key.startsWith(LEDGER_DIR)))
