@@ -106,9 +106,8 @@ pub fn glob_set(globs: &[String], option: &'static str) -> Result<Option<GlobSet
 ///
 /// Symlinks are followed when they stay inside `dir`; one that points
 /// outside is refused unless `allow_outside` (`force`), since it would publish
-/// whatever it points at. A missing, non-directory or empty `dir` is refused here, before
-/// anything touches the store. Every file is opened once, so an unreadable
-/// file stops the deploy now rather than halfway through the upload.
+/// whatever it points at. A missing, non-directory or empty `dir` is refused
+/// here, before anything touches the store.
 pub fn scan(
     dir: &Path,
     filter: &Filter,
@@ -166,12 +165,20 @@ pub fn scan(
             path: entry.path().to_path_buf(),
             source,
         };
-        let mut file = File::open(entry.path()).map_err(unreadable)?;
-        let size = file.metadata().map_err(unreadable)?.len();
         let kind = roles.classify(&relative);
-        let md5 = match kind {
-            FileKind::Hashed => None,
-            FileKind::Other | FileKind::Entry => Some(md5_of(&mut file).map_err(unreadable)?),
+        // Hashed assets are thousands and compared by size: a stat is enough,
+        // and an unreadable one fails its upload (before any delete). The few
+        // other files are read for their MD5.
+        let (size, md5) = match kind {
+            FileKind::Hashed => (
+                entry.metadata().map_err(|e| walk_error(dir, e))?.len(),
+                None,
+            ),
+            FileKind::Other | FileKind::Entry => {
+                let mut file = File::open(entry.path()).map_err(unreadable)?;
+                let size = file.metadata().map_err(unreadable)?.len();
+                (size, Some(md5_of(&mut file).map_err(unreadable)?))
+            }
         };
         files.push(LocalFile {
             relative,

@@ -1,0 +1,540 @@
+#!/usr/bin/env node
+// vite-deploy against its peers on the same build, the same server and the
+// same machine, in one run (`npm run bench`).
+//
+//   node bench/run.mjs [--preset small|large|huge] [--runs 3]
+//                      [--tools vite-deploy,rclone,aws,s3-sync-client]
+//                      [--scenarios cold,noop,noop-rebuilt,incr] [--out bench/results/latest.md]
+//
+// - Build: a deterministic Vite-shaped dist from bench/fixture.mjs, and its
+//   `next` build (10% of the assets renamed with new content, HTML changed).
+// - Store: s3s-fs on 127.0.0.1 (installed into .bench-tools/ when missing),
+//   behind the tests' loopback proxy (__test__/helpers/servers.mjs), which
+//   counts every request by kind and the bytes uploaded. Each tool gets a
+//   fresh bucket per run.
+// - Scenarios, in this order on one bucket per tool and run:
+//   cold          the build into the empty bucket;
+//   noop          the same folder again;
+//   noop-rebuilt  the same bytes with every mtime fresh, as `vite build` leaves them;
+//   incr          the next build, freshly written (every mtime fresh).
+//   When a scenario is left out, the deploys it needs first still run, untimed.
+// - Every tool is a process of its own, under /usr/bin/time -v for its peak
+//   RSS: vite-deploy through its CLI with --delete (every orphan deleted at
+//   once, like `sync --delete`, instead of its default retention),
+//   `aws s3 sync --delete`, `rclone sync`, and s3-sync-client with del: true.
+// - After every deploy the bucket is read back from s3s-fs's folder and
+//   compared with the build (keys, sizes, MD5 of the bytes); keys under
+//   `.vite-deploy/` (vite-deploy's ledger) are ignored. A tool that leaves the
+//   bucket wrong, or exits non-zero, is marked and gets no ratio.
+// - Practical limits, measured the same way: a bare paginated ListObjectsV2 of
+//   the prefix (the floor of a no-op deploy), and a bare PUT loop of every
+//   file with 64 requests in flight (the floor of a cold deploy).
+//
+// Prints a markdown table and writes it to --out, with the raw figures in a
+// .json next to it.
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
+import { dirname, join, relative, sep } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+
+import { startProxy, startS3sFs, ROOT } from '../__test__/helpers/servers.mjs'
+import { PRESETS, writeFixture } from './fixture.mjs'
+import { ensureTools } from './tools.mjs'
+
+const ALL_TOOLS = ['vite-deploy', 'rclone', 'aws', 's3-sync-client']
+const ALL_SCENARIOS = ['cold', 'noop', 'noop-rebuilt', 'incr']
+const KINDS = ['PUT', 'COPY', 'GET', 'HEAD', 'LIST', 'POST', 'DELETE']
+const PREFIX = 'site'
+const LEDGER_DIR = '.vite-deploy/'
+const KEY = { id: 'test', secret: 'test', region: 'us-east-1' }
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'small' },
+    runs: { type: 'string', default: '3' },
+    tools: { type: 'string', default: ALL_TOOLS.join(',') },
+    scenarios: { type: 'string', default: ALL_SCENARIOS.join(',') },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.md') },
+    'timeout-min': { type: 'string', default: '30' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (values.help) {
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'))
+  process.exit(0)
+}
+const preset = values.preset
+const runs = Number(values.runs)
+const wantedTools = values.tools.split(',').map((s) => s.trim()).filter(Boolean)
+const scenarios = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean)
+const timeoutMs = Number(values['timeout-min']) * 60_000
+const usage = (message) => { console.error(`bench: ${message}`); process.exit(2) }
+if (!PRESETS[preset]) usage(`unknown preset '${preset}': small, large or huge`)
+if (!Number.isInteger(runs) || runs < 1) usage('--runs takes a whole number ≥ 1')
+for (const t of wantedTools) if (!ALL_TOOLS.includes(t)) usage(`unknown tool '${t}': ${ALL_TOOLS.join(', ')}`)
+for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) usage(`unknown scenario '${s}': ${ALL_SCENARIOS.join(', ')}`)
+// vite-deploy is the reference of the ratios, so it always runs.
+const toolNames = ['vite-deploy', ...wantedTools.filter((t) => t !== 'vite-deploy')]
+
+const log = (message) => process.stderr.write(`bench: ${message}\n`)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+// ─── machine and tools ──────────────────────────────────────────────────────
+
+const cpuModel = (() => {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim() || cpus()[0]?.model
+  } catch {
+    return cpus()[0]?.model || 'unknown'
+  }
+})()
+const startedAt = new Date()
+const loadAtStart = loadavg()
+
+const env = ensureTools(toolNames)
+const tools = Object.fromEntries(Object.entries(env.tools).filter(([, t]) => !t.missing))
+const missing = Object.entries(env.tools).filter(([, t]) => t.missing).map(([name, t]) => ({ name, reason: t.missing }))
+if (env.server.missing) {
+  console.error(`bench: cannot run without the S3 server: ${env.server.missing}`)
+  process.exit(1)
+}
+const runnable = toolNames.filter((t) => tools[t])
+
+// ─── fixtures ───────────────────────────────────────────────────────────────
+
+const work = mkdtempSync(join(tmpdir(), 'vite-deploy-bench-'))
+const dirA = join(work, 'build')
+const dirB = join(work, 'build-next')
+let t0 = Date.now()
+const filesA = writeFixture(dirA, preset)
+const filesB = writeFixture(dirB, preset, { next: true })
+const sum = (files) => [...files.values()].reduce((n, f) => n + f.size, 0)
+const changed = [...filesB].filter(([path, f]) => filesA.get(path)?.md5 !== f.md5)
+const fixture = {
+  preset,
+  files: filesA.size,
+  bytes: sum(filesA),
+  next: { changedFiles: changed.length, changedBytes: changed.reduce((n, [, f]) => n + f.size, 0), removed: [...filesA.keys()].filter((p) => !filesB.has(p)).length },
+}
+log(`${preset}: ${fixture.files} files, ${mb(fixture.bytes)} MB; next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone (written in ${Date.now() - t0} ms)`)
+
+function mb(bytes) {
+  return (bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 1)
+}
+
+/** Every file's mtime set to now, as a fresh `vite build` leaves them. */
+function touchAll(dir) {
+  const now = new Date()
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else utimesSync(full, now, now)
+    }
+  }
+  walk(dir)
+}
+
+// ─── server and proxy ───────────────────────────────────────────────────────
+
+const server = await startS3sFs(env.server.path)
+const proxy = await startProxy(server.port)
+// The proxy records method and URL; the headers say what a request is (a
+// server-side copy) and how many bytes it uploads.
+proxy.failWhen((req) => {
+  const record = proxy.requests[proxy.requests.length - 1]
+  if (!record || record.method !== req.method || record.url !== req.url) return undefined
+  record.at = performance.now()
+  record.copy = req.headers['x-amz-copy-source'] !== undefined
+  const declared = req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length']
+  if (declared !== undefined) record.bytes = Number(declared)
+  else if (req.method === 'PUT' || req.method === 'POST') {
+    record.bytes = 0
+    req.on('data', (chunk) => { record.bytes += chunk.length })
+  }
+  return undefined
+})
+
+/** PUT, COPY, GET, HEAD, LIST, POST (multipart create/complete, bulk delete) or DELETE. */
+function classify(request) {
+  const [path, query = ''] = request.url.split('?')
+  const params = new URLSearchParams(query)
+  const bucketOnly = path.replace(/^\/+/, '').replace(/\/+$/, '').split('/').length === 1
+  if (request.method === 'PUT') return request.copy ? 'COPY' : 'PUT'
+  if (request.method === 'GET') {
+    if (params.has('list-type') || (bucketOnly && !params.has('location') && !params.has('versioning') && !params.has('uploads'))) return 'LIST'
+    return 'GET'
+  }
+  return request.method
+}
+
+function countRequests(requests) {
+  const counts = Object.fromEntries(KINDS.map((k) => [k, 0]))
+  let uploaded = 0
+  for (const request of requests) {
+    const kind = classify(request)
+    counts[kind] = (counts[kind] ?? 0) + 1
+    if (kind === 'PUT') uploaded += request.bytes ?? 0
+  }
+  return { counts, total: requests.length, uploaded }
+}
+
+/**
+ * Where a deploy's time went, from the proxy's request times: before the
+ * first request (process start, scan, hashing, setup), from the first
+ * request to the last one, after the last one (its answer, the exit), and the
+ * gap between the last read (LIST/GET/HEAD) and the first write, which is
+ * the plan.
+ */
+function timeline(requests, startedAt, endedAt) {
+  const times = requests.map((r) => r.at).filter((t) => t !== undefined)
+  if (times.length === 0) return { beforeFirst: endedAt - startedAt }
+  const first = Math.min(...times)
+  const last = Math.max(...times)
+  const writes = requests.filter((r) => r.at !== undefined && ['PUT', 'POST', 'DELETE'].includes(r.method))
+  const firstWrite = writes.length ? Math.min(...writes.map((r) => r.at)) : undefined
+  const readsBefore = requests.filter((r) => r.at !== undefined && ['GET', 'HEAD'].includes(r.method) && (firstWrite === undefined || r.at < firstWrite))
+  const lastRead = readsBefore.length ? Math.max(...readsBefore.map((r) => r.at)) : undefined
+  return {
+    beforeFirst: first - startedAt,
+    span: last - first,
+    afterLast: endedAt - last,
+    ...(firstWrite !== undefined && lastRead !== undefined ? { readsToFirstWrite: firstWrite - lastRead } : {}),
+  }
+}
+
+function createBucket(bucket) {
+  mkdirSync(join(server.root, bucket))
+}
+
+/** Removes a bucket and s3s-fs's metadata files of its objects. */
+function dropBucket(bucket) {
+  rmSync(join(server.root, bucket), { recursive: true, force: true })
+  const tag = `.bucket-${Buffer.from(bucket).toString('base64url')}.`
+  for (const name of readdirSync(server.root)) if (name.startsWith(tag)) rmSync(join(server.root, name), { force: true })
+}
+
+// ─── verification ───────────────────────────────────────────────────────────
+
+function md5File(file) {
+  return createHash('md5').update(readFileSync(file)).digest('hex')
+}
+
+/** Compares the objects under the prefix (read from s3s-fs's folder) with the build. */
+function verifyBucket(bucket, expected) {
+  const base = join(server.root, bucket, PREFIX)
+  const stored = new Map()
+  const walk = (d) => {
+    if (!existsSync(d)) return
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name)
+      const key = relative(base, full).split(sep).join('/')
+      if (entry.isDirectory()) {
+        if (`${key}/` !== LEDGER_DIR) walk(full)
+      } else stored.set(key, full)
+    }
+  }
+  walk(base)
+  const problems = []
+  for (const [path, { size, md5 }] of expected) {
+    const file = stored.get(path)
+    if (!file) problems.push(`missing ${path}`)
+    else if (statSync(file).size !== size) problems.push(`size of ${path}: ${statSync(file).size}, not ${size}`)
+    else if (md5File(file) !== md5) problems.push(`content of ${path} differs`)
+  }
+  for (const key of stored.keys()) if (!expected.has(key)) problems.push(`extra ${key}`)
+  return problems
+}
+
+// ─── running a tool ─────────────────────────────────────────────────────────
+
+/** The command of one deploy: [argv, extra env, env keys to drop]. */
+function command(tool, dir, bucket) {
+  const endpoint = proxy.endpoint
+  const awsEnv = {
+    AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_DEFAULT_REGION: KEY.region, AWS_REGION: KEY.region,
+    AWS_CONFIG_FILE: join(work, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '',
+  }
+  switch (tool) {
+    case 'vite-deploy':
+      return [[process.execPath, tools[tool].path, dir, '--storage', `s3://${bucket}/${PREFIX}`,
+        '-o', `aws_endpoint=${endpoint}`, '-o', 'aws_allow_http=true', '-o', `aws_access_key_id=${KEY.id}`,
+        '-o', `aws_secret_access_key=${KEY.secret}`, '-o', `aws_region=${KEY.region}`,
+        '--delete', '--max-deletes', '1000000000'], { CI: 'true' }, []]
+    case 'aws':
+      return [[tools.aws.path, 's3', 'sync', dir, `s3://${bucket}/${PREFIX}`, '--delete', '--endpoint-url', endpoint, '--only-show-errors'], awsEnv, []]
+    case 'rclone':
+      // The trailing slash: without it rclone first HEADs `site` to see whether
+      // the root is a file, and s3s-fs answers 500 (not 404) for a key that is
+      // a folder on its disk, which rclone retries for a minute.
+      return [[tools.rclone.path, 'sync', dir, `bench:${bucket}/${PREFIX}/`], {
+        RCLONE_CONFIG: '/dev/null',
+        RCLONE_CONFIG_BENCH_TYPE: 's3', RCLONE_CONFIG_BENCH_PROVIDER: 'Other', RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: KEY.id, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: KEY.secret, RCLONE_CONFIG_BENCH_REGION: KEY.region,
+      }, ['AWS_CA_BUNDLE']]
+    case 's3-sync-client':
+      return [[process.execPath, '--no-warnings', tools[tool].path, dir, `s3://${bucket}/${PREFIX}`, endpoint], awsEnv, []]
+    case 'limit-put':
+      return [[process.execPath, join(ROOT, 'bench', 'limits', 'put.mjs'), dir, endpoint, bucket, PREFIX], awsEnv, []]
+    case 'limit-list':
+      return [[process.execPath, join(ROOT, 'bench', 'limits', 'list.mjs'), endpoint, bucket, PREFIX], awsEnv, []]
+    case 'node-startup':
+      return [[process.execPath, '-e', ''], {}, []]
+  }
+  throw new Error(`no command for ${tool}`)
+}
+
+let running = null
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {}
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    if (running) killGroup(running)
+    await proxy.stop()
+    await server.stop()
+    rmSync(work, { recursive: true, force: true })
+    process.exit(130)
+  })
+}
+
+/** Peak RSS of a running process from /proc, for machines without GNU time. */
+function procHighWater(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s*(\d+)/m)?.[1] || 0)
+  } catch {
+    return 0
+  }
+}
+
+/** Runs one deploy; { wallMs, rssKb, exit, output }. */
+async function runTimed(argv, extraEnv, dropEnv) {
+  const childEnv = { ...process.env, ...extraEnv }
+  for (const key of dropEnv) delete childEnv[key]
+  const timeFile = join(work, 'time.txt')
+  rmSync(timeFile, { force: true })
+  const useTime = !env.time.missing
+  const full = useTime ? [env.time.path, '-v', '-o', timeFile, ...argv] : argv
+  const startedAt = performance.now()
+  // A process group of its own, so a timeout or Ctrl-C ends the tool and not only /usr/bin/time.
+  const child = spawn(full[0], full.slice(1), { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  running = child
+  let output = ''
+  const keep = (d) => { output = (output + d).slice(-8000) }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  let polledKb = 0
+  const poll = useTime ? null : setInterval(() => { polledKb = Math.max(polledKb, procHighWater(child.pid)) }, 20)
+  const timer = setTimeout(() => { output += `\n(killed after ${timeoutMs / 60000} min)`; killGroup(child) }, timeoutMs)
+  const exit = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)))
+  running = null
+  const endedAt = performance.now()
+  const wallMs = endedAt - startedAt
+  clearTimeout(timer)
+  if (poll) clearInterval(poll)
+  let rssKb = polledKb
+  if (useTime && existsSync(timeFile)) {
+    const report = readFileSync(timeFile, 'utf8')
+    rssKb = Number(report.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1] || 0)
+    const status = report.match(/Exit status: (\d+)/)
+    if (report.includes('Command terminated by signal')) output += `\n${report.split('\n')[0]}`
+    if (status && exit === 0) return { wallMs, rssKb, exit: Number(status[1]), output, startedAt, endedAt }
+  }
+  return { wallMs, rssKb, exit, output, startedAt, endedAt }
+}
+
+const results = [] // { tool, scenario, run, wallMs, rssKb, exit, counts, total, uploaded, problems, timed }
+
+async function deploy(tool, scenario, run, dir, expected, bucket, timed) {
+  // Let the proxy finish the previous tool's connections first.
+  await sleep(200)
+  proxy.reset()
+  const [argv, extraEnv, dropEnv] = command(tool, dir, bucket)
+  const outcome = await runTimed(argv, extraEnv, dropEnv)
+  await sleep(50)
+  const requests = countRequests(proxy.requests)
+  const phases = timeline(proxy.requests, outcome.startedAt, outcome.endedAt)
+  const problems = tool === 'limit-list' || tool === 'node-startup' ? [] : verifyBucket(bucket, expected)
+  if (tool === 'limit-list' || tool === 'node-startup') expected = null
+  if (outcome.exit !== 0) problems.unshift(`exit ${outcome.exit}: ${outcome.output.trim().split('\n').slice(-3).join(' / ')}`)
+  const record = { tool, scenario, run, ...outcome, ...requests, phases, problems, timed }
+  delete record.output
+  delete record.startedAt
+  delete record.endedAt
+  results.push(record)
+  const kinds = KINDS.filter((k) => requests.counts[k]).map((k) => `${k} ${requests.counts[k]}`).join(', ')
+  log(`run ${run}/${runs} ${tool.padEnd(14)} ${scenario.padEnd(12)} ${(outcome.wallMs / 1000).toFixed(2).padStart(7)} s ${String(Math.round(outcome.rssKb / 1024)).padStart(4)} MB  ${requests.total} requests (${kinds || 'none'}), ${mb(requests.uploaded)} MB up${timed ? '' : ', setup'}  ${problems.length ? `WRONG: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3})` : ''}` : expected ? 'bucket ok' : ''}`)
+  return record
+}
+
+/** The scenarios of one tool on one fresh bucket, in order; a deploy a later scenario needs runs untimed when its own scenario is not asked for. */
+async function chain(tool, run) {
+  const bucket = `${tool.replace(/[^a-z0-9]/g, '')}-r${run}`.slice(0, 40)
+  createBucket(bucket)
+  try {
+    await deploy(tool, 'cold', run, dirA, filesA, bucket, scenarios.includes('cold'))
+    if (scenarios.includes('noop')) await deploy(tool, 'noop', run, dirA, filesA, bucket, true)
+    if (scenarios.includes('noop-rebuilt')) {
+      // Past the second in which the bucket was last written, so "newer" is unambiguous.
+      await sleep(1100)
+      touchAll(dirA)
+      await deploy(tool, 'noop-rebuilt', run, dirA, filesA, bucket, true)
+    }
+    if (scenarios.includes('incr')) {
+      await sleep(1100)
+      touchAll(dirB)
+      await deploy(tool, 'incr', run, dirB, filesB, bucket, true)
+    }
+  } finally {
+    dropBucket(bucket)
+  }
+}
+
+async function limits(run) {
+  const bucket = `limits-r${run}`
+  createBucket(bucket)
+  try {
+    await deploy('limit-put', 'cold', run, dirA, filesA, bucket, scenarios.includes('cold'))
+    if (scenarios.includes('noop') || scenarios.includes('noop-rebuilt')) await deploy('limit-list', 'noop', run, dirA, filesA, bucket, true)
+    // What any Node program pays before its first line (vite-deploy's CLI, s3-sync-client and the limits are Node).
+    await deploy('node-startup', 'startup', run, null, null, bucket, true)
+  } finally {
+    dropBucket(bucket)
+  }
+}
+
+let failed = null
+try {
+  for (let run = 1; run <= runs; run++) {
+    // Each run starts with another tool, so no tool always goes first.
+    const order = runnable.map((_, i) => runnable[(i + run - 1) % runnable.length])
+    for (const tool of order) await chain(tool, run)
+    await limits(run)
+  }
+} catch (error) {
+  failed = error
+  console.error(error)
+} finally {
+  await proxy.stop()
+  await server.stop()
+  rmSync(work, { recursive: true, force: true })
+}
+
+// ─── the table ──────────────────────────────────────────────────────────────
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const LABEL = {
+  'limit-put': 'limit: bare PUT loop (64 in flight)',
+  'limit-list': 'limit: bare listing',
+}
+
+function summarize(tool, scenario) {
+  const records = results.filter((r) => r.tool === tool && r.scenario === scenario && r.timed)
+  if (records.length === 0) return null
+  const walls = records.map((r) => r.wallMs)
+  const mid = median(walls)
+  // Requests and bytes of the run whose time is nearest the median.
+  const typical = records.reduce((best, r) => (Math.abs(r.wallMs - mid) < Math.abs(best.wallMs - mid) ? r : best))
+  const wrong = records.filter((r) => r.problems.length)
+  return { tool, scenario, walls, medianMs: mid, rssKb: Math.max(...records.map((r) => r.rssKb)), typical, wrong }
+}
+
+const rows = []
+for (const scenario of scenarios) {
+  const reference = summarize('vite-deploy', scenario)
+  const list = [...runnable, scenario === 'cold' ? 'limit-put' : scenario.startsWith('noop') ? 'limit-list' : null]
+    .filter(Boolean)
+    .map((tool) => summarize(tool, scenario === 'noop-rebuilt' && tool === 'limit-list' ? 'noop' : scenario))
+    .filter(Boolean)
+  for (const s of list) {
+    const ok = s.wrong.length === 0
+    const refOk = reference && reference.wrong.length === 0
+    const ratio = s.tool === 'vite-deploy' ? '1.00' : ok && refOk ? (s.medianMs / reference.medianMs).toFixed(2) : '—'
+    const c = s.typical.counts
+    const isLimit = s.tool.startsWith('limit-')
+    rows.push([
+      scenario,
+      LABEL[s.tool] || s.tool,
+      `${(s.medianMs / 1000).toFixed(2)}${ok ? '' : ' ✗'}`,
+      ratio,
+      String(Math.round(s.rssKb / 1024)),
+      ...KINDS.map((k) => String(c[k] || 0)),
+      mb(s.typical.uploaded),
+      isLimit && s.tool === 'limit-list' ? '—' : ok ? 'ok' : `✗ ${s.wrong.map((r) => `run ${r.run}: ${r.problems.slice(0, 2).join('; ')}${r.problems.length > 2 ? ` (+${r.problems.length - 2})` : ''}`).join(' | ')}`,
+    ])
+  }
+}
+
+const header = ['scenario', 'tool', `wall s (median of ${runs})`, '× vite-deploy', 'peak RSS MB', ...KINDS, 'uploaded MB', 'bucket']
+const align = ['---', '---', '---:', '---:', '---:', ...KINDS.map(() => '---:'), '---:', '---']
+const table = [header, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
+
+const startup = summarize('node-startup', 'startup')
+const ms = (x) => (x === undefined ? '—' : String(Math.round(x)))
+const timelineRows = scenarios.flatMap((scenario) => [...runnable, 'limit-put', 'limit-list'].map((tool) => {
+  const s = summarize(tool, scenario)
+  if (!s) return null
+  const p = s.typical.phases || {}
+  return `| ${scenario} | ${LABEL[tool] || tool} | ${ms(s.typical.wallMs)} | ${ms(p.beforeFirst)} | ${ms(p.span)} | ${ms(p.afterLast)} | ${ms(p.readsToFirstWrite)} |`
+}).filter(Boolean))
+const perRun = scenarios.flatMap((scenario) => [...runnable, 'limit-put', 'limit-list'].map((tool) => {
+  const s = summarize(tool, scenario)
+  return s ? `- ${scenario}, ${LABEL[s.tool] || s.tool}: ${s.walls.map((w) => (w / 1000).toFixed(2)).join(', ')} s` : null
+}).filter(Boolean))
+
+const loadAtEnd = loadavg()
+const versions = [
+  `- ${env.tools['vite-deploy'].version}: \`vite-deploy DIR --storage s3://BUCKET/${PREFIX} -o aws_endpoint=… --delete --max-deletes 1000000000\` (--delete: every orphan deleted now, like the peers' sync --delete, instead of the default retention of the last 2 releases; --max-deletes lifts the 1,000-deletes guard the peers do not have)`,
+  ...['rclone', 'aws', 's3-sync-client'].filter((t) => wantedTools.includes(t)).map((t) => env.tools[t].missing
+    ? `- ${t}: **not run** — ${env.tools[t].missing}`
+    : `- ${env.tools[t].version}: ${{
+      rclone: `\`rclone sync DIR bench:BUCKET/${PREFIX}/\` (remote from RCLONE_CONFIG_BENCH_* env vars, provider Other; defaults otherwise: --transfers 4, --checkers 8, size + modtime compare)`,
+      aws: `\`aws s3 sync DIR s3://BUCKET/${PREFIX} --delete --endpoint-url … --only-show-errors\` (defaults otherwise: 10 concurrent requests, size + mtime compare)`,
+      's3-sync-client': `\`new S3SyncClient({ client }).sync(DIR, 's3://BUCKET/${PREFIX}', { del: true })\` with an S3Client({ endpoint, forcePathStyle: true }) (bench/peers/s3-sync-client.mjs)`,
+    }[t]}`),
+  `- server: ${env.server.version} on 127.0.0.1 (${env.server.path.replace(ROOT + '/', '')}), behind the tests' loopback proxy in the benchmark's own process; ${env.node.version}; peak RSS from ${env.time.missing ? '/proc (VmHWM, polled)' : '/usr/bin/time -v'}`,
+]
+
+const markdown = `# vite-deploy benchmark — preset \`${preset}\`
+
+${startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC · ${cpus().length} cores (\`nproc\`), ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB · load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end
+
+${Math.max(loadAtStart[0], loadAtEnd[0], loadAtEnd[1]) > cpus().length ? `**Measured under load**: the load average passed the number of cores during the run, so other processes shared the machine and the wall times are noisy; compare ratios within this run only.\n\n` : ''}Build: ${fixture.files} files, ${mb(fixture.bytes)} MB (bench/fixture.mjs, seeded). Next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone. ${runs} run${runs > 1 ? 's' : ''} per tool and scenario; a fresh bucket per tool and run.
+
+${table}
+
+- Scenarios: **cold** the build into an empty bucket; **noop** the same folder again; **noop-rebuilt** the same bytes with every mtime fresh (what every \`vite build\` leaves); **incr** the next build, freshly written.
+- Requests are counted by the proxy: LIST is a GET of the bucket with a listing query, COPY a PUT with \`x-amz-copy-source\` (rclone's in-place metadata update), POST starts or completes a multipart upload or deletes in bulk; multipart parts count as PUT. "uploaded MB" sums the PUTs' declared lengths (\`x-amz-decoded-content-length\` for aws-chunked bodies).
+- Bucket: read back from s3s-fs's folder after every deploy and compared with the build (keys, sizes, MD5 of the bytes), ignoring \`.vite-deploy/\`. ✗ marks a run that left it wrong or exited non-zero; such a tool gets no ratio.
+- Limits: "bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}.
+${missing.length ? `- **Not run**: ${missing.map((m) => `${m.name} (${m.reason})`).join('; ')}.\n` : ''}${failed ? `- **The benchmark stopped early**: ${String(failed.message || failed)}\n` : ''}
+Where the time goes (the run nearest the median, ms, from the proxy's request times): before the first request (start-up, scan, hashing, client set-up), from the first request to the last, after the last request (its answer, reporting, exit), and from the last read before the first write to that write (the plan):
+
+| scenario | tool | wall | start → 1st request | 1st → last request | last request → exit | last read → 1st write |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${timelineRows.join('\n')}
+
+Tools:
+${versions.join('\n')}
+
+Wall times of each run:
+${perRun.join('\n')}
+`
+
+console.log(`\n${markdown}`)
+mkdirSync(dirname(values.out), { recursive: true })
+writeFileSync(values.out, markdown)
+writeFileSync(values.out.replace(/\.md$/, '') + '.json', JSON.stringify({ startedAt, machine: { nproc: cpus().length, cpu: cpuModel, loadAtStart, loadAtEnd, freeMemory: freemem() }, fixture, tools: env, runs, scenarios, results }, null, 2))
+log(`written to ${relative(process.cwd(), values.out) || values.out}`)
+process.exit(failed ? 1 : 0)
