@@ -91,7 +91,11 @@ pub async fn deploy_with_env(
     }
 
     // One LIST and one small GET: everything the plan needs.
-    let (remote, loaded) = tokio::join!(remote::list(&target, &filter), ledger::read(&target));
+    let local_keys: Vec<String> = local.iter().map(|f| f.relative.clone()).collect();
+    let (remote, loaded) = tokio::join!(
+        remote::list(&target, &filter, &local_keys),
+        ledger::read(&target)
+    );
     // The listing's error names the bucket and credentials: report it first.
     let (remote, loaded) = (remote?, loaded?);
     let ledger = loaded.ledger.as_ref();

@@ -210,7 +210,7 @@ pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
             },
         })?;
 
-    let listing: BTreeSet<String> = crate::remote::list(&target, &Default::default())
+    let listing: BTreeSet<String> = crate::remote::list(&target, &Default::default(), &[])
         .await?
         .into_iter()
         .map(|o| o.relative)

@@ -61,6 +61,12 @@ impl Backend {
         }
     }
 
+    /// Whether listing from an offset is a request of its own (S3's
+    /// `start-after`, GCS's `startOffset`), so ranges can be listed at once.
+    pub fn lists_from_offset(self) -> bool {
+        matches!(self, Backend::S3 | Backend::Gcs)
+    }
+
     /// Whether the store keeps `Content-Type` and `Cache-Control`.
     /// object_store's local store refuses attributes on put.
     pub fn keeps_headers(self) -> bool {
