@@ -45,12 +45,9 @@ pub async fn deploy_binding(
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
     }
-    let result = match serde_path_to_error::deserialize::<_, DeployOptions>(options) {
-        Err(error) => Err(Error::InvalidOption {
-            name: error.path().to_string(),
-            reason: error.into_inner().to_string(),
-        }),
+    let result = match parse_options::<DeployOptions>(options) {
         Ok(options) => crate::deploy(options, &JsProgress(on_progress), &cancel).await,
+        Err(error) => Err(error),
     };
     if let Some(id) = id {
         RUNNING.lock().unwrap().remove(&id);
@@ -77,7 +74,8 @@ fn respond<T: serde::Serialize>(result: crate::Result<T>) -> Value {
     }
 }
 
-fn ledger_options(options: Value) -> crate::Result<crate::rollback::LedgerOptions> {
+/// Options from JS; a wrong field is named by its path (`delete.keep`).
+fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Result<T> {
     serde_path_to_error::deserialize(options).map_err(|error| Error::InvalidOption {
         name: error.path().to_string(),
         reason: error.into_inner().to_string(),
@@ -91,7 +89,7 @@ fn ledger_options(options: Value) -> crate::Result<crate::rollback::LedgerOption
     ts_return_type = "Promise<object>"
 )]
 pub async fn releases_binding(options: Value) -> napi::Result<Value> {
-    let result = match ledger_options(options) {
+    let result = match parse_options(options) {
         Ok(options) => crate::rollback::releases(options).await,
         Err(error) => Err(error),
     };
@@ -105,7 +103,7 @@ pub async fn releases_binding(options: Value) -> napi::Result<Value> {
     ts_return_type = "Promise<object>"
 )]
 pub async fn rollback_binding(options: Value) -> napi::Result<Value> {
-    let result = match ledger_options(options) {
+    let result = match parse_options(options) {
         Ok(options) => crate::rollback::rollback(options).await,
         Err(error) => Err(error),
     };

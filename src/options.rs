@@ -160,11 +160,7 @@ pub struct Resolved {
 impl DeployOptions {
     /// Applies the environment fallbacks read through `env` and checks values.
     pub fn resolve(self, env: impl Fn(&str) -> Option<String>) -> Result<Resolved> {
-        let storage = self
-            .storage
-            .filter(|s| !s.trim().is_empty())
-            .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
-            .ok_or(Error::NoStorage)?;
+        let storage = storage_or_env(self.storage, &env)?;
 
         let delete = match self.delete {
             Some(DeleteOption::All(true)) => DeletePolicy::All,
@@ -223,11 +219,7 @@ impl DeployOptions {
         Ok(Resolved {
             dir: self.dir,
             storage,
-            storage_options: self
-                .storage_options
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect(),
+            storage_options: lowercase_keys(self.storage_options),
             delete,
             max_deletes,
             base: self.base.filter(|b| !b.is_empty()),
@@ -242,6 +234,25 @@ impl DeployOptions {
             force: self.force,
         })
     }
+}
+
+/// The storage URL given, else `VITE_DEPLOY_STORAGE`; blank counts as none.
+pub fn storage_or_env(
+    storage: Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<String> {
+    storage
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
+        .ok_or(Error::NoStorage)
+}
+
+/// Storage option keys in lower case, as object_store's key parsers expect.
+pub fn lowercase_keys(options: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    options
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
 }
 
 impl RetainOption {

@@ -122,21 +122,9 @@ pub struct LedgerOptions {
 }
 
 async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded, Ledger)> {
-    let storage = options
-        .storage
-        .clone()
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| {
-            std::env::var("VITE_DEPLOY_STORAGE")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-        })
-        .ok_or(Error::NoStorage)?;
-    let storage_options = options
-        .storage_options
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect();
+    let storage =
+        crate::options::storage_or_env(options.storage.clone(), |name| std::env::var(name).ok())?;
+    let storage_options = crate::options::lowercase_keys(options.storage_options.clone());
     let network = Network {
         retries: crate::options::DEFAULT_RETRIES,
         timeout: None,

@@ -224,9 +224,9 @@ pub fn open_with_env(
         ObjectStoreScheme::AmazonS3 => (Backend::S3, S3_KEYS, "s3://"),
         ObjectStoreScheme::GoogleCloudStorage => (Backend::Gcs, GCS_KEYS, "gs://"),
         ObjectStoreScheme::MicrosoftAzure => (Backend::Azure, AZURE_KEYS, "az://"),
-        ObjectStoreScheme::Http => (Backend::Http, &[], "http(s)://"),
-        ObjectStoreScheme::Local => (Backend::Local, &[], "file://"),
-        ObjectStoreScheme::Memory => (Backend::Memory, &[], "memory://"),
+        ObjectStoreScheme::Http => (Backend::Http, &[], Backend::Http.name()),
+        ObjectStoreScheme::Local => (Backend::Local, &[], Backend::Local.name()),
+        ObjectStoreScheme::Memory => (Backend::Memory, &[], Backend::Memory.name()),
         _ => return Err(unrecognised(raw, &url)),
     };
     for key in options.keys() {
@@ -238,16 +238,7 @@ pub fn open_with_env(
             Backend::Local | Backend::Memory => false,
         };
         if !valid {
-            return Err(unknown(
-                key,
-                backend,
-                known,
-                if known.is_empty() {
-                    backend.name()
-                } else {
-                    hint
-                },
-            ));
+            return Err(unknown(key, backend, known, hint));
         }
     }
     check_credentials(raw, backend, options, env)?;
@@ -257,71 +248,47 @@ pub fn open_with_env(
         message: crate::error::describe(&e),
     };
 
-    // Every remote backend: builder from the environment, then each option
-    // parsed by the backend's own key type, so a typo is an error here.
+    // Every remote backend: builder from the environment, then the options,
+    // whose keys were checked above.
     macro_rules! configured {
-        ($builder:expr, $key:ty, $backend:expr, $known:expr, $scheme:literal) => {{
+        ($builder:expr, $key:ty) => {{
             let mut builder = $builder.with_retry(network.retry_config());
             if let Some(timeout) = &network.timeout {
                 builder = builder
                     .with_config(<$key>::from_str("timeout").expect("a client key"), timeout);
             }
             for (key, value) in options {
-                let parsed =
-                    <$key>::from_str(key).map_err(|_| unknown(key, $backend, $known, $scheme))?;
+                let parsed = <$key>::from_str(key).expect("validated above");
                 builder = builder.with_config(parsed, value);
             }
             let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(config_error)?);
-            ($backend, store)
+            store
         }};
     }
 
-    let (backend, store): (Backend, Arc<dyn ObjectStore>) = match scheme {
-        ObjectStoreScheme::AmazonS3 => configured!(
+    let store: Arc<dyn ObjectStore> = match backend {
+        Backend::S3 => configured!(
             // S3 has If-Match/If-None-Match on PUT since 2024: the ledger's
             // conditional write needs them. `aws_conditional_put` overrides.
             AmazonS3Builder::from_env()
                 .with_url(url.as_str())
                 .with_config(AmazonS3ConfigKey::ConditionalPut, "etag"),
-            AmazonS3ConfigKey,
-            Backend::S3,
-            S3_KEYS,
-            "s3://"
+            AmazonS3ConfigKey
         ),
-        ObjectStoreScheme::GoogleCloudStorage => configured!(
+        Backend::Gcs => configured!(
             GoogleCloudStorageBuilder::from_env().with_url(url.as_str()),
-            GoogleConfigKey,
-            Backend::Gcs,
-            GCS_KEYS,
-            "gs://"
+            GoogleConfigKey
         ),
-        ObjectStoreScheme::MicrosoftAzure => configured!(
+        Backend::Azure => configured!(
             MicrosoftAzureBuilder::from_env().with_url(url.as_str()),
-            AzureConfigKey,
-            Backend::Azure,
-            AZURE_KEYS,
-            "az://"
+            AzureConfigKey
         ),
-        ObjectStoreScheme::Http => configured!(
+        Backend::Http => configured!(
             HttpBuilder::new().with_url(&url[..url::Position::BeforePath]),
-            ClientConfigKey,
-            Backend::Http,
-            &[],
-            "http(s)://"
+            ClientConfigKey
         ),
-        ObjectStoreScheme::Local => {
-            reject_options(options, Backend::Local)?;
-            (
-                Backend::Local,
-                Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
-            )
-        }
-        ObjectStoreScheme::Memory => {
-            reject_options(options, Backend::Memory)?;
-            let store = MEMORY.get_or_init(|| Arc::new(InMemory::new())).clone();
-            (Backend::Memory, store)
-        }
-        _ => return Err(unrecognised(raw, &url)),
+        Backend::Local => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
+        Backend::Memory => MEMORY.get_or_init(|| Arc::new(InMemory::new())).clone(),
     };
 
     Ok(Target {
@@ -396,13 +363,6 @@ fn unknown(key: &str, backend: Backend, known: &[&str], scheme: &str) -> Error {
         key: key.to_string(),
         backend: backend.name(),
         hint: suggest(key, known, scheme),
-    }
-}
-
-fn reject_options(options: &BTreeMap<String, String>, backend: Backend) -> Result<()> {
-    match options.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(unknown(key, backend, &[], backend.name())),
     }
 }
 
