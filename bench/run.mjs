@@ -9,9 +9,10 @@
 // - Build: a deterministic Vite-shaped dist from bench/fixture.mjs, and its
 //   `next` build (10% of the assets renamed with new content, HTML changed).
 // - Store: s3s-fs on 127.0.0.1 (installed into .bench-tools/ when missing),
-//   behind the tests' loopback proxy (__test__/helpers/servers.mjs), which
-//   counts every request by kind and the bytes uploaded. Each tool gets a
-//   fresh bucket per run.
+//   which the tools talk to directly, with its root on tmpfs (/dev/shm) when
+//   it has room (bench/server.mjs). Every request is counted by kind, with the
+//   bytes uploaded, from s3s-fs's own request log (RUST_LOG=s3s::service=debug),
+//   which it writes straight to a file. Each tool gets a fresh bucket per run.
 // - Scenarios, in this order on one bucket per tool and run:
 //   cold          the build into the empty bucket;
 //   noop          the same folder again;
@@ -37,11 +38,11 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
-import { startProxy, startS3sFs, ROOT } from '../__test__/helpers/servers.mjs'
+import { ROOT } from '../__test__/helpers/servers.mjs'
 import { PRESETS, writeFixture } from './fixture.mjs'
+import { parseLog, settleLog, startBenchServer } from './server.mjs'
 import { ensureTools } from './tools.mjs'
 
 const ALL_TOOLS = ['vite-deploy', 'rclone', 'aws', 's3-sync-client']
@@ -138,27 +139,19 @@ function touchAll(dir) {
   walk(dir)
 }
 
-// ─── server and proxy ───────────────────────────────────────────────────────
+// ─── server ─────────────────────────────────────────────────────────────────
 
-const server = await startS3sFs(env.server.path)
-const proxy = await startProxy(server.port)
-// The proxy records method and URL; the headers say what a request is (a
-// server-side copy) and how many bytes it uploads.
-proxy.failWhen((req) => {
-  const record = proxy.requests[proxy.requests.length - 1]
-  if (!record || record.method !== req.method || record.url !== req.url) return undefined
-  record.at = performance.now()
-  record.copy = req.headers['x-amz-copy-source'] !== undefined
-  const declared = req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length']
-  if (declared !== undefined) record.bytes = Number(declared)
-  else if (req.method === 'PUT' || req.method === 'POST') {
-    record.bytes = 0
-    req.on('data', (chunk) => { record.bytes += chunk.length })
-  }
-  return undefined
-})
+// Room for a bucket of the build, a multipart upload's parts and s3s-fs's
+// metadata files, or the root goes on disk.
+const server = await startBenchServer(env.server.path, { needBytes: 3 * fixture.bytes })
+log(`s3s-fs on ${server.endpoint}, root ${server.tmpfs ? 'on tmpfs' : 'on disk'} (${dirname(server.root)}), requests counted from its log`)
 
-/** PUT, COPY, GET, HEAD, LIST, POST (multipart create/complete, bulk delete) or DELETE. */
+/**
+ * PUT, COPY, GET, HEAD, LIST, POST (multipart create/complete, bulk delete) or
+ * DELETE. s3s-fs logs the request target as sent: a listing is
+ * `/bucket?list-type=2&prefix=…` (or v1's `/bucket?delimiter=…&prefix=…`), a
+ * multipart part `PUT /bucket/key?uploadId=…&partNumber=…`.
+ */
 function classify(request) {
   const [path, query = ''] = request.url.split('?')
   const params = new URLSearchParams(query)
@@ -183,7 +176,8 @@ function countRequests(requests) {
 }
 
 /**
- * Where a deploy's time went, from the proxy's request times: before the
+ * Where a deploy's time went, from the request times in the server's log
+ * (epoch ms, as the tool's start and end are taken): before the
  * first request (process start, scan, hashing, setup), from the first
  * request to the last one, after the last one (its answer, the exit), and the
  * gap between the last read (LIST/GET/HEAD) and the first write, which is
@@ -253,7 +247,7 @@ function verifyBucket(bucket, expected) {
 
 /** The command of one deploy: [argv, extra env, env keys to drop]. */
 function command(tool, dir, bucket) {
-  const endpoint = proxy.endpoint
+  const endpoint = server.endpoint
   const awsEnv = {
     AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_DEFAULT_REGION: KEY.region, AWS_REGION: KEY.region,
     AWS_CONFIG_FILE: join(work, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
@@ -297,7 +291,6 @@ function killGroup(child) {
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
     if (running) killGroup(running)
-    await proxy.stop()
     await server.stop()
     rmSync(work, { recursive: true, force: true })
     process.exit(130)
@@ -321,7 +314,8 @@ async function runTimed(argv, extraEnv, dropEnv) {
   rmSync(timeFile, { force: true })
   const useTime = !env.time.missing
   const full = useTime ? [env.time.path, '-v', '-o', timeFile, ...argv] : argv
-  const startedAt = performance.now()
+  // Epoch ms, to compare with the timestamps of the server's log.
+  const startedAt = Date.now()
   // A process group of its own, so a timeout or Ctrl-C ends the tool and not only /usr/bin/time.
   const child = spawn(full[0], full.slice(1), { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   running = child
@@ -334,7 +328,7 @@ async function runTimed(argv, extraEnv, dropEnv) {
   const timer = setTimeout(() => { output += `\n(killed after ${timeoutMs / 60000} min)`; killGroup(child) }, timeoutMs)
   const exit = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)))
   running = null
-  const endedAt = performance.now()
+  const endedAt = Date.now()
   const wallMs = endedAt - startedAt
   clearTimeout(timer)
   if (poll) clearInterval(poll)
@@ -349,17 +343,18 @@ async function runTimed(argv, extraEnv, dropEnv) {
   return { wallMs, rssKb, exit, output, startedAt, endedAt }
 }
 
-const results = [] // { tool, scenario, run, wallMs, rssKb, exit, counts, total, uploaded, problems, timed }
+const results = [] // { tool, scenario, run, wallMs, rssKb, exit, counts, total, uploaded, errors, problems, timed }
 
 async function deploy(tool, scenario, run, dir, expected, bucket, timed) {
-  // Let the proxy finish the previous tool's connections first.
+  // Let the server be done with the previous tool's connections first.
   await sleep(200)
-  proxy.reset()
+  const logFrom = server.logSize()
   const [argv, extraEnv, dropEnv] = command(tool, dir, bucket)
   const outcome = await runTimed(argv, extraEnv, dropEnv)
-  await sleep(50)
-  const requests = countRequests(proxy.requests)
-  const phases = timeline(proxy.requests, outcome.startedAt, outcome.endedAt)
+  const logTo = await settleLog(server)
+  const { requests: seen, errors } = parseLog(server.readLog(logFrom, logTo))
+  const requests = { ...countRequests(seen), errors }
+  const phases = timeline(seen, outcome.startedAt, outcome.endedAt)
   const problems = tool === 'limit-list' || tool === 'node-startup' ? [] : verifyBucket(bucket, expected)
   if (tool === 'limit-list' || tool === 'node-startup') expected = null
   if (outcome.exit !== 0) problems.unshift(`exit ${outcome.exit}: ${outcome.output.trim().split('\n').slice(-3).join(' / ')}`)
@@ -369,7 +364,7 @@ async function deploy(tool, scenario, run, dir, expected, bucket, timed) {
   delete record.endedAt
   results.push(record)
   const kinds = KINDS.filter((k) => requests.counts[k]).map((k) => `${k} ${requests.counts[k]}`).join(', ')
-  log(`run ${run}/${runs} ${tool.padEnd(14)} ${scenario.padEnd(12)} ${(outcome.wallMs / 1000).toFixed(2).padStart(7)} s ${String(Math.round(outcome.rssKb / 1024)).padStart(4)} MB  ${requests.total} requests (${kinds || 'none'}), ${mb(requests.uploaded)} MB up${timed ? '' : ', setup'}  ${problems.length ? `WRONG: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3})` : ''}` : expected ? 'bucket ok' : ''}`)
+  log(`run ${run}/${runs} ${tool.padEnd(14)} ${scenario.padEnd(12)} ${(outcome.wallMs / 1000).toFixed(2).padStart(7)} s ${String(Math.round(outcome.rssKb / 1024)).padStart(4)} MB  ${requests.total} requests (${kinds || 'none'}), ${mb(requests.uploaded)} MB up${errors ? `, ${errors} errors (status ≥ 400)` : ''}${timed ? '' : ', setup'}  ${problems.length ? `WRONG: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3})` : ''}` : expected ? 'bucket ok' : ''}`)
   return record
 }
 
@@ -421,7 +416,6 @@ try {
   failed = error
   console.error(error)
 } finally {
-  await proxy.stop()
   await server.stop()
   rmSync(work, { recursive: true, force: true })
 }
@@ -503,7 +497,7 @@ const versions = [
       aws: `\`aws s3 sync DIR s3://BUCKET/${PREFIX} --delete --endpoint-url … --only-show-errors\` (defaults otherwise: 10 concurrent requests, size + mtime compare)`,
       's3-sync-client': `\`new S3SyncClient({ client }).sync(DIR, 's3://BUCKET/${PREFIX}', { del: true })\` with an S3Client({ endpoint, forcePathStyle: true }) (bench/peers/s3-sync-client.mjs)`,
     }[t]}`),
-  `- server: ${env.server.version} on 127.0.0.1 (${env.server.path.replace(ROOT + '/', '')}), behind the tests' loopback proxy in the benchmark's own process; ${env.node.version}; peak RSS from ${env.time.missing ? '/proc (VmHWM, polled)' : '/usr/bin/time -v'}`,
+  `- server: ${env.server.version} on 127.0.0.1 (${env.server.path.replace(ROOT + '/', '')}), the tools talking to it directly (no proxy); server root ${server.tmpfs ? 'on tmpfs /dev/shm' : `on disk (${tmpdir()}; /dev/shm missing, read-only or short of 3× the build)`}; requests counted from its log (RUST_LOG=s3s::service=debug), which it writes straight to a file; ${env.node.version}; peak RSS from ${env.time.missing ? '/proc (VmHWM, polled)' : '/usr/bin/time -v'}`,
 ]
 
 const markdown = `# vite-deploy benchmark — preset \`${preset}\`
@@ -515,11 +509,11 @@ ${Math.max(loadAtStart[0], loadAtEnd[0], loadAtEnd[1]) > cpus().length ? `**Meas
 ${table}
 
 - Scenarios: **cold** the build into an empty bucket; **noop** the same folder again; **noop-rebuilt** the same bytes with every mtime fresh (what every \`vite build\` leaves); **incr** the next build, freshly written.
-- Requests are counted by the proxy: LIST is a GET of the bucket with a listing query, COPY a PUT with \`x-amz-copy-source\` (rclone's in-place metadata update), POST starts or completes a multipart upload or deletes in bulk; multipart parts count as PUT. "uploaded MB" sums the PUTs' declared lengths (\`x-amz-decoded-content-length\` for aws-chunked bodies).
+- Requests are counted from s3s-fs's request log (RUST_LOG=s3s::service=debug): LIST is a GET of the bucket with a listing query, COPY a PUT with \`x-amz-copy-source\` (rclone's in-place metadata update), POST starts or completes a multipart upload or deletes in bulk; multipart parts count as PUT. "uploaded MB" sums the PUTs' declared lengths (\`x-amz-decoded-content-length\` for aws-chunked bodies).
 - Bucket: read back from s3s-fs's folder after every deploy and compared with the build (keys, sizes, MD5 of the bytes), ignoring \`.vite-deploy/\`. ✗ marks a run that left it wrong or exited non-zero; such a tool gets no ratio.
 - Limits: "bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}.
 ${missing.length ? `- **Not run**: ${missing.map((m) => `${m.name} (${m.reason})`).join('; ')}.\n` : ''}${failed ? `- **The benchmark stopped early**: ${String(failed.message || failed)}\n` : ''}
-Where the time goes (the run nearest the median, ms, from the proxy's request times): before the first request (start-up, scan, hashing, client set-up), from the first request to the last, after the last request (its answer, reporting, exit), and from the last read before the first write to that write (the plan):
+Where the time goes (the run nearest the median, ms, from the request times in s3s-fs's log): before the first request (start-up, scan, hashing, client set-up), from the first request to the last, after the last request (its answer, reporting, exit), and from the last read before the first write to that write (the plan):
 
 | scenario | tool | wall | start → 1st request | 1st → last request | last request → exit | last read → 1st write |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
@@ -535,6 +529,6 @@ ${perRun.join('\n')}
 console.log(`\n${markdown}`)
 mkdirSync(dirname(values.out), { recursive: true })
 writeFileSync(values.out, markdown)
-writeFileSync(values.out.replace(/\.md$/, '') + '.json', JSON.stringify({ startedAt, machine: { nproc: cpus().length, cpu: cpuModel, loadAtStart, loadAtEnd, freeMemory: freemem() }, fixture, tools: env, runs, scenarios, results }, null, 2))
+writeFileSync(values.out.replace(/\.md$/, '') + '.json', JSON.stringify({ startedAt, machine: { nproc: cpus().length, cpu: cpuModel, loadAtStart, loadAtEnd, freeMemory: freemem() }, fixture, tools: env, server: { tmpfs: server.tmpfs, root: server.tmpfs ? '/dev/shm' : tmpdir() }, runs, scenarios, results }, null, 2))
 log(`written to ${relative(process.cwd(), values.out) || values.out}`)
 process.exit(failed ? 1 : 0)

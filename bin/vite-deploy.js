@@ -14,7 +14,6 @@ const { existsSync } = require('node:fs')
 const path = require('node:path')
 const { pathToFileURL } = require('node:url')
 const { Command, CommanderError, InvalidArgumentError } = require('commander')
-const cliProgress = require('cli-progress')
 
 // The native binding loads with deploy.js: a missing platform package must
 // read as one error line with its fix, not a stack trace.
@@ -352,6 +351,8 @@ function barProgress(say) {
       if (event.type === 'planned') {
         say(planLine(event))
         if (tally.totalFiles === 0) return
+        // Loaded only for a terminal: it costs ~5 MB of memory that CI runs need not pay.
+        const cliProgress = require('cli-progress')
         bar = new cliProgress.SingleBar({
           stream: process.stderr,
           format: '{bar} {percentage}% | {value}/{total} files | {bytes} | {rate} | ETA {eta_formatted}{failed}',

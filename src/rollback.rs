@@ -1,10 +1,11 @@
 //! Rollback to an earlier release, and the snapshots that make it possible.
 //!
 //! Each release's unhashed files (HTML, the manifest, `public/` copies) are
-//! copied by MD5 under `.vite-deploy/blobs/`, once per distinct content. The
-//! hashed assets of kept releases are still in place (retention keeps them),
-//! so putting the old unhashed files back returns the site to that release in
-//! seconds, without a rebuild.
+//! copied by MD5 under `.vite-deploy/blobs/`, once per distinct content — by a
+//! copy on the server where the store has one. The hashed assets of kept
+//! releases are still in place (retention keeps them), so putting the old
+//! unhashed files back returns the site to that release in seconds, without
+//! a rebuild.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -44,17 +45,30 @@ pub async fn snapshot(
                     file.relative
                 ),
             };
-            let body = tokio::fs::read(&file.path)
-                .await
-                .map_err(|e| error(e.to_string()))?;
             let key = target
                 .key(&blob_key(&md5))
                 .map_err(|e| error(e.to_string()))?;
-            target
-                .store
-                .put(&key, PutPayload::from(body))
-                .await
-                .map_err(|e| error(describe(&e)))?;
+            if target.backend.copies_server_side() {
+                // Every upload succeeded, so the live key holds these bytes:
+                // a copy on the server costs one request and no upload.
+                let live = target
+                    .key(&file.relative)
+                    .map_err(|e| error(e.to_string()))?;
+                target
+                    .store
+                    .copy(&live, &key)
+                    .await
+                    .map_err(|e| error(describe(&e)))?;
+            } else {
+                let body = tokio::fs::read(&file.path)
+                    .await
+                    .map_err(|e| error(e.to_string()))?;
+                target
+                    .store
+                    .put(&key, PutPayload::from(body))
+                    .await
+                    .map_err(|e| error(describe(&e)))?;
+            }
             Ok::<_, Error>(())
         })
         .collect();

@@ -67,6 +67,14 @@ impl Backend {
         matches!(self, Backend::S3 | Backend::Gcs)
     }
 
+    /// Whether a copy between two keys is trusted to run on the server, so
+    /// the bytes are not uploaded a second time. Not on GCS: object_store
+    /// copies there, but no emulator that runs here copies correctly (moto's
+    /// GCS copy leaves an empty object), so it has no test; a PUT it is.
+    pub fn copies_server_side(self) -> bool {
+        !matches!(self, Backend::Gcs)
+    }
+
     /// Whether the store keeps `Content-Type` and `Cache-Control`.
     /// object_store's local store refuses attributes on put.
     pub fn keeps_headers(self) -> bool {

@@ -117,6 +117,13 @@ export function runContract(backendName) {
       assert.deepEqual(report.files.filter((f) => f.action === 'keep').map((f) => f.path), [entryChunk(1)])
       assert.equal(report.summary.deleted.count, 0)
       if (backend.read) assertStoreEquals(await backend.read(), { ...v2, [entryChunk(1)]: v1[entryChunk(1)] })
+      if (backend.proxy && backend.name !== 'gs') {
+        // The rollback copies of the new HTML and manifest are made on the
+        // server from the live keys: their bytes go up once.
+        const snapshots = backend.proxy.writes().filter((r) => decodeURIComponent(r.url).includes('.vite-deploy/blobs/'))
+        assert.ok(snapshots.length >= 2, `snapshots of the changed entry files: ${snapshots.map((r) => r.url).join(', ')}`)
+        assert.deepEqual(snapshots.filter((r) => !r.copy), [], 'every snapshot is a copy on the server')
+      }
     })
 
     it('a third release deletes what only the first one had, after every upload', async () => {

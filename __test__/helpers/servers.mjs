@@ -116,7 +116,8 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
   const faults = []
   let fail = () => undefined
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method, url: req.url })
+    // A copy on the server (S3's and Azure's copy headers) uploads no bytes.
+    requests.push({ method: req.method, url: req.url, copy: Boolean(req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) })
     const fault = fail(req)
     if (fault) faults.push({ method: req.method, url: req.url, fault })
     if (typeof fault === 'number') {
