@@ -220,7 +220,9 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         message,
     };
     let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
-    let body = serde_json::to_vec_pretty(ledger).map_err(|e| error(e.to_string()))?;
+    // Compact: the ledger goes up with every deploy and is read by every
+    // next one, and indentation made up 40% of it (`jq .` shows it pretty).
+    let body = serde_json::to_vec(ledger).map_err(|e| error(e.to_string()))?;
     let mut attributes = object_store::Attributes::new();
     if target.backend.keeps_headers() {
         attributes.insert(

@@ -160,13 +160,13 @@ pub fn needs_remote_md5(
     remote: &[RemoteObject],
     etag_is_md5: bool,
 ) -> Vec<String> {
-    let remote: HashMap<&str, &RemoteObject> =
-        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+    let mut by_key: HashMap<&str, &RemoteObject> = HashMap::with_capacity(remote.len());
+    by_key.extend(remote.iter().map(|o| (o.relative.as_str(), o)));
     local
         .iter()
         .filter(|file| file.md5.is_some())
         .filter_map(|file| {
-            let object = remote.get(file.relative.as_str())?;
+            let object = by_key.get(file.relative.as_str())?;
             let etag_usable = etag_is_md5 && object.e_tag.as_deref().and_then(etag_md5).is_some();
             (object.size == file.size && !etag_usable).then(|| file.relative.clone())
         })
@@ -184,70 +184,63 @@ pub fn plan(
     etag_is_md5: bool,
     delete: bool,
 ) -> Plan {
-    let by_key: HashMap<&str, &RemoteObject> =
-        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+    // Each local file takes its remote object out of the map, so what is
+    // left are the orphans: one map for both questions.
+    let mut unmatched: HashMap<&str, &RemoteObject> = HashMap::with_capacity(remote.len());
+    unmatched.extend(remote.iter().map(|o| (o.relative.as_str(), o)));
 
-    let mut steps: Vec<Step> = local
-        .iter()
-        .map(|file| {
-            let (action, reason) = match by_key.get(file.relative.as_str()) {
-                None => (Action::Upload, Reason::New),
-                Some(object) if object.size != file.size => (
-                    Action::Upload,
-                    Reason::SizeDiffers {
-                        local: file.size,
-                        remote: object.size,
-                    },
-                ),
-                Some(object) => match file.md5 {
-                    None => (Action::Skip, Reason::SameSize),
-                    Some(local_md5) => {
-                        let remote = remote_md5.get(&file.relative).copied().or_else(|| {
-                            object
-                                .e_tag
-                                .as_deref()
-                                .filter(|_| etag_is_md5)
-                                .and_then(etag_md5)
-                        });
-                        if remote == Some(local_md5) {
-                            (Action::Skip, Reason::SameContent)
-                        } else {
-                            (Action::Upload, Reason::ContentDiffers)
-                        }
-                    }
+    let mut steps: Vec<Step> = Vec::with_capacity(local.len() + remote.len());
+    steps.extend(local.iter().map(|file| {
+        let (action, reason) = match unmatched.remove(file.relative.as_str()) {
+            None => (Action::Upload, Reason::New),
+            Some(object) if object.size != file.size => (
+                Action::Upload,
+                Reason::SizeDiffers {
+                    local: file.size,
+                    remote: object.size,
                 },
-            };
-            Step {
-                relative: file.relative.clone(),
-                action,
-                reason,
-                size: file.size,
-                kind: Some(file.kind),
-            }
-        })
-        .collect();
-
-    let local_keys: std::collections::HashSet<&str> =
-        local.iter().map(|f| f.relative.as_str()).collect();
-    steps.extend(
-        remote
-            .iter()
-            .filter(|o| !local_keys.contains(o.relative.as_str()))
-            .map(|object| Step {
-                relative: object.relative.clone(),
-                action: if delete { Action::Delete } else { Action::Keep },
-                reason: Reason::Orphan,
-                size: object.size,
-                kind: None,
-            }),
-    );
+            ),
+            Some(object) => match file.md5 {
+                None => (Action::Skip, Reason::SameSize),
+                Some(local_md5) => {
+                    let remote = remote_md5.get(&file.relative).copied().or_else(|| {
+                        object
+                            .e_tag
+                            .as_deref()
+                            .filter(|_| etag_is_md5)
+                            .and_then(etag_md5)
+                    });
+                    if remote == Some(local_md5) {
+                        (Action::Skip, Reason::SameContent)
+                    } else {
+                        (Action::Upload, Reason::ContentDiffers)
+                    }
+                }
+            },
+        };
+        Step {
+            relative: file.relative.clone(),
+            action,
+            reason,
+            size: file.size,
+            kind: Some(file.kind),
+        }
+    }));
+    steps.extend(unmatched.into_values().map(|object| Step {
+        relative: object.relative.clone(),
+        action: if delete { Action::Delete } else { Action::Keep },
+        reason: Reason::Orphan,
+        size: object.size,
+        kind: None,
+    }));
 
     let order = |step: &Step| match step.action {
         Action::Upload => (0, step.kind),
         Action::Skip => (1, None),
         Action::Delete | Action::Keep => (2, None),
     };
-    steps.sort_by(|a, b| {
+    // Keys are unique, so an unstable sort gives the same order, faster.
+    steps.sort_unstable_by(|a, b| {
         order(a)
             .cmp(&order(b))
             .then_with(|| a.relative.cmp(&b.relative))
