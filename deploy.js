@@ -135,7 +135,7 @@ async function deploy(options = {}) {
   signal?.addEventListener('abort', cancel, { once: true })
   let result
   try {
-    result = await deployBinding(request, progress, id)
+    result = JSON.parse(await deployBinding(request, progress, id))
   } finally {
     signal?.removeEventListener('abort', cancel)
   }
@@ -168,7 +168,7 @@ function ledgerOptions(options, name) {
  * @param {import('./index').LedgerOptions} options
  */
 async function releases(options = {}) {
-  const result = await releasesBinding(ledgerOptions(options, 'releases'))
+  const result = JSON.parse(await releasesBinding(ledgerOptions(options, 'releases')))
   if (!result.ok) throw new DeployError(result.error.message, result.error)
   return result.value
 }
@@ -179,7 +179,7 @@ async function releases(options = {}) {
  * @param {import('./index').RollbackOptions} options
  */
 async function rollback(options = {}) {
-  const result = await rollbackBinding(ledgerOptions(options, 'rollback'))
+  const result = JSON.parse(await rollbackBinding(ledgerOptions(options, 'rollback')))
   if (!result.ok) throw new DeployError(result.error.message, result.error)
   return result.value
 }

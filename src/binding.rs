@@ -1,8 +1,9 @@
 //! The Node binding: the only file that knows about napi.
 //!
 //! Domain errors are returned as values (`{ ok: false, error: { code,
-//! message, usage } }`, beside `{ ok: true, value }`) rather than thrown, so
-//! the JS layer can raise an `Error` with a stable `code`; deploy.js does that.
+//! message, usage } }`, beside `{ ok: true, value }`, as JSON text) rather
+//! than thrown, so the JS layer can raise an `Error` with a stable `code`;
+//! deploy.js does that.
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -34,13 +35,13 @@ impl Progress for JsProgress {
 #[napi(
     js_name = "deploy",
     ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
-    ts_return_type = "Promise<{ ok: true, value: object } | { ok: false, error: { code: string, message: string, usage: boolean } }>"
+    ts_return_type = "Promise<string>"
 )]
 pub async fn deploy_binding(
     options: Value,
     on_progress: Option<ProgressCallback>,
     id: Option<u32>,
-) -> napi::Result<Value> {
+) -> napi::Result<String> {
     let cancel = Cancellation::default();
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
@@ -64,14 +65,35 @@ pub fn cancel_deploy(id: u32) {
     }
 }
 
-fn respond<T: serde::Serialize>(result: crate::Result<T>) -> Value {
-    match result {
-        Ok(value) => json!({ "ok": true, "value": value }),
-        Err(error) => json!({
-            "ok": false,
-            "error": { "code": error.code(), "message": error.to_string(), "usage": error.is_usage() },
-        }),
+/// The answer to JS as JSON text, parsed there with `JSON.parse`: a report
+/// of 20,000 files built as JS objects one napi call at a time, through a
+/// `serde_json::Value`, held 18 MB at once; as text it is one string.
+fn respond<T: serde::Serialize>(result: crate::Result<T>) -> String {
+    #[derive(serde::Serialize)]
+    struct Answer<T> {
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<T>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
     }
+    let answer = match result {
+        Ok(value) => Answer {
+            ok: true,
+            value: Some(value),
+            error: None,
+        },
+        Err(error) => Answer {
+            ok: false,
+            value: None,
+            error: Some(
+                json!({ "code": error.code(), "message": error.to_string(), "usage": error.is_usage() }),
+            ),
+        },
+    };
+    serde_json::to_string(&answer).unwrap_or_else(|error| {
+        json!({ "ok": false, "error": { "code": "INTERNAL", "message": format!("cannot encode the answer: {error}"), "usage": false } }).to_string()
+    })
 }
 
 /// Options from JS; a wrong field is named by its path (`delete.keep`).
@@ -86,9 +108,9 @@ fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Resul
 #[napi(
     js_name = "releases",
     ts_args_type = "options: object",
-    ts_return_type = "Promise<object>"
+    ts_return_type = "Promise<string>"
 )]
-pub async fn releases_binding(options: Value) -> napi::Result<Value> {
+pub async fn releases_binding(options: Value) -> napi::Result<String> {
     let result = match parse_options(options) {
         Ok(options) => crate::rollback::releases(options).await,
         Err(error) => Err(error),
@@ -100,9 +122,9 @@ pub async fn releases_binding(options: Value) -> napi::Result<Value> {
 #[napi(
     js_name = "rollback",
     ts_args_type = "options: object",
-    ts_return_type = "Promise<object>"
+    ts_return_type = "Promise<string>"
 )]
-pub async fn rollback_binding(options: Value) -> napi::Result<Value> {
+pub async fn rollback_binding(options: Value) -> napi::Result<String> {
     let result = match parse_options(options) {
         Ok(options) => crate::rollback::rollback(options).await,
         Err(error) => Err(error),

@@ -70,7 +70,8 @@ pub struct Release {
 pub struct Entry {
     /// Bytes.
     pub size: u64,
-    /// MD5 of the content, hex; absent when it was not known.
+    /// MD5 of the content, hex, for files compared by content; hashed
+    /// assets have none (their name is their content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     /// The file's role.

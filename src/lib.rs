@@ -178,7 +178,7 @@ pub async fn deploy_with_env(
                 .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
             if changed || ledger.is_none() {
                 let mut next = ledger.cloned().unwrap_or_default();
-                let entry = new_release(now, &local, &outcome, ledger, &remote, etag_is_md5);
+                let entry = new_release(now, &local);
                 let before: std::collections::BTreeSet<String> =
                     next.snapshot_md5s().into_iter().map(String::from).collect();
                 rollback::snapshot(&target, &local, &before).await?;
@@ -248,40 +248,17 @@ pub async fn deploy_with_env(
     Ok(report)
 }
 
-/// The release this deploy records: every local file with its size and, where
-/// known, its MD5 (hashed on upload, from the scan, the previous release, or
-/// an MD5 ETag).
-fn new_release(
-    now: chrono::DateTime<chrono::Utc>,
-    local: &[local::LocalFile],
-    outcome: &publish::Outcome,
-    ledger: Option<&ledger::Ledger>,
-    remote: &[remote::RemoteObject],
-    etag_is_md5: bool,
-) -> ledger::Release {
-    let previous = ledger.and_then(ledger::Ledger::latest);
-    let etags: HashMap<&str, &remote::RemoteObject> =
-        remote.iter().map(|o| (o.relative.as_str(), o)).collect();
+/// The release record of this deploy: every key with its size and, for the
+/// files compared by content, its MD5. Hashed assets carry none: their name
+/// is their content, and leaving it out keeps the ledger, which every deploy
+/// reads and writes, at half the size.
+fn new_release(now: chrono::DateTime<chrono::Utc>, local: &[local::LocalFile]) -> ledger::Release {
     let files = local
         .iter()
         .map(|file| {
-            let md5 = file
-                .md5
-                .or_else(|| outcome.md5.get(&file.relative).copied())
-                .map(|md5| ledger::hex(&md5))
-                .or_else(|| {
-                    let entry = previous?.files.get(&file.relative)?;
-                    (entry.size == file.size)
-                        .then(|| entry.md5.clone())
-                        .flatten()
-                })
-                .or_else(|| {
-                    let object = etags.get(file.relative.as_str()).filter(|_| etag_is_md5)?;
-                    remote::etag_md5(object.e_tag.as_deref()?).map(|md5| ledger::hex(&md5))
-                });
             let entry = ledger::Entry {
                 size: file.size,
-                md5,
+                md5: file.md5.map(|md5| ledger::hex(&md5)),
                 kind: file.kind,
             };
             (file.relative.clone(), entry)

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures::StreamExt;
-use md5::{Digest, Md5};
 use object_store::{
     Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
@@ -158,8 +157,6 @@ pub struct Outcome {
     pub not_attempted: Vec<String>,
     /// True when the deploy was cancelled before it finished.
     pub cancelled: bool,
-    /// MD5 of each uploaded file's content, hashed on the way up.
-    pub md5: HashMap<String, [u8; 16]>,
 }
 
 /// Runs the plan's uploads group by group.
@@ -210,13 +207,12 @@ pub async fn upload(
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),
-                Some(Ok(md5)) => {
+                Some(Ok(())) => {
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
                         size: step.size,
                     });
                     outcome.uploaded.push(step.relative.clone());
-                    outcome.md5.insert(step.relative.clone(), md5);
                 }
                 Some(Err(error)) => {
                     progress.event(Event::Failed {
@@ -398,8 +394,8 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// What reading a file whole found.
 enum Read {
-    /// The file as a payload of `READ_CHUNK` pieces, and its MD5.
-    Whole(PutPayload, [u8; 16]),
+    /// The file as a payload of `READ_CHUNK` pieces.
+    Whole(PutPayload),
     /// The file no longer has the size the scan saw; its size now.
     Changed(u64),
 }
@@ -421,10 +417,9 @@ async fn read_whole(path: &std::path::Path, size: u64) -> std::io::Result<Read> 
     tokio::task::spawn_blocking(move || {
         use std::io::Read as _;
         let mut reader = std::fs::File::open(&path)?;
-        let mut hasher = Md5::new();
         for chunk in &mut chunks {
             match reader.read_exact(chunk) {
-                Ok(()) => hasher.update(&chunk[..]),
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Ok(Read::Changed(std::fs::metadata(&path)?.len()));
                 }
@@ -435,7 +430,7 @@ async fn read_whole(path: &std::path::Path, size: u64) -> std::io::Result<Read> 
             return Ok(Read::Changed(std::fs::metadata(&path)?.len()));
         }
         let payload = chunks.into_iter().map(BytesMut::freeze).collect();
-        Ok(Read::Whole(payload, hasher.finalize().into()))
+        Ok(Read::Whole(payload))
     })
     .await
     .map_err(std::io::Error::other)?
@@ -446,7 +441,7 @@ async fn upload_file(
     file: &LocalFile,
     settings: &Settings,
     limits: &Limits,
-) -> Result<[u8; 16], String> {
+) -> Result<(), String> {
     let key = target
         .key(&file.relative)
         .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
@@ -481,8 +476,8 @@ async fn upload_file(
                 .await
                 .map_err(read_error)?
         };
-        let (payload, md5) = match read {
-            Read::Whole(payload, md5) => (payload, md5),
+        let payload = match read {
+            Read::Whole(payload) => payload,
             Read::Changed(now) => return Err(changed(now)),
         };
         let options = PutOptions {
@@ -494,7 +489,7 @@ async fn upload_file(
             .put_opts(&key, payload, options)
             .await
             .map_err(store_error)?;
-        return Ok(md5);
+        return Ok(());
     }
 
     let _slot = limits
@@ -516,7 +511,6 @@ async fn upload_file(
         .map_err(store_error)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut read_total = 0u64;
-    let mut hasher = Md5::new();
     let streamed: Result<(), String> = async {
         loop {
             writer
@@ -529,7 +523,6 @@ async fn upload_file(
                 break;
             }
             read_total += read as u64;
-            hasher.update(&buffer);
             writer.put(buffer.freeze());
         }
         if read_total != file.size {
@@ -541,7 +534,7 @@ async fn upload_file(
     match streamed {
         Ok(()) => {
             writer.finish().await.map_err(store_error)?;
-            Ok(hasher.finalize().into())
+            Ok(())
         }
         Err(error) => {
             // Leave no dangling parts behind; the upload's own error matters more.
