@@ -504,7 +504,7 @@ const markdown = `# vite-deploy benchmark — preset \`${preset}\`
 
 ${startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC · ${cpus().length} cores (\`nproc\`), ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB · load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end
 
-${Math.max(loadAtStart[0], loadAtEnd[0], loadAtEnd[1]) > cpus().length ? `**Measured under load**: the load average passed the number of cores during the run, so other processes shared the machine and the wall times are noisy; compare ratios within this run only.\n\n` : ''}Build: ${fixture.files} files, ${mb(fixture.bytes)} MB (bench/fixture.mjs, seeded). Next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone. ${runs} run${runs > 1 ? 's' : ''} per tool and scenario; a fresh bucket per tool and run.
+${loadAtStart[0] > 1 ? `**The machine was busy when the run started** (1-minute load average ${loadAtStart[0].toFixed(2)} before the benchmark's own work; the server and the tool under test keep about 2 busy once it runs): other processes may have shared it, so wall times are noisy; compare ratios within this run only.\n\n` : ''}Build: ${fixture.files} files, ${mb(fixture.bytes)} MB (bench/fixture.mjs, seeded). Next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone. ${runs} run${runs > 1 ? 's' : ''} per tool and scenario; a fresh bucket per tool and run.
 
 ${table}
 

@@ -91,7 +91,7 @@ pub async fn deploy_with_env(
     }
 
     // One LIST and one small GET: everything the plan needs.
-    let local_keys: Vec<String> = local.iter().map(|f| f.relative.clone()).collect();
+    let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
     let (remote, loaded) = tokio::join!(
         remote::list(&target, &filter, &local_keys),
         ledger::read(&target)
@@ -213,6 +213,10 @@ pub async fn deploy_with_env(
         }
         Some(outcome)
     };
+
+    // The report of a large build is built last; what it does not need goes first.
+    drop((local_keys, remote_sizes, remote_md5));
+    drop((local, remote, loaded));
 
     let key_of = |relative: &str| {
         target

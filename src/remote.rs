@@ -36,7 +36,7 @@ const PAGE: usize = 1000;
 /// build's own keys split the prefix into ranges of under a page each, and
 /// the ranges are listed at once: a build of 3,000 files costs one page of
 /// latency instead of three or four.
-pub async fn list(target: &Target, filter: &Filter, local: &[String]) -> Result<Vec<RemoteObject>> {
+pub async fn list(target: &Target, filter: &Filter, local: &[&str]) -> Result<Vec<RemoteObject>> {
     let points = if target.backend.lists_from_offset() {
         split_points(target, local)
     } else {
@@ -47,18 +47,19 @@ pub async fn list(target: &Target, filter: &Filter, local: &[String]) -> Result<
 
 /// Every `PAGE * 9 / 10`-th local key, as full keys in listing order: each
 /// range then holds less than a page even with some keys only the store has.
-fn split_points(target: &Target, local: &[String]) -> Vec<Path> {
+/// Relative paths sort as their keys do (the prefix is common to all), so
+/// only the few split points become keys.
+fn split_points(target: &Target, local: &[&str]) -> Vec<Path> {
     if local.len() <= PAGE {
         return Vec::new();
     }
-    let mut keys: Vec<Path> = local
-        .iter()
-        .filter_map(|relative| target.key(relative).ok())
-        .collect();
-    keys.sort();
-    keys.into_iter()
+    let mut sorted = local.to_vec();
+    sorted.sort_unstable();
+    sorted
+        .into_iter()
         .skip(PAGE * 9 / 10)
         .step_by(PAGE * 9 / 10)
+        .filter_map(|relative| target.key(relative).ok())
         .collect()
 }
 
@@ -69,6 +70,20 @@ async fn list_ranges(
     points: &[Path],
 ) -> Result<Vec<RemoteObject>> {
     let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
+    // Each listed object is kept in its small form as it arrives, so the
+    // store's fuller metadata of a whole build is never held at once.
+    let keep = |meta: object_store::ObjectMeta| {
+        let relative = target.relative(&meta.location)?.to_string();
+        if relative.starts_with(LEDGER_DIR) && relative[LEDGER_DIR.len()..].starts_with('/') {
+            return None;
+        }
+        filter.allows(&relative).then_some(RemoteObject {
+            relative,
+            size: meta.size,
+            e_tag: meta.e_tag,
+            modified: meta.last_modified.timestamp(),
+        })
+    };
     let starts = std::iter::once(None).chain(points.iter().map(Some));
     let ends = points.iter().map(Some).chain(std::iter::once(None));
     let ranges: Vec<_> = starts
@@ -85,27 +100,15 @@ async fn list_ranges(
                 .try_take_while(move |meta| {
                     futures::future::ready(Ok(end.as_ref().is_none_or(|end| meta.location <= *end)))
                 })
+                .try_filter_map(move |meta| futures::future::ready(Ok(keep(meta))))
                 .try_collect::<Vec<_>>()
         })
         .collect();
-    let metas = futures::future::try_join_all(ranges)
+    let mut objects: Vec<RemoteObject> = futures::future::try_join_all(ranges)
         .await
-        .map_err(|error| list_error(target, error))?;
-    let mut objects: Vec<RemoteObject> = metas
+        .map_err(|error| list_error(target, error))?
         .into_iter()
         .flatten()
-        .filter_map(|meta| {
-            let relative = target.relative(&meta.location)?.to_string();
-            if relative.starts_with(LEDGER_DIR) && relative[LEDGER_DIR.len()..].starts_with('/') {
-                return None;
-            }
-            filter.allows(&relative).then_some(RemoteObject {
-                relative,
-                size: meta.size,
-                e_tag: meta.e_tag,
-                modified: meta.last_modified.timestamp(),
-            })
-        })
         .collect();
     objects.sort_by(|a, b| a.relative.cmp(&b.relative));
     objects.dedup_by(|a, b| a.relative == b.relative);
@@ -217,6 +220,7 @@ mod tests {
             )
             .await
             .unwrap();
+        let local: Vec<&str> = local.iter().map(String::as_str).collect();
         let points = split_points(&target, &local);
         assert_eq!(points.len(), 2, "2,500 keys: three ranges");
         let ranged = list_ranges(&target, &Filter::default(), &points)

@@ -67,12 +67,15 @@ impl Backend {
         matches!(self, Backend::S3 | Backend::Gcs)
     }
 
-    /// Whether a copy between two keys is trusted to run on the server, so
-    /// the bytes are not uploaded a second time. Not on GCS: object_store
-    /// copies there, but no emulator that runs here copies correctly (moto's
-    /// GCS copy leaves an empty object), so it has no test; a PUT it is.
+    /// Whether a copy between two keys runs on the server, so the bytes are
+    /// not uploaded twice. Only where the tests exercise it: object_store
+    /// copies on GCS and WebDAV too, but moto's GCS copy leaves an empty
+    /// object and no WebDAV server runs here, so those get a plain PUT.
     pub fn copies_server_side(self) -> bool {
-        !matches!(self, Backend::Gcs)
+        matches!(
+            self,
+            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory
+        )
     }
 
     /// Whether the store keeps `Content-Type` and `Cache-Control`.

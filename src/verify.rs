@@ -8,6 +8,8 @@
 //! looks like a built asset (`name-XXXXXXXX.ext`) is missing; links to pages
 //! and other sites are left alone.
 
+use std::collections::HashMap;
+
 use crate::local::{classify, FileKind};
 
 /// `src` and `href` values of an HTML document, in order.
@@ -39,29 +41,25 @@ pub fn html_references(html: &str) -> Vec<String> {
 }
 
 /// `file`, `css` and `assets` paths of a Vite manifest (`.vite/manifest.json`).
+/// Only those fields are read: a generic JSON tree of a 20,000-chunk
+/// manifest would hold several times the file's size. A manifest that is
+/// not Vite's shape yields no references.
 pub fn manifest_references(json: &[u8]) -> Vec<String> {
-    let Ok(serde_json::Value::Object(manifest)) = serde_json::from_slice(json) else {
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        file: Option<String>,
+        #[serde(default)]
+        css: Vec<String>,
+        #[serde(default)]
+        assets: Vec<String>,
+    }
+    let Ok(manifest) = serde_json::from_slice::<HashMap<String, Chunk>>(json) else {
         return Vec::new();
     };
-    let mut references = Vec::new();
-    for chunk in manifest.values() {
-        if let Some(file) = chunk.get("file").and_then(|f| f.as_str()) {
-            references.push(file.to_string());
-        }
-        for list in ["css", "assets"] {
-            for item in chunk
-                .get(list)
-                .and_then(|l| l.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(path) = item.as_str() {
-                    references.push(path.to_string());
-                }
-            }
-        }
-    }
-    references
+    manifest
+        .into_values()
+        .flat_map(|chunk| chunk.file.into_iter().chain(chunk.css).chain(chunk.assets))
+        .collect()
 }
 
 /// The references of `entry` (a path relative to the prefix) that point at
