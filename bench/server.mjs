@@ -8,11 +8,10 @@
 //   through Node while a tool runs.
 import { spawn } from 'node:child_process'
 import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, statfsSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { freePort } from '../__test__/helpers/servers.mjs'
+import { freePort, waitUntilListening } from '../__test__/helpers/servers.mjs'
 
 const SHM = '/dev/shm'
 
@@ -24,21 +23,6 @@ function pickParent(needBytes) {
     if (bavail * bsize >= needBytes) return { parent: SHM, tmpfs: true }
   } catch {}
   return { parent: tmpdir(), tmpfs: false }
-}
-
-async function waitUntilListening(port, child, logFile) {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`s3s-fs exited with ${child.exitCode} (log: ${logFile})`)
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true) })
-      socket.on('error', () => resolve(false))
-    })
-    if (open) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  child.kill('SIGKILL')
-  throw new Error(`s3s-fs did not listen on 127.0.0.1:${port} within 30 s (log: ${logFile})`)
 }
 
 /**
@@ -66,7 +50,7 @@ export async function startBenchServer(binary, { needBytes = 0 } = {}) {
     closeSync(fd)
   }
   try {
-    await waitUntilListening(port, child, logFile)
+    await waitUntilListening(port, child, 's3s-fs', () => `its log: ${logFile}`)
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
     throw error

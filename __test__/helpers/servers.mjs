@@ -23,7 +23,8 @@ export async function freePort() {
   })
 }
 
-async function waitUntilListening(port, child, name, output) {
+/** Resolves once `port` accepts connections; rejects when `child` exits first or after 30 s, with `output()` in the message. */
+export async function waitUntilListening(port, child, name, output) {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`)
