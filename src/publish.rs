@@ -39,16 +39,16 @@ const PARTS_IN_FLIGHT: usize = 2;
 const MULTIPART_AT_ONCE: usize = 2;
 
 /// Files read at once. Reads from the page cache take microseconds, so a few
-/// keep 64 uploads fed; each read in flight is a thread of its own, and 64
-/// of them measured 8 MB more peak memory than 4.
+/// keep 64 uploads fed, and each read in flight holds a thread of tokio's
+/// blocking pool.
 const READS_AT_ONCE: usize = 4;
 
 /// KiB of small files held in memory at once (they are read whole before
 /// their PUT). With the multipart bound this caps memory whatever the
 /// concurrency and the size of the build: 8 MiB + 2 × 3 × 5 MiB at most.
-/// 8 MiB in flight still fills a 1 Gbit/s link with 60 ms of latency; a
-/// 128 MiB budget measured 100 MB of peak memory on the 3,000-file benchmark
-/// build, 8 MiB about 80 MB, at the same speed.
+/// 8 MiB in flight still fills a 1 Gbit/s link with 60 ms of latency. On the
+/// 3,000-file benchmark build a cold deploy peaked at 90 MB with 16 MiB and
+/// 83 MB with 8 MiB, at the same speed.
 const IN_MEMORY_BUDGET_KIB: u32 = 8 * 1024;
 
 /// A progress event, sent as work completes.
@@ -405,9 +405,9 @@ enum Read {
 /// The buffers are allocated here, on the runtime's worker threads, and only
 /// filled on a blocking thread. Each thread has its own heap in glibc's
 /// allocator; buffers allocated on the many blocking threads left each of
-/// those heaps holding its own high-water mark, which measured +10–20 MB of
-/// peak memory on a 3,000-file build. Pieces of one size, rather than one
-/// buffer per file, are reused from one file to the next.
+/// those heaps holding its own high-water mark, 5–10 MB more peak memory on
+/// a 3,000-file build. Pieces of one size, rather than one buffer per file,
+/// are reused from one file to the next.
 async fn read_whole(path: &std::path::Path, size: u64) -> std::io::Result<Read> {
     let size = usize::try_from(size).map_err(std::io::Error::other)?;
     let mut chunks: Vec<BytesMut> = (0..size.div_ceil(READ_CHUNK))
