@@ -15,11 +15,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare function cancelDeploy(id: number): void
 
-/** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`. */
+/** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text. */
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<string>
 
-/** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`. */
+/** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function releases(options: object): Promise<string>
 
-/** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`. */
+/** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function rollback(options: object): Promise<string>

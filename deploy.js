@@ -133,14 +133,12 @@ async function deploy(options = {}) {
   const id = nextDeployId++
   const cancel = () => cancelDeploy(id)
   signal?.addEventListener('abort', cancel, { once: true })
-  let result
+  let report
   try {
-    result = JSON.parse(await deployBinding(request, progress, id))
+    report = valueOf(await deployBinding(request, progress, id))
   } finally {
     signal?.removeEventListener('abort', cancel)
   }
-  if (!result.ok) throw new DeployError(result.error.message, result.error)
-  const report = result.value
   if (report.cancelled) {
     const done = report.summary.uploaded.count
     const waiting = report.files.filter((f) => f.status === 'notAttempted').length
@@ -156,6 +154,13 @@ async function deploy(options = {}) {
   return report
 }
 
+/** The value of a binding's answer (`{ ok, value }` or `{ ok: false, error }` as JSON text); an error is thrown. */
+function valueOf(answer) {
+  const result = JSON.parse(answer)
+  if (!result.ok) throw new DeployError(result.error.message, result.error)
+  return result.value
+}
+
 function ledgerOptions(options, name) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError(`${name}() takes an options object, for example ${name}({ storage: "s3://bucket/app" })`, { code: 'INVALID_OPTION', usage: true })
@@ -168,9 +173,7 @@ function ledgerOptions(options, name) {
  * @param {import('./index').LedgerOptions} options
  */
 async function releases(options = {}) {
-  const result = JSON.parse(await releasesBinding(ledgerOptions(options, 'releases')))
-  if (!result.ok) throw new DeployError(result.error.message, result.error)
-  return result.value
+  return valueOf(await releasesBinding(ledgerOptions(options, 'releases')))
 }
 
 /**
@@ -179,9 +182,7 @@ async function releases(options = {}) {
  * @param {import('./index').RollbackOptions} options
  */
 async function rollback(options = {}) {
-  const result = JSON.parse(await rollbackBinding(ledgerOptions(options, 'rollback')))
-  if (!result.ok) throw new DeployError(result.error.message, result.error)
-  return result.value
+  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
 }
 
 module.exports = { deploy, releases, rollback, DeployError }

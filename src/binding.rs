@@ -31,7 +31,7 @@ impl Progress for JsProgress {
     }
 }
 
-/// Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`.
+/// Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "deploy",
     ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
@@ -46,14 +46,15 @@ pub async fn deploy_binding(
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
     }
-    let result = match parse_options::<DeployOptions>(options) {
-        Ok(options) => crate::deploy(options, &JsProgress(on_progress), &cancel).await,
-        Err(error) => Err(error),
-    };
+    let progress = JsProgress(on_progress);
+    let answer = answer(options, |options: DeployOptions| {
+        crate::deploy(options, &progress, &cancel)
+    })
+    .await;
     if let Some(id) = id {
         RUNNING.lock().unwrap().remove(&id);
     }
-    Ok(respond(result))
+    Ok(answer)
 }
 
 /// Stops the deploy started with `id` between files: nothing new is uploaded,
@@ -96,6 +97,20 @@ fn respond<T: serde::Serialize>(result: crate::Result<T>) -> String {
     })
 }
 
+/// Parses the options, runs `operation` with them, and answers as [`respond`] does.
+async fn answer<O, T, F>(options: Value, operation: impl FnOnce(O) -> F) -> String
+where
+    O: serde::de::DeserializeOwned,
+    T: serde::Serialize,
+    F: std::future::Future<Output = crate::Result<T>>,
+{
+    let result = match parse_options(options) {
+        Ok(options) => operation(options).await,
+        Err(error) => Err(error),
+    };
+    respond(result)
+}
+
 /// Options from JS; a wrong field is named by its path (`delete.keep`).
 fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Result<T> {
     serde_path_to_error::deserialize(options).map_err(|error| Error::InvalidOption {
@@ -104,30 +119,22 @@ fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Resul
     })
 }
 
-/// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`.
+/// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "releases",
     ts_args_type = "options: object",
     ts_return_type = "Promise<string>"
 )]
 pub async fn releases_binding(options: Value) -> napi::Result<String> {
-    let result = match parse_options(options) {
-        Ok(options) => crate::rollback::releases(options).await,
-        Err(error) => Err(error),
-    };
-    Ok(respond(result))
+    Ok(answer(options, crate::rollback::releases).await)
 }
 
-/// Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`.
+/// Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "rollback",
     ts_args_type = "options: object",
     ts_return_type = "Promise<string>"
 )]
 pub async fn rollback_binding(options: Value) -> napi::Result<String> {
-    let result = match parse_options(options) {
-        Ok(options) => crate::rollback::rollback(options).await,
-        Err(error) => Err(error),
-    };
-    Ok(respond(result))
+    Ok(answer(options, crate::rollback::rollback).await)
 }

@@ -106,14 +106,14 @@ impl Report {
     pub fn new(plan: &Plan, outcome: Option<&Outcome>, key_of: impl Fn(&str) -> String) -> Self {
         let mut summary = Summary::default();
         // Sets, so a report of 20,000 files stays linear.
-        let set = |items: Option<&Vec<String>>| -> std::collections::HashSet<String> {
-            items.into_iter().flatten().cloned().collect()
-        };
+        fn set(items: Option<&Vec<String>>) -> std::collections::HashSet<&str> {
+            items.into_iter().flatten().map(String::as_str).collect()
+        }
         let uploaded = set(outcome.map(|o| &o.uploaded));
         let deleted = set(outcome.map(|o| &o.deleted));
-        let failed: std::collections::HashSet<String> = outcome
+        let failed: std::collections::HashSet<&str> = outcome
             .into_iter()
-            .flat_map(|o| o.failures.iter().map(|f| f.path.clone()))
+            .flat_map(|o| o.failures.iter().map(|f| f.path.as_str()))
             .collect();
         let mut files = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
@@ -134,8 +134,8 @@ impl Report {
                 None => "planned",
                 Some(_) => {
                     let done = match step.action {
-                        Action::Upload => uploaded.contains(&step.relative),
-                        _ => deleted.contains(&step.relative),
+                        Action::Upload => uploaded.contains(step.relative.as_str()),
+                        _ => deleted.contains(step.relative.as_str()),
                     };
                     if done {
                         match step.action {
@@ -143,7 +143,7 @@ impl Report {
                             _ => summary.deleted.add(step.size),
                         }
                         "done"
-                    } else if failed.contains(&step.relative) {
+                    } else if failed.contains(step.relative.as_str()) {
                         "failed"
                     } else {
                         "notAttempted"

@@ -19,7 +19,7 @@ use crate::ledger::{self, blob_key, Ledger, Release};
 use crate::local::{FileKind, LocalFile};
 use crate::store::{self, Network, Target};
 
-/// Uploads the snapshot copies this release needs that `existing` (the MD5s
+/// Stores the snapshot copies this release needs that `existing` (the MD5s
 /// kept releases already have) lacks.
 pub async fn snapshot(
     target: &Target,
