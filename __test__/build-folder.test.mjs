@@ -59,11 +59,13 @@ function viteProject(name) {
   return dir
 }
 
+// A `.git` at the top makes the folder a project (item 3); below, a checkout
+// copied from `public/` is what a build picks up.
 const SECRETS = {
   '.env': 'API_KEY=do-not-publish',
   '.env.production.local': 'DB_PASSWORD=do-not-publish',
-  '.git/config': '[remote "origin"]\n\turl = https://token@example.invalid/app.git',
-  '.git/HEAD': 'ref: refs/heads/main',
+  'docs/.git/config': '[remote "origin"]\n\turl = https://token@example.invalid/docs.git',
+  'docs/.git/HEAD': 'ref: refs/heads/main',
   '.svn/entries': '12',
   '.hg/hgrc': '[paths]',
   'img/.DS_Store': 'finder',
@@ -116,7 +118,7 @@ describe('secrets and repository data in the build are skipped (item 11)', () =>
     const published = report.files.map((f) => f.path)
     for (const secret of [...Object.keys(SECRETS), '.env.example']) assert.ok(!published.includes(secret), `${secret} is not published`)
     assert.ok(published.includes('.well-known/security.txt'))
-    assert.ok(report.notes.some((n) => n.startsWith('skipped 8 file(s) that are usually secrets or repository data: .env, .env.example, .env.production.local, .git/ (2 files), .hg/ (1 file), .svn/ (1 file), img/.DS_Store')), report.notes.join('\n'))
+    assert.ok(report.notes.some((n) => n.startsWith('skipped 8 file(s) that are usually secrets or repository data: .env, .env.example, .env.production.local, .hg/ (1 file), .svn/ (1 file), docs/.git/ (2 files), img/.DS_Store')), report.notes.join('\n'))
 
     const named = await deploy({ dir, storage, include: ['**', '.env.example'] })
     assert.deepEqual(named.files.filter((f) => f.action === 'upload').map((f) => f.path), ['.env.example'])
@@ -150,7 +152,7 @@ describe('secrets and repository data in the build are skipped (item 11)', () =>
       await deploy({ dir, storage, storageOptions })
       // What an older vite-deploy, or another tool, left there.
       for (const key of ['.env', '.git/config']) {
-        const put = await aws.fetch(`${moto.endpoint}/${bucket}/app/${key}`, { method: 'PUT', body: SECRETS[key] })
+        const put = await aws.fetch(`${moto.endpoint}/${bucket}/app/${key}`, { method: 'PUT', body: `published before: ${key}` })
         assert.ok(put.ok, `put ${key}: ${put.status}`)
       }
       const report = await deploy({ dir, storage, storageOptions, delete: true })
@@ -158,9 +160,9 @@ describe('secrets and repository data in the build are skipped (item 11)', () =>
       assert.ok(!report.files.some((f) => f.path === '.env' || f.path.startsWith('.git/')), 'neither compared nor deleted')
       assert.ok(report.notes.some((n) => n.startsWith('the store already has .env, .git/ (1 file), which vite-deploy skips: left in place and still public')), report.notes.join('\n'))
       const stored = await readMotoBucket(moto.endpoint, bucket, 'app')
-      assert.equal(stored.get('.env').body.toString(), SECRETS['.env'])
+      assert.equal(stored.get('.env').body.toString(), 'published before: .env')
       assert.ok(!stored.has('.env.production.local'))
-      assert.ok(!stored.has('.git/HEAD'))
+      assert.ok(!stored.has('docs/.git/HEAD'))
     })
   })
 })

@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn the_live_pages_are_guarded_whatever_the_count() {
-        let store: Vec<RemoteObject> = ["index.html", "about.html", "a.js", "old.html"]
+        let store: Vec<RemoteObject> = ["a.js", "about.html", "index.html", "old.html"]
             .iter()
             .map(|k| remote(k, 0))
             .collect();
