@@ -147,10 +147,11 @@ pub fn guard_entries(
     if live_pages.is_empty() {
         return None;
     }
+    let is_live: std::collections::HashSet<&str> = live_pages.iter().copied().collect();
     let deleted: Vec<&str> = plan
         .with_action(Action::Delete)
         .map(|s| s.relative.as_str())
-        .filter(|key| live_pages.contains(key))
+        .filter(|key| is_live.contains(key))
         .collect();
     if !deleted.is_empty() {
         return Some(format!(
