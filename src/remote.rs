@@ -253,30 +253,53 @@ pub fn check_local_writes<'a>(
     let root = local_root(target).map_err(|e| list_error(target, e))?;
     let mut checked = std::collections::HashSet::new();
     for relative in relatives.into_iter().chain([LEDGER_FILE]) {
-        let ends = relative
-            .match_indices('/')
-            .map(|(at, _)| at)
-            .chain([relative.len()]);
-        for end in ends {
-            let part = &relative[..end];
-            if !checked.insert(part.to_string()) {
-                continue;
-            }
-            let path = root.join(part);
-            match std::fs::symlink_metadata(&path) {
-                Ok(metadata) if metadata.file_type().is_symlink() => {
-                    return Err(Error::BadFileName {
-                        path,
-                        reason: format!("it is a symlink inside the destination {}, and vite-deploy never writes or deletes through one (it would change what the link points at) — remove the link there, or exclude '{relative}' from the build", target.url),
-                    });
-                }
-                Ok(_) => {}
-                // Nothing below a missing folder can be a link.
-                Err(_) => break,
-            }
+        if let Some(path) = symlink_on_path(&root, relative, &mut checked) {
+            return Err(Error::BadFileName {
+                path,
+                reason: format!("it is a symlink inside the destination {}, and vite-deploy never writes or deletes through one (it would change what the link points at) — remove the link there, or exclude '{relative}' from the build", target.url),
+            });
         }
     }
     Ok(())
+}
+
+/// On `file://`, the symlink at or above `relative` inside the destination,
+/// if there is one: the delete path asks before each delete, so nothing is
+/// deleted through a link, whatever planned the delete and whenever the link
+/// appeared.
+pub fn symlink_in_destination(target: &Target, relative: &str) -> Option<std::path::PathBuf> {
+    if target.backend != Backend::Local {
+        return None;
+    }
+    let root = local_root(target).ok()?;
+    symlink_on_path(&root, relative, &mut Default::default())
+}
+
+/// The first symlink among `relative`'s folders and itself under `root`,
+/// skipping the parts in `checked` (which it extends).
+fn symlink_on_path(
+    root: &std::path::Path,
+    relative: &str,
+    checked: &mut std::collections::HashSet<String>,
+) -> Option<std::path::PathBuf> {
+    let ends = relative
+        .match_indices('/')
+        .map(|(at, _)| at)
+        .chain([relative.len()]);
+    for end in ends {
+        let part = &relative[..end];
+        if !checked.insert(part.to_string()) {
+            continue;
+        }
+        let path = root.join(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => return Some(path),
+            Ok(_) => {}
+            // Nothing below a missing folder can be a link.
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// The MD5 of a remote object's content, streamed, for stores whose ETag is
@@ -463,6 +486,51 @@ mod tests {
         .unwrap();
         let error = check_local_writes(&target, ["index.html"]).unwrap_err();
         assert!(error.to_string().contains(".vite-deploy"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_delete_never_goes_through_a_symlink_whatever_planned_it() {
+        use crate::plan::{Action, Plan, Reason, Step};
+        let dir = tempfile::tempdir().unwrap();
+        let (site, elsewhere) = (dir.path().join("site"), dir.path().join("elsewhere"));
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(site.join("gone.txt"), "orphan").unwrap();
+        std::fs::write(elsewhere.join("photo.jpg"), "user upload").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, site.join("uploads")).unwrap();
+        let target = open(
+            &format!("file://{}", site.display()),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let orphan = |relative: &str| Step {
+            relative: relative.into(),
+            action: Action::Delete,
+            reason: Reason::Orphan,
+            size: 1,
+            kind: None,
+        };
+        let plan = Plan {
+            steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],
+        };
+        let mut outcome = crate::publish::Outcome::default();
+        crate::publish::delete(&target, &plan, &(), &mut outcome).await;
+        assert_eq!(outcome.deleted, ["gone.txt"]);
+        assert!(
+            elsewhere.join("photo.jpg").exists(),
+            "the link's target stays"
+        );
+        assert_eq!(outcome.failures.len(), 1);
+        assert_eq!(outcome.failures[0].path, "uploads/photo.jpg");
+        assert!(
+            outcome.failures[0].error.contains(
+                "is a symlink inside the destination, and vite-deploy never deletes through one"
+            ),
+            "{}",
+            outcome.failures[0].error
+        );
     }
 
     #[test]
