@@ -157,7 +157,9 @@ fn walk_local(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>> {
         .follow_links(false)
         .into_iter()
         // The ledger folder is not part of the site (see `list_ranges`).
-        .filter_entry(|entry| entry.depth() != 1 || entry.file_name() != LEDGER_DIR);
+        .filter_entry(|entry| {
+            !(entry.depth() == 1 && entry.file_type().is_dir() && entry.file_name() == LEDGER_DIR)
+        });
     let mut objects = Vec::new();
     for entry in walk {
         let entry = match entry {
