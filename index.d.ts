@@ -79,7 +79,9 @@ export interface DeployOptions {
   concurrency?: number
   /**
    * Only files whose path (relative to `dir`) matches one of these globs are
-   * published; `*` also matches across `/`.
+   * published; `*` also matches across `/`. `.env*`, `.git/`, `.svn/`, `.hg/`
+   * and `.DS_Store` are skipped unless a glob names them
+   * (`['**', '.env.example']`).
    * @default every file
    */
   include?: string[]
@@ -118,8 +120,10 @@ export interface DeployOptions {
   timeout?: string
   /**
    * Publish `dir` even when it looks like a project folder (a `package.json`,
-   * `src` or `node_modules`, but no `index.html` or Vite manifest), follow
-   * symlinks that point outside it, and delete past `maxDeletes`.
+   * `vite.config.*`, `node_modules` or `.git` at its top, or `src` without an
+   * `index.html`), follow symlinks that point outside it, delete past
+   * `maxDeletes`, and delete pages of the live site (or publish a build
+   * without HTML over one).
    * @default false
    */
   force?: boolean
@@ -244,6 +248,7 @@ export type DeployErrorCode =
   | 'LEDGER'
   | 'LEDGER_CONFLICT'
   | 'TOO_MANY_DELETES'
+  | 'LIVE_PAGES'
   | 'MISSING_ASSETS'
   | 'DEPLOY_FAILED'
   | 'CANCELLED'

@@ -59,7 +59,7 @@ describe('bad input gets one clear error and touches nothing', () => {
     writeBuild(project, { 'package.json': '{}', 'src/main.js': 'secret()', 'vite.config.js': '' })
     const error = await rejection(deploy({ dir: project, storage: `file://${out}` }))
     assert.equal(error.code, 'NOT_A_BUILD')
-    assert.match(error.message, /looks like a project folder, not a build: it has package\.json but no index\.html.*--force/)
+    assert.match(error.message, /looks like a project folder, not a build: it has package\.json and vite\.config\.js — pass the build output \(usually dist\).*--force/)
     assert.equal(existsSync(out), false)
     const forced = await deploy({ dir: project, storage: memory(), force: true })
     assert.equal(forced.summary.uploaded.count, 3)

@@ -104,7 +104,7 @@ pub enum Error {
     },
 
     /// The directory looks like a project folder, not its build output.
-    #[error("'{}' looks like a project folder, not a build: it has {marker} but no index.html or .vite/manifest.json — pass the build output (usually dist), or force: true (--force) to publish it anyway", path.display())]
+    #[error("'{}' looks like a project folder, not a build: it has {marker} — pass the build output (usually dist), or force: true (--force) to publish it anyway", path.display())]
     NotABuild {
         /// The directory as given.
         path: PathBuf,
@@ -193,6 +193,16 @@ pub enum Error {
         why: String,
     },
 
+    /// The deploy would delete a page of the live site, or the build has no
+    /// page while the live site has.
+    #[error("deploy to {store} stopped before writing: {why}")]
+    LivePages {
+        /// The storage URL.
+        store: String,
+        /// Which pages, and what to do.
+        why: String,
+    },
+
     /// HTML or the manifest references built assets that would not exist.
     #[error("deploy to {store} stopped before uploading: the entry files reference assets that are neither in the build nor in the store, so the old HTML stays live:\n  {}\n— rebuild, or check include/exclude", missing.join("\n  "))]
     MissingAssets {
@@ -238,6 +248,7 @@ impl Error {
             Error::Compare { .. } => "COMPARE_FAILED",
             Error::Ledger { .. } => "LEDGER",
             Error::TooManyDeletes { .. } => "TOO_MANY_DELETES",
+            Error::LivePages { .. } => "LIVE_PAGES",
             Error::MissingAssets { .. } => "MISSING_ASSETS",
             Error::LedgerConflict { .. } => "LEDGER_CONFLICT",
         }
@@ -254,6 +265,7 @@ impl Error {
                 | Error::Ledger { .. }
                 | Error::LedgerConflict { .. }
                 | Error::TooManyDeletes { .. }
+                | Error::LivePages { .. }
                 | Error::MissingAssets { .. }
         )
     }

@@ -73,7 +73,10 @@ pub async fn deploy_with_env(
     let scan_filter = filter.clone();
     let roles = local::Roles::new(options.hashed_files.clone());
     let force = options.force;
-    let local = tokio::task::spawn_blocking(move || local::scan(&dir, &scan_filter, &roles, force))
+    let local::Scan {
+        files: local,
+        skipped,
+    } = tokio::task::spawn_blocking(move || local::scan_build(&dir, &scan_filter, &roles, force))
         .await
         .map_err(|e| Error::Unreadable {
             path: options.dir.clone(),
@@ -97,7 +100,8 @@ pub async fn deploy_with_env(
         ledger::read(&target)
     );
     // The listing's error names the bucket and credentials: report it first.
-    let (remote, loaded) = (remote?, loaded?);
+    let (mut remote, loaded) = (remote?, loaded?);
+    let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
     let etag_is_md5 = target.backend.etag_is_md5();
 
@@ -149,6 +153,25 @@ pub async fn deploy_with_env(
             });
         }
     }
+    if let Some(why) =
+        retention::guard_entries(&plan, &remote, ledger.and_then(ledger::Ledger::latest))
+    {
+        let why = format!("{why}; nothing was uploaded or deleted — check the build folder and the storage URL, or pass force: true (--force) if this is intended");
+        if options.dry_run {
+            notes.push(format!("a real deploy would stop: {why}"));
+        } else if !options.force {
+            return Err(Error::LivePages {
+                store: target.url.clone(),
+                why,
+            });
+        }
+    }
+    notes.extend(local::skip_notes(&skipped, &exposed));
+    remote::check_local_writes(
+        &target,
+        plan.with_action(plan::Action::Upload)
+            .map(|s| s.relative.as_str()),
+    )?;
     check_references(&plan, &local, &remote, options.base.as_deref(), &target)?;
 
     progress.event(Event::Planned {

@@ -10,6 +10,7 @@ use md5::{Digest, Md5};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
+use crate::ledger::LEDGER_DIR;
 
 /// How a file takes part in the publish order and in change detection.
 #[derive(
@@ -49,16 +50,40 @@ pub struct LocalFile {
 pub struct Filter {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    /// The include globs that name a file skipped by default (see
+    /// [`skipped_by_default`]): only these publish one.
+    naming: Option<GlobSet>,
 }
 
 impl Filter {
     /// Builds a filter; `*` also matches across `/`, so `*.map` matches
     /// `assets/index-3fA9c1xZ.js.map`.
     pub fn new(include: &[String], exclude: &[String]) -> Result<Self> {
+        let naming: Vec<String> = include
+            .iter()
+            .filter(|glob| {
+                let lower = glob.to_ascii_lowercase();
+                SKIPPED_NAMES.iter().any(|name| lower.contains(name))
+            })
+            .cloned()
+            .collect();
         Ok(Self {
             include: glob_set(include, "include")?,
             exclude: glob_set(exclude, "exclude")?,
+            naming: glob_set(&naming, "include")?,
         })
+    }
+
+    /// Whether a file the filter allows is still left out because it is
+    /// usually a secret or repository data: returns what it is part of
+    /// (`.env.local`, `.git/`), unless an include glob names it. Such files
+    /// are neither published nor, in the store, compared or deleted.
+    pub fn skips(&self, relative: &str) -> Option<String> {
+        let part = skipped_by_default(relative)?;
+        match &self.naming {
+            Some(set) if set.is_match(relative) => None,
+            _ => Some(part),
+        }
     }
 
     /// Whether the file at `relative` is published (and its remote copy
@@ -76,6 +101,28 @@ impl Filter {
     fn is_active(&self) -> bool {
         self.include.is_some() || self.exclude.is_some()
     }
+}
+
+/// Lower-case fragments of the names [`skipped_by_default`] matches: an
+/// include glob containing one publishes such a file on purpose.
+const SKIPPED_NAMES: [&str; 5] = [".env", ".git", ".svn", ".hg", ".ds_store"];
+
+/// The part of `relative` that makes it a file no site needs and a build
+/// folder picks up by accident (a `public/` copy, a copy step, Finder): a
+/// `.env*` file (secrets), anything under `.git/`, `.svn/` or `.hg/`
+/// (repository data, remotes with tokens), or `.DS_Store` — at any depth.
+/// `.well-known/` and other dot-folders are ordinary files.
+pub fn skipped_by_default(relative: &str) -> Option<String> {
+    let parts: Vec<&str> = relative.split('/').collect();
+    let found = parts.iter().position(|part| {
+        let lower = part.to_ascii_lowercase();
+        lower.starts_with(".env") || matches!(lower.as_str(), ".git" | ".svn" | ".hg" | ".ds_store")
+    })?;
+    let mut part = parts[..=found].join("/");
+    if found + 1 < parts.len() {
+        part.push('/');
+    }
+    Some(part)
 }
 
 /// Compiles globs into one set, or `None` for an empty list.
@@ -102,18 +149,34 @@ pub fn glob_set(globs: &[String], option: &'static str) -> Result<Option<GlobSet
         })
 }
 
-/// Walks `dir` and returns its files sorted by relative path.
-///
-/// Symlinks are followed when they stay inside `dir`; one that points
-/// outside is refused unless `allow_outside` (`force`), since it would publish
-/// whatever it points at. A missing, non-directory or empty `dir` is refused
-/// here, before anything touches the store.
+/// What a scan found.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// The files to publish, sorted by relative path.
+    pub files: Vec<LocalFile>,
+    /// Relative paths left out by [`Filter::skips`], sorted.
+    pub skipped: Vec<String>,
+}
+
+/// Walks `dir` and returns its files sorted by relative path; see
+/// [`scan_build`].
 pub fn scan(
     dir: &Path,
     filter: &Filter,
     roles: &Roles,
     allow_outside: bool,
 ) -> Result<Vec<LocalFile>> {
+    scan_build(dir, filter, roles, allow_outside).map(|scan| scan.files)
+}
+
+/// Walks `dir` and returns its files, and those skipped by default.
+///
+/// Symlinks are followed when they stay inside `dir`; one that points
+/// outside is refused unless `allow_outside` (`force`), since it would publish
+/// whatever it points at. A missing, non-directory or empty `dir` is refused
+/// here, before anything touches the store, and so is a file under
+/// `.vite-deploy/`, which would overwrite the store's ledger.
+pub fn scan_build(dir: &Path, filter: &Filter, roles: &Roles, allow_outside: bool) -> Result<Scan> {
     let metadata = std::fs::metadata(dir).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => Error::DirMissing {
             path: dir.to_path_buf(),
@@ -134,6 +197,7 @@ pub fn scan(
         source,
     })?;
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let mut seen = 0usize;
     for entry in WalkDir::new(dir).follow_links(true) {
         let entry = entry.map_err(|error| walk_error(dir, error))?;
@@ -159,6 +223,16 @@ pub fn scan(
         seen += 1;
         let relative = relative_key(dir, entry.path())?;
         if !filter.allows(&relative) {
+            continue;
+        }
+        if is_reserved(&relative) {
+            return Err(Error::BadFileName {
+                path: entry.path().to_path_buf(),
+                reason: format!("'{LEDGER_DIR}/' is reserved for vite-deploy's release ledger and rollback copies in the store, and this file would overwrite them — rename the folder, or exclude it (exclude: ['{LEDGER_DIR}/**'])"),
+            });
+        }
+        if filter.skips(&relative).is_some() {
+            skipped.push(relative);
             continue;
         }
         let unreadable = |source| Error::Unreadable {
@@ -189,8 +263,14 @@ pub fn scan(
         });
     }
 
+    skipped.sort();
     if files.is_empty() {
-        let detail = if seen > 0 && filter.is_active() {
+        let detail = if !skipped.is_empty() {
+            format!(
+                ": it only has files skipped by default ({}) — an include glob that names one publishes it",
+                describe_skipped(&skipped)
+            )
+        } else if seen > 0 && filter.is_active() {
             format!(": include/exclude left none of its {seen} files")
         } else {
             String::new()
@@ -201,31 +281,106 @@ pub fn scan(
         });
     }
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(files)
+    Ok(Scan { files, skipped })
 }
 
-/// Refuses a folder that is a project rather than its build: no `index.html`,
-/// no Vite manifest, but a `package.json`, `node_modules` or `src`. Publishing
-/// it would upload sources (and delete the real site as orphans).
+/// Whether `relative` is inside the store's own folder at the top of the prefix.
+fn is_reserved(relative: &str) -> bool {
+    relative
+        .strip_prefix(LEDGER_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The report's notes about files skipped by default: those of the build,
+/// and those the store already has from an earlier deploy.
+pub fn skip_notes(skipped: &[String], in_store: &[String]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "skipped {} file(s) that are usually secrets or repository data: {} — not published; an include glob that names one (include: ['**', '.env.example']) publishes it",
+            skipped.len(),
+            describe_skipped(skipped)
+        ));
+    }
+    if !in_store.is_empty() {
+        notes.push(format!(
+            "the store already has {}, which vite-deploy skips: left in place and still public — delete it from the store yourself, and change any secret it holds",
+            describe_skipped(in_store)
+        ));
+    }
+    notes
+}
+
+/// Names skipped files for a note, a folder once with its count:
+/// `.env, .git/ (3 files), sub/.DS_Store`.
+pub fn describe_skipped(relatives: &[String]) -> String {
+    let mut parts: Vec<(String, usize)> = Vec::new();
+    for relative in relatives {
+        let part = skipped_by_default(relative).unwrap_or_else(|| relative.clone());
+        match parts.iter_mut().find(|(p, _)| *p == part) {
+            Some((_, count)) => *count += 1,
+            None => parts.push((part, 1)),
+        }
+    }
+    let named: Vec<String> = parts
+        .iter()
+        .take(8)
+        .map(|(part, count)| match (part.ends_with('/'), count) {
+            (true, 1) => format!("{part} (1 file)"),
+            (true, n) => format!("{part} ({n} files)"),
+            (false, _) => part.clone(),
+        })
+        .collect();
+    let more = parts.len().saturating_sub(named.len());
+    if more > 0 {
+        format!("{} and {more} more", named.join(", "))
+    } else {
+        named.join(", ")
+    }
+}
+
+/// Refuses a folder that is a project rather than its build. A project root
+/// has an `index.html` too, so the markers below count whatever else the
+/// folder holds: `package.json`, `vite.config.*`, `node_modules/` or `.git`
+/// never sit at the top of a build. `src/` does only without an `index.html`
+/// or a Vite manifest. Publishing a project would upload its sources and
+/// `.env`, and replace the live `index.html` with the source one.
 pub fn check_is_build(dir: &Path) -> Result<()> {
     let has = |name: &str| dir.join(name).exists();
-    let built = has("index.html") || has(".vite/manifest.json") || has("manifest.json");
-    let project = [
-        "package.json",
-        "node_modules",
-        "src",
-        "vite.config.ts",
-        "vite.config.js",
-    ]
-    .into_iter()
-    .find(|name| has(name));
-    match project {
-        Some(marker) if !built => Err(Error::NotABuild {
-            path: dir.to_path_buf(),
-            marker: marker.to_string(),
-        }),
-        _ => Ok(()),
+    let mut markers: Vec<String> = Vec::new();
+    if has("package.json") {
+        markers.push("package.json".into());
     }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut configs: Vec<String> = entries
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("vite.config."))
+            .collect();
+        configs.sort();
+        markers.extend(configs);
+    }
+    if has("node_modules") {
+        markers.push("node_modules/".into());
+    }
+    if has(".git") {
+        markers.push(".git".into());
+    }
+    let built = has("index.html") || has(".vite/manifest.json") || has("manifest.json");
+    if markers.is_empty() && !built && has("src") {
+        markers.push("src/ but no index.html or .vite/manifest.json".into());
+    }
+    let Some((last, rest)) = markers.split_last() else {
+        return Ok(());
+    };
+    let marker = if rest.is_empty() {
+        last.clone()
+    } else {
+        format!("{} and {last}", rest.join(", "))
+    };
+    Err(Error::NotABuild {
+        path: dir.to_path_buf(),
+        marker,
+    })
 }
 
 fn walk_error(dir: &Path, error: walkdir::Error) -> Error {
@@ -348,8 +503,13 @@ pub fn classify(relative: &str) -> FileKind {
 
 /// HTML pages and Vite's manifests: what references the hashed assets.
 fn is_entry(relative: &str) -> bool {
+    is_html(relative) || is_manifest(relative)
+}
+
+/// An HTML page: what visitors open.
+pub fn is_html(relative: &str) -> bool {
     let lower = relative.to_ascii_lowercase();
-    lower.ends_with(".html") || lower.ends_with(".htm") || is_manifest(relative)
+    lower.ends_with(".html") || lower.ends_with(".htm")
 }
 
 fn is_manifest(relative: &str) -> bool {
@@ -547,14 +707,150 @@ mod tests {
         dir.touch("package.json", "{}").touch("src/main.js", "");
         let error = check_is_build(dir.0.path()).unwrap_err();
         assert!(error.to_string().contains("package.json"), "{error}");
-        dir.touch("index.html", "");
-        assert!(check_is_build(dir.0.path()).is_ok());
+        let sources = Dir::new();
+        sources.touch("src/main.js", "");
+        let error = check_is_build(sources.0.path()).unwrap_err();
+        assert!(
+            error.to_string().contains("src/ but no index.html"),
+            "{error}"
+        );
+        sources.touch("index.html", "");
+        assert!(
+            check_is_build(sources.0.path()).is_ok(),
+            "a build may have src/"
+        );
         let assets_only = Dir::new();
         assets_only.touch("assets/a-3fA9c1xZ.js", "");
         assert!(
             check_is_build(assets_only.0.path()).is_ok(),
             "no project markers: nothing to say"
         );
+    }
+
+    #[test]
+    fn a_project_root_is_not_a_build_even_with_an_index_html() {
+        for (marker, named) in [
+            ("package.json", "package.json"),
+            ("vite.config.mts", "vite.config.mts"),
+            ("node_modules/vite/package.json", "node_modules/"),
+            (".git/config", ".git"),
+        ] {
+            let dir = Dir::new();
+            dir.touch("index.html", "<html>").touch(marker, "");
+            let error = check_is_build(dir.0.path()).unwrap_err();
+            assert!(
+                matches!(error, Error::NotABuild { .. }),
+                "{marker}: {error}"
+            );
+            let text = error.to_string();
+            assert!(text.contains(&format!("it has {named} —")), "{text}");
+            assert!(
+                text.contains("usually dist") && text.contains("--force"),
+                "{text}"
+            );
+        }
+        let project = Dir::new();
+        project
+            .touch("index.html", "")
+            .touch("package.json", "{}")
+            .touch("vite.config.ts", "")
+            .touch(".git/HEAD", "");
+        let error = check_is_build(project.0.path()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("it has package.json, vite.config.ts and .git —"),
+            "{error}"
+        );
+        let build = Dir::new();
+        build
+            .touch("index.html", "")
+            .touch("assets/a-3fA9c1xZ.js", "")
+            .touch("vite.svg", "")
+            .touch(".well-known/security.txt", "");
+        assert!(check_is_build(build.0.path()).is_ok());
+    }
+
+    #[test]
+    fn secrets_and_repository_data_are_skipped_unless_an_include_names_them() {
+        let dir = Dir::new();
+        for name in [
+            ".env",
+            ".env.production.local",
+            ".env.example",
+            ".git/config",
+            ".git/HEAD",
+            "docs/.DS_Store",
+            "vendor/.svn/entries",
+            ".hg/store/data",
+            "nested/.ENV",
+            ".well-known/security.txt",
+            ".gitignore",
+            "environment.js",
+            "index.html",
+        ] {
+            dir.touch(name, "x");
+        }
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let scan_with = |include: &[&str], exclude: &[&str]| {
+            scan_build(
+                dir.0.path(),
+                &Filter::new(&strings(include), &strings(exclude)).unwrap(),
+                &Roles::default(),
+                false,
+            )
+            .unwrap()
+        };
+        let found = scan_with(&[], &[]);
+        assert_eq!(
+            names(&found.files),
+            [
+                ".gitignore",
+                ".well-known/security.txt",
+                "environment.js",
+                "index.html"
+            ]
+        );
+        assert_eq!(
+            describe_skipped(&found.skipped),
+            ".env, .env.example, .env.production.local, .git/ (2 files), .hg/ (1 file), docs/.DS_Store, nested/.ENV, vendor/.svn/ (1 file)"
+        );
+        let named = scan_with(&["**", ".env.example"], &[]);
+        assert!(names(&named.files).contains(&".env.example"));
+        assert!(!names(&named.files).contains(&".env"));
+        assert_eq!(named.skipped.len(), 8);
+        let excluded = scan_with(&[], &[".git/**"]);
+        assert_eq!(excluded.skipped.len(), 7, "excluded files are not news");
+
+        let only_secrets = Dir::new();
+        only_secrets.touch(".env", "KEY=1");
+        let error = only_secrets.scan(&[], &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("it only has files skipped by default (.env)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn files_under_the_reserved_folder_are_refused() {
+        let dir = Dir::new();
+        dir.touch("index.html", "")
+            .touch("docs/.vite-deploy/page.html", "")
+            .touch(".vite-deployed", "");
+        assert_eq!(dir.scan(&[], &[]).unwrap().len(), 3);
+        dir.touch(".vite-deploy/ledger.json", "{}");
+        let error = dir.scan(&[], &[]).unwrap_err();
+        assert!(matches!(error, Error::BadFileName { .. }), "{error}");
+        let text = error.to_string();
+        assert!(text.contains(".vite-deploy/ledger.json"), "{text}");
+        assert!(
+            text.contains("reserved for vite-deploy's release ledger"),
+            "{text}"
+        );
+        assert!(text.contains("exclude: ['.vite-deploy/**']"), "{text}");
+        assert_eq!(dir.scan(&[], &[".vite-deploy/**"]).unwrap().len(), 3);
     }
 
     #[cfg(unix)]

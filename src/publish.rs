@@ -245,6 +245,16 @@ pub async fn delete(target: &Target, plan: &Plan, progress: &dyn Progress, outco
     }
     let mut pending: Vec<String> = steps.iter().map(|s| s.relative.clone()).collect();
     let mut last_error: HashMap<String, String> = HashMap::new();
+    pending.retain(
+        |relative| match crate::remote::symlink_in_destination(target, relative) {
+            Some(link) => {
+                let message = format!("cannot delete '{relative}' from {}: '{}' is a symlink inside the destination, and vite-deploy never deletes through one — the files it points at were left alone", target.url, link.display());
+                last_error.insert(relative.clone(), message);
+                false
+            }
+            None => true,
+        },
+    );
     // A bulk delete answers per key, but a reset or timeout loses the whole
     // batch, and object_store does not retry it (POST is not idempotent).
     // Deleting again is harmless, so unconfirmed keys are tried again.

@@ -6,9 +6,9 @@ use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
 use crate::error::{describe, Error, Result};
-use crate::ledger::LEDGER_DIR;
+use crate::ledger::{LEDGER_DIR, LEDGER_FILE};
 use crate::local::Filter;
-use crate::store::Target;
+use crate::store::{Backend, Target};
 
 /// One object under the prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,9 @@ const PAGE: usize = 1000;
 /// the ranges are listed at once: a build of 3,000 files costs one page of
 /// latency instead of three or four.
 pub async fn list(target: &Target, filter: &Filter, local: &[&str]) -> Result<Vec<RemoteObject>> {
+    if target.backend == Backend::Local {
+        return list_local(target, filter).await;
+    }
     let points = if target.backend.lists_from_offset() {
         split_points(target, local)
     } else {
@@ -113,6 +116,192 @@ async fn list_ranges(
     objects.sort_by(|a, b| a.relative.cmp(&b.relative));
     objects.dedup_by(|a, b| a.relative == b.relative);
     Ok(objects)
+}
+
+/// Takes the objects [`Filter::skips`] leaves out (a `.env` or `.git/` an
+/// older deploy published) out of a listing and returns their keys. They are
+/// neither compared nor deleted: skipping a file is no reason to delete what
+/// the store has, and deleting it would not take back a secret already
+/// served — the report names them instead.
+pub fn set_aside(objects: &mut Vec<RemoteObject>, filter: &Filter) -> Vec<String> {
+    let mut taken = Vec::new();
+    objects.retain(|object| {
+        let skipped = filter.skips(&object.relative).is_some();
+        if skipped {
+            taken.push(object.relative.clone());
+        }
+        !skipped
+    });
+    taken
+}
+
+/// Lists a `file://` destination without following symlinks.
+///
+/// object_store's local listing follows them: with `uploads -> /srv/uploads`
+/// inside the destination, the files there were listed as the site's orphans,
+/// and deleted there. A symlink is nothing a deploy wrote, so nothing at or
+/// under one is listed, and so nothing through one is ever deleted;
+/// [`check_local_writes`] refuses to write through one. Keys, sizes, times
+/// and ETags are the ones object_store's listing gives.
+async fn list_local(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>> {
+    let (owned, filter) = (target.clone(), filter.clone());
+    tokio::task::spawn_blocking(move || walk_local(&owned, &filter))
+        .await
+        .map_err(|e| local_list_error(target, e.to_string()))?
+}
+
+fn walk_local(target: &Target, filter: &Filter) -> Result<Vec<RemoteObject>> {
+    let root = local_root(target).map_err(|e| list_error(target, e))?;
+    let walk = walkdir::WalkDir::new(&root)
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        // The ledger folder is not part of the site (see `list_ranges`).
+        .filter_entry(|entry| {
+            !(entry.depth() == 1 && entry.file_type().is_dir() && entry.file_name() == LEDGER_DIR)
+        });
+    let mut objects = Vec::new();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A destination that does not exist yet lists as empty.
+            Err(error)
+                if error.io_error().map(std::io::Error::kind)
+                    == Some(std::io::ErrorKind::NotFound) =>
+            {
+                continue
+            }
+            Err(error) => return Err(local_list_error(target, error.to_string())),
+        };
+        // Not following links, a symlink is neither a file nor a directory.
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Some(relative) = entry
+            .path()
+            .strip_prefix(&root)
+            .ok()
+            .and_then(|path| path.to_str())
+            .map(|path| path.replace(std::path::MAIN_SEPARATOR, "/"))
+        else {
+            continue;
+        };
+        // object_store stages uploads as `name#N` and does not list them, and
+        // a name that is no valid key is nothing a deploy wrote.
+        let staged = relative
+            .rsplit_once('#')
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if staged || target.key(&relative).is_err() || !filter.allows(&relative) {
+            continue;
+        }
+        let metadata = entry
+            .metadata()
+            .map_err(|e| local_list_error(target, e.to_string()))?;
+        let modified = metadata
+            .modified()
+            .map_err(|e| local_list_error(target, e.to_string()))?;
+        objects.push(RemoteObject {
+            relative,
+            size: metadata.len(),
+            e_tag: Some(local_etag(&metadata, modified)),
+            modified: chrono::DateTime::<chrono::Utc>::from(modified).timestamp(),
+        });
+    }
+    objects.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(objects)
+}
+
+/// The ETag object_store's local store gives a file (inode, mtime in
+/// microseconds, size), so a listing here matches its `head` and `put`.
+fn local_etag(metadata: &std::fs::Metadata, modified: std::time::SystemTime) -> String {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    let mtime = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    format!("\"{inode:x}-{mtime:x}-{:x}\"", metadata.len())
+}
+
+/// The folder of a `file://` target's prefix.
+fn local_root(target: &Target) -> std::result::Result<std::path::PathBuf, object_store::Error> {
+    if target.prefix.as_ref().is_empty() {
+        return Ok(std::path::PathBuf::from("/"));
+    }
+    object_store::local::LocalFileSystem::new().path_to_filesystem(&target.prefix)
+}
+
+fn local_list_error(target: &Target, message: String) -> Error {
+    Error::List {
+        store: target.url.clone(),
+        message,
+        hint: " — check the destination folder's permissions".into(),
+    }
+}
+
+/// Refuses, on `file://`, to write at or through a symlink inside the
+/// destination — each of `relatives` and the ledger — before anything is
+/// written: a write there would change the files the link points at, outside
+/// the target. The destination folder itself may be a link.
+pub fn check_local_writes<'a>(
+    target: &Target,
+    relatives: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    if target.backend != Backend::Local {
+        return Ok(());
+    }
+    let root = local_root(target).map_err(|e| list_error(target, e))?;
+    let mut checked = std::collections::HashSet::new();
+    for relative in relatives.into_iter().chain([LEDGER_FILE]) {
+        if let Some(path) = symlink_on_path(&root, relative, &mut checked) {
+            return Err(Error::BadFileName {
+                path,
+                reason: format!("it is a symlink inside the destination {}, and vite-deploy never writes or deletes through one (it would change what the link points at) — remove the link there, or exclude '{relative}' from the build", target.url),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// On `file://`, the symlink at or above `relative` inside the destination,
+/// if there is one: the delete path asks before each delete, so nothing is
+/// deleted through a link, whatever planned the delete and whenever the link
+/// appeared.
+pub fn symlink_in_destination(target: &Target, relative: &str) -> Option<std::path::PathBuf> {
+    if target.backend != Backend::Local {
+        return None;
+    }
+    let root = local_root(target).ok()?;
+    symlink_on_path(&root, relative, &mut Default::default())
+}
+
+/// The first symlink among `relative`'s folders and itself under `root`,
+/// skipping the parts in `checked` (which it extends).
+fn symlink_on_path(
+    root: &std::path::Path,
+    relative: &str,
+    checked: &mut std::collections::HashSet<String>,
+) -> Option<std::path::PathBuf> {
+    let ends = relative
+        .match_indices('/')
+        .map(|(at, _)| at)
+        .chain([relative.len()]);
+    for end in ends {
+        let part = &relative[..end];
+        if !checked.insert(part.to_string()) {
+            continue;
+        }
+        let path = root.join(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => return Some(path),
+            Ok(_) => {}
+            // Nothing below a missing folder can be a link.
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// The MD5 of a remote object's content, streamed, for stores whose ETag is
@@ -230,6 +419,120 @@ mod tests {
         assert_eq!(ranged, whole);
         assert_eq!(whole.len(), 2_500 - 358 + 3);
         assert!(whole.iter().all(|o| !o.relative.contains("outside")));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_file_destination_is_listed_and_written_without_following_symlinks() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let (site, elsewhere) = (dir.path().join("site"), dir.path().join("elsewhere"));
+        for (path, content) in [
+            (site.join("index.html"), "<html>"),
+            (site.join("assets/a-3fA9c1xZ.js"), "js"),
+            (site.join(".vite-deploy/ledger.json"), "{}"),
+            (site.join("staged.html#3"), "half"),
+            (elsewhere.join("photo.jpg"), "jpg"),
+        ] {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        symlink(&elsewhere, site.join("uploads")).unwrap();
+        symlink(elsewhere.join("photo.jpg"), site.join("photo.jpg")).unwrap();
+        let url = format!("file://{}", site.display());
+        let target = open(&url, &Default::default(), &Default::default()).unwrap();
+
+        let listed = list(&target, &Filter::default(), &[]).await.unwrap();
+        let names: Vec<_> = listed.iter().map(|o| o.relative.as_str()).collect();
+        assert_eq!(names, ["assets/a-3fA9c1xZ.js", "index.html"]);
+        for object in &listed {
+            let head = target
+                .store
+                .head(&target.key(&object.relative).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(object.e_tag, head.e_tag, "{}", object.relative);
+            assert_eq!(object.size, head.size);
+            assert_eq!(object.modified, head.last_modified.timestamp());
+        }
+
+        check_local_writes(&target, ["index.html", "new/b.js", "assets/c.js"]).unwrap();
+        for through_link in ["uploads/new.jpg", "photo.jpg"] {
+            let error = check_local_writes(&target, [through_link]).unwrap_err();
+            assert!(matches!(error, Error::BadFileName { .. }), "{error}");
+            assert!(
+                error.to_string().contains("symlink inside the destination"),
+                "{error}"
+            );
+        }
+
+        let missing = open(
+            &format!("file://{}", dir.path().join("not-yet").display()),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(list(&missing, &Filter::default(), &[])
+            .await
+            .unwrap()
+            .is_empty());
+
+        let linked_ledger = dir.path().join("linked-ledger");
+        std::fs::create_dir_all(&linked_ledger).unwrap();
+        symlink(&elsewhere, linked_ledger.join(".vite-deploy")).unwrap();
+        let target = open(
+            &format!("file://{}", linked_ledger.display()),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let error = check_local_writes(&target, ["index.html"]).unwrap_err();
+        assert!(error.to_string().contains(".vite-deploy"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_delete_never_goes_through_a_symlink_whatever_planned_it() {
+        use crate::plan::{Action, Plan, Reason, Step};
+        let dir = tempfile::tempdir().unwrap();
+        let (site, elsewhere) = (dir.path().join("site"), dir.path().join("elsewhere"));
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(site.join("gone.txt"), "orphan").unwrap();
+        std::fs::write(elsewhere.join("photo.jpg"), "user upload").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, site.join("uploads")).unwrap();
+        let target = open(
+            &format!("file://{}", site.display()),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let orphan = |relative: &str| Step {
+            relative: relative.into(),
+            action: Action::Delete,
+            reason: Reason::Orphan,
+            size: 1,
+            kind: None,
+        };
+        let plan = Plan {
+            steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],
+        };
+        let mut outcome = crate::publish::Outcome::default();
+        crate::publish::delete(&target, &plan, &(), &mut outcome).await;
+        assert_eq!(outcome.deleted, ["gone.txt"]);
+        assert!(
+            elsewhere.join("photo.jpg").exists(),
+            "the link's target stays"
+        );
+        assert_eq!(outcome.failures.len(), 1);
+        assert_eq!(outcome.failures[0].path, "uploads/photo.jpg");
+        assert!(
+            outcome.failures[0].error.contains(
+                "is a symlink inside the destination, and vite-deploy never deletes through one"
+            ),
+            "{}",
+            outcome.failures[0].error
+        );
     }
 
     #[test]

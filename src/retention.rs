@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Release};
+use crate::local::is_html;
 use crate::plan::{Action, KeptBecause, Plan, Reason};
 use crate::remote::RemoteObject;
 
@@ -121,6 +122,64 @@ pub fn guard(plan: &Plan, remote_count: usize, max_deletes: Option<usize>) -> Op
     };
     (deletes > limit)
         .then(|| format!("it would delete {deletes} objects, more than the limit of {limit}"))
+}
+
+/// Why a deploy must not go ahead unless forced, whatever the count: it
+/// would delete a page of the live site, or the build has no HTML page while
+/// the live site has. Both are what a wrong folder looks like (a two-file
+/// folder with `delete: true` once wiped a ten-file site, `index.html`
+/// included), and a small site never trips [`guard`].
+///
+/// The live pages are the HTML files in the listing that the live release
+/// recorded — all of them when no release is recorded. So a page an earlier
+/// release dropped, which retention deletes later, does not count.
+pub fn guard_entries(
+    plan: &Plan,
+    remote: &[RemoteObject],
+    live: Option<&Release>,
+) -> Option<String> {
+    let live_pages: Vec<&str> = remote
+        .iter()
+        .map(|o| o.relative.as_str())
+        .filter(|key| is_html(key))
+        .filter(|key| live.is_none_or(|release| release.files.contains_key(*key)))
+        .collect();
+    if live_pages.is_empty() {
+        return None;
+    }
+    let is_live: std::collections::HashSet<&str> = live_pages.iter().copied().collect();
+    let deleted: Vec<&str> = plan
+        .with_action(Action::Delete)
+        .map(|s| s.relative.as_str())
+        .filter(|key| is_live.contains(key))
+        .collect();
+    if !deleted.is_empty() {
+        return Some(format!(
+            "it would delete {} page(s) of the live site ({})",
+            deleted.len(),
+            first_few(&deleted)
+        ));
+    }
+    let built_pages = plan
+        .steps
+        .iter()
+        .any(|s| s.kind.is_some() && is_html(&s.relative));
+    (!built_pages).then(|| {
+        format!(
+            "the build has no HTML page, but the live site has {} ({}) — is this the build folder?",
+            live_pages.len(),
+            first_few(&live_pages)
+        )
+    })
+}
+
+/// Up to three names, then how many more.
+fn first_few(names: &[&str]) -> String {
+    let shown = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    match names.len() {
+        n if n > 3 => format!("{shown} and {} more", n - 3),
+        _ => shown,
+    }
 }
 
 /// Parses a duration such as `90s`, `30m`, `1h`, `7d` or `1h30m`.
@@ -309,6 +368,64 @@ mod tests {
         assert!(guard(&plan(3), 100, Some(2))
             .unwrap()
             .contains("limit of 2"));
+    }
+
+    fn built(relative: &str) -> Step {
+        Step {
+            relative: relative.into(),
+            action: Action::Upload,
+            reason: Reason::New,
+            size: 1,
+            kind: Some(FileKind::Other),
+        }
+    }
+
+    #[test]
+    fn the_live_pages_are_guarded_whatever_the_count() {
+        let store: Vec<RemoteObject> = ["a.js", "about.html", "index.html", "old.html"]
+            .iter()
+            .map(|k| remote(k, 0))
+            .collect();
+        // A two-file folder with delete: true, against a four-file site.
+        let wrong = Plan {
+            steps: vec![
+                built("x.txt"),
+                built("y.txt"),
+                orphan("a.js"),
+                orphan("about.html"),
+                orphan("index.html"),
+                orphan("old.html"),
+            ],
+        };
+        let why = guard_entries(&wrong, &store, None).unwrap();
+        assert_eq!(
+            why,
+            "it would delete 3 page(s) of the live site (about.html, index.html, old.html)"
+        );
+        // The same folder with deletes kept: still no page in the build.
+        let mut kept = wrong.clone();
+        for step in kept.steps.iter_mut().filter(|s| s.kind.is_none()) {
+            step.action = Action::Keep;
+        }
+        let why = guard_entries(&kept, &store, None).unwrap();
+        assert!(
+            why.starts_with("the build has no HTML page, but the live site has 3 (about.html, index.html, old.html)"),
+            "{why}"
+        );
+        // Only pages of the live release count: old.html went out earlier.
+        let live = release("2", &["index.html", "about.html", "a.js"]);
+        let mut retired = Plan {
+            steps: vec![built("index.html"), built("about.html"), orphan("old.html")],
+        };
+        assert_eq!(guard_entries(&retired, &store, Some(&live)), None);
+        retired.steps[1] = orphan("about.html");
+        assert!(guard_entries(&retired, &store, Some(&live))
+            .unwrap()
+            .contains("1 page(s) of the live site (about.html)"));
+        // An empty store, or one without pages, has nothing to guard.
+        assert_eq!(guard_entries(&kept, &[], None), None);
+        assert_eq!(guard_entries(&kept, &[remote("a.js", 0)], None), None);
+        assert_eq!(first_few(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
     }
 
     #[test]
