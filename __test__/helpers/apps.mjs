@@ -1,14 +1,14 @@
 // Real Vite apps for the corpus: generated from create-vite's templates,
 // with routers and plugins from the npm registry, installed once into
-// `.cache/apps/<template>-<key>/` (gitignored; the key hashes every version
-// that goes into the install, so a second run installs nothing). Each test
-// works on a copy of the sources whose node_modules is a link to the cached
-// one, with vite-deploy linked into it as a user's install would have it
-// (Vite leaves a package under node_modules external to the bundled config;
-// one imported by path would be bundled, and its .node would not load).
+// `.cache/apps/<app>-<template>-<key>/` (gitignored; the key hashes every
+// version that goes into the install, so a second run installs nothing).
+// Each test works on a copy of the sources whose node_modules links to the
+// cached packages, with vite-deploy linked in as a user's install would have
+// it (Vite leaves a package under node_modules external to the bundled
+// config; one imported by path would be bundled, and its .node would not load).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { basename, dirname, join } from 'node:path'
 import { AwsClient } from 'aws4fetch'
@@ -101,26 +101,24 @@ export async function preparedApp(name) {
   return folder
 }
 
-/** Links this repository as `node_modules/vite-deploy` of the cached app. */
-function linkViteDeploy(folder) {
-  const link = join(folder, 'node_modules', 'vite-deploy')
-  try {
-    if (lstatSync(link)) unlinkSync(link)
-  } catch {}
-  symlinkSync(ROOT, link, 'dir')
-}
-
 /**
- * A fresh copy of the app's sources in a temporary folder, its
- * node_modules a link to the cached install; `files` (path → content) are
- * written over the template's.
+ * A fresh copy of the app's sources in a temporary folder, with a
+ * node_modules of links to the cached install's packages plus
+ * `vite-deploy` linked to this repository (never inside the cache: a link
+ * back to the repository from inside it would be a loop for anything that
+ * walks the repository). `files` (path → content) are written over the
+ * template's.
  */
 export async function appCopy(name, files = {}) {
   const cached = await preparedApp(name)
-  linkViteDeploy(cached)
+  const modules = join(cached, 'node_modules')
   const root = join(tempDir(`app-${name}`), name)
-  cpSync(cached, root, { recursive: true, filter: (src) => !src.startsWith(join(cached, 'node_modules')) && !src.startsWith(join(cached, 'dist')) })
-  symlinkSync(join(cached, 'node_modules'), join(root, 'node_modules'), 'dir')
+  cpSync(cached, root, { recursive: true, filter: (src) => !src.startsWith(modules) && !src.startsWith(join(cached, 'dist')) })
+  mkdirSync(join(root, 'node_modules'))
+  for (const entry of readdirSync(modules)) {
+    if (entry !== 'vite-deploy') symlinkSync(join(modules, entry), join(root, 'node_modules', entry))
+  }
+  symlinkSync(ROOT, join(root, 'node_modules', 'vite-deploy'), 'dir')
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true })
     writeFileSync(join(root, path), content)
