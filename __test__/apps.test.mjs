@@ -42,23 +42,32 @@ const TYPES = {
   svg: 'image/svg+xml',
   png: 'image/png',
   json: 'application/json; charset=utf-8',
+  wasm: 'application/wasm',
 }
 
-const config = (imports, plugins) => `import { defineConfig } from 'vite'
+// A WebAssembly module exporting add(i32, i32) → i32.
+const ADD_WASM = Buffer.from('0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b', 'hex')
+
+const config = (imports, plugins, build = '') => `import { defineConfig } from 'vite'
 ${imports}
 import viteDeploy from 'vite-deploy'
 
 const corpus = JSON.parse(process.env.CORPUS)
 export default defineConfig({
   base: corpus.base,
-  build: { manifest: corpus.manifest, assetsInlineLimit: 0 },
+  build: { manifest: corpus.manifest, assetsInlineLimit: 0${build} },
   plugins: [${plugins}viteDeploy({ storage: corpus.storage, storageOptions: corpus.storageOptions, assetUrl: corpus.assetUrl })],
 })
 `
 
 const PUBLIC = { 'public/og-image-1200x630.png': PNG, 'public/hero-20240101.png': PNG }
 
-/** Each app: its files over the template's, the file and text a release changes, whether it routes. */
+/**
+ * Each app: its files over the template's (`cache`: the installed template
+ * it starts from), the file whose 'About v1' a release changes, whether it
+ * routes (a router under `base`, the CDN answering unknown paths with
+ * index.html), and whether its pages are separate HTML files (`mpa`).
+ */
 const APPS = {
   vanilla: {
     manifest: false,
@@ -119,6 +128,58 @@ const og = import.meta.env.BASE_URL + 'og-image-1200x630.png'
 `,
       'src/views/About.vue': '<template><h1 id="page">About v1</h1></template>\n',
       'src/views/NotFound.vue': '<template><h1 id="page">Not Found</h1></template>\n',
+      ...PUBLIC,
+    },
+  },
+  mpa: {
+    cache: 'vanilla',
+    manifest: false,
+    router: false,
+    mpa: true,
+    about: 'about/about.js',
+    files: {
+      'vite.config.js': config("import { resolve } from 'node:path'", '', ", rollupOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), about: resolve(import.meta.dirname, 'about/index.html') } }"),
+      'index.html': `<!doctype html>
+<html lang="en">
+  <head><meta charset="UTF-8" /><link rel="icon" type="image/svg+xml" href="/favicon.svg" /><title>mpa</title></head>
+  <body><h1 id="page">Home</h1><a id="about-link" href="./about/">About</a><img src="/og-image-1200x630.png" width="10"><script type="module" src="/src/main.js"></script></body>
+</html>
+`,
+      'src/main.js': "import './style.css'\nimport hero from './assets/hero.png'\ndocument.body.insertAdjacentHTML('beforeend', `<img src=\"${hero}\" width=\"40\">`)\n",
+      'about/index.html': `<!doctype html>
+<html lang="en">
+  <head><meta charset="UTF-8" /><link rel="icon" type="image/svg+xml" href="/favicon.svg" /><title>about</title></head>
+  <body><h1 id="page"></h1><a id="home-link" href="../">Home</a><script type="module" src="./about.js"></script></body>
+</html>
+`,
+      'about/about.js': "import '../src/style.css'\ndocument.querySelector('#page').textContent = 'About v1'\n",
+      ...PUBLIC,
+    },
+  },
+  worker: {
+    cache: 'vanilla',
+    manifest: true,
+    router: false,
+    about: 'src/about.js',
+    files: {
+      'vite.config.js': config('', ''),
+      'src/main.js': `import './style.css'
+import wasmUrl from './add.wasm?url'
+
+document.querySelector('#app').innerHTML = \`<h1 id="page">Home</h1><button id="about-link">About</button>
+<img src="\${import.meta.env.BASE_URL}og-image-1200x630.png" width="10">\`
+document.querySelector('#about-link').addEventListener('click', async () => {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })
+  const doubled = await new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data); worker.postMessage(21) })
+  // instantiateStreaming insists on Content-Type: application/wasm.
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(wasmUrl))
+  const { about } = await import('./about.js')
+  document.querySelector('#page').textContent = doubled === 42 && instance.exports.add(2, 40) === 42 ? about() : 'worker or wasm failed'
+})
+`,
+      'src/worker.js': 'self.onmessage = (event) => self.postMessage(event.data * 2)\n',
+      'src/add.wasm': ADD_WASM,
+      'src/about.js': "export const about = () => 'About v1'\n",
       ...PUBLIC,
     },
   },
@@ -242,7 +303,7 @@ describe('a corpus of real apps, published to moto and used in Chromium', { skip
       const mount = `/${name}/`
       const cdn = await startCdn({ endpoint: moto.endpoint, bucket: BUCKET, prefix, mount, spa: app.router })
       stops.push(cdn.stop)
-      const root = await appCopy(name, app.files)
+      const root = await appCopy(app.cache ?? name, app.files)
       const storage = `s3://${BUCKET}/${prefix}`
       const corpus = { base: mount, manifest: app.manifest, storage, storageOptions: s3Options(moto.endpoint) }
       const buildAndDeploy = async () => summary((await viteBuild(root, { CORPUS: JSON.stringify(corpus) })).stdout)
@@ -287,8 +348,12 @@ describe('a corpus of real apps, published to moto and used in Chromium', { skip
         const second = await buildAndDeploy()
         assert.ok(second.uploaded > 0, JSON.stringify(second))
         await old.page.click('#about-link')
-        await waitForText(old.page, 'About v1')
-        if (app.router) {
+        // A lazy chunk of release 1 still loads; a separate page is release 2's.
+        await waitForText(old.page, app.mpa ? 'About v2' : 'About v1')
+        if (app.mpa) {
+          await old.page.reload()
+          await waitForText(old.page, 'About v2')
+        } else if (app.router) {
           await old.page.reload()
           await waitForText(old.page, 'About v2')
         } else {
@@ -299,7 +364,7 @@ describe('a corpus of real apps, published to moto and used in Chromium', { skip
 
         await rollback({ storage, storageOptions: s3Options(moto.endpoint) })
         await old.page.reload()
-        await old.page.click('#about-link')
+        if (!app.mpa) await old.page.click('#about-link')
         await waitForText(old.page, 'About v1')
         await assertHeaders(old.responses, cdn.url, { hashed })
         assert.deepEqual(old.problems, [])
