@@ -12,9 +12,10 @@
 // - HTML from a backend, assets on the CDN (`assetUrl`): the routers get the
 //   app's path and the assets come from the CDN's origin.
 //
-// The vanilla app has no build.manifest, vue and react have one; each copies
-// `public/` files whose names look hashed (og-image-1200x630.png), which must
-// be stored no-cache and compared by content.
+// Six apps: vanilla (no build.manifest), vue + vue-router, react +
+// react-router, a multi-page app (no manifest), and one with a web worker and
+// a wasm module (manifest). Each copies `public/` files whose names look
+// hashed (og-image-1200x630.png), which must be stored no-cache.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
