@@ -3,7 +3,7 @@
 // (the plugin), or what the Vite manifest in the build lists (deploy() and
 // the CLI). A `public/og-image-1200x630.png` only looks hashed.
 import assert from 'node:assert/strict'
-import { cpSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { build } from 'vite'
@@ -56,6 +56,11 @@ describe('public/ files whose names look hashed', () => {
     cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
     writeFileSync(join(root, 'public', 'og-image-1200x630.png'), 'og image, version 1')
     writeFileSync(join(root, 'public', 'hero-20240101.jpg'), 'hero image, version A')
+    // Types the store would otherwise guess (binary/octet-stream on S3).
+    writeFileSync(join(root, 'public', '_redirects'), '/old /new 301\n')
+    writeFileSync(join(root, 'public', 'segment-00001.ts'), 'G')
+    mkdirSync(join(root, 'public', '.well-known'))
+    writeFileSync(join(root, 'public', '.well-known', 'apple-app-site-association'), '{}')
     return root
   }
 
@@ -71,6 +76,9 @@ describe('public/ files whose names look hashed', () => {
     let stored = siteOnly(await readMotoBucket(moto.endpoint, 'hashed', 'plugin'))
     assert.equal(stored.get('og-image-1200x630.png').cacheControl, 'no-cache')
     assert.equal(stored.get('hero-20240101.jpg').cacheControl, 'no-cache')
+    assert.equal(stored.get('_redirects').contentType, 'application/octet-stream')
+    assert.equal(stored.get('segment-00001.ts').contentType, 'video/mp2t')
+    assert.equal(stored.get('.well-known/apple-app-site-association').contentType, 'application/json')
     const emitted = [...stored.keys()].filter((k) => k.startsWith('assets/'))
     assert.ok(emitted.length >= 3, emitted.join(', '))
     for (const key of emitted) assert.equal(stored.get(key).cacheControl, IMMUTABLE, key)
