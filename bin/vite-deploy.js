@@ -209,7 +209,9 @@ async function readViteConfig(cwd, configFlag) {
  */
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
-  const { base, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
+  const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
   const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
   return {
@@ -232,7 +234,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
       storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
       delete: deleteOption(flags, fromConfig.delete),
       maxDeletes: flags.maxDeletes ?? fromConfig.maxDeletes,
-      base: flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
+      base: assetBase ?? flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
       dryRun: flags.dryRun ? true : fromConfig.dryRun,
       concurrency: flags.concurrency ?? fromConfig.concurrency,
       retries: flags.retries ?? fromConfig.retries,

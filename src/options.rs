@@ -82,8 +82,8 @@ pub struct DeployOptions {
     pub cache_control: serde_json::Map<String, serde_json::Value>,
     /// Paths (relative to `dir`) known to be content-hashed, such as every
     /// `file`, `css` and `assets` entry of Vite's manifest. When given, only
-    /// these (and their source maps) count as hashed; by default file names
-    /// decide.
+    /// these (and their source maps) count as hashed; by default the Vite
+    /// manifest in `dir` decides, and without one no file is hashed.
     #[serde(default)]
     pub hashed_files: Option<Vec<String>>,
     /// Retries of a request that failed with a 5xx, a reset connection or a
