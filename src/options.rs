@@ -250,9 +250,11 @@ pub fn storage_or_env(
     storage: Option<String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<String> {
+    // Trimmed: a trailing newline (a pasted URL) would read as a path change.
     storage
         .filter(|s| !s.trim().is_empty())
         .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
+        .map(|s| s.trim().to_string())
         .ok_or(Error::NoStorage)
 }
 
@@ -485,6 +487,10 @@ mod tests {
             options(None).resolve(no_env),
             Err(Error::NoStorage)
         ));
+        let pasted = options(None)
+            .resolve(|name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///x\n".to_string()))
+            .unwrap();
+        assert_eq!(pasted.storage, "memory:///x");
     }
 
     #[test]

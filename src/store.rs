@@ -260,9 +260,15 @@ pub fn open_with_env(
     let from_env = clean_env(backend, known, &env)?;
     check_credentials(raw, backend, options, env)?;
 
+    // A builder may quote a value it cannot parse: never a credential's.
     let config_error = |e: object_store::Error| Error::StoreConfig {
         store: redact_url(raw),
-        message: crate::error::describe(&e),
+        message: options
+            .iter()
+            .filter(|(key, value)| crate::options::is_credential_key(key) && value.len() >= 4)
+            .fold(crate::error::describe(&e), |message, (_, value)| {
+                message.replace(value.as_str(), "***")
+            }),
     };
 
     // Every remote backend: builder from the environment, then the options,
