@@ -231,6 +231,20 @@ describe('WebDAV takes the URL userinfo as basic auth', () => {
     assert.match(output, /deploying .* → http:\/\/\*\*\*@127\.0\.0\.1/)
     assertNoMarker(output, 'CLI against WebDAV')
   })
+
+  it('or webdav_username and webdav_password, which keep the password out of the URL', async () => {
+    seen.length = 0
+    const storage = `http://127.0.0.1:${port}/site`
+    const storageOptions = { allow_http: 'true', webdav_username: MARK.davUser, webdav_password: MARK.davPassword }
+    const error = await deploy({ dir: dist, storage, storageOptions, retries: 0 }).then(() => null, (e) => e)
+    assert.equal(error?.code, 'LIST_FAILED', error?.message)
+    assertNoMarker(`${error.message}\n${error.stack}`, 'WebDAV error')
+    const expected = `Basic ${Buffer.from(`${MARK.davUser}:${MARK.davPassword}`).toString('base64')}`
+    assert.ok(seen.length > 0 && seen.every((header) => header === expected), JSON.stringify(seen))
+    const twice = await deploy({ dir: dist, storage: `http://u:p@127.0.0.1:${port}/site`, storageOptions }).then(() => null, (e) => e)
+    assert.match(twice?.message, /given twice/)
+    assertNoMarker(twice.message, 'WebDAV credentials given twice')
+  })
 })
 
 describe('the plugin logs no secret', () => {

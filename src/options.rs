@@ -398,6 +398,9 @@ pub const AZURE_KEYS: &[&str] = &[
     "azure_disable_tagging",
 ];
 
+/// WebDAV's basic-auth keys, an alternative to `https://user:password@host/`.
+pub const WEBDAV_KEYS: &[&str] = &["webdav_username", "webdav_password"];
+
 /// HTTP client keys every remote backend accepts.
 pub const CLIENT_KEYS: &[&str] = &[
     "allow_http",

@@ -24,7 +24,7 @@ use object_store::{
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS};
+use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS, WEBDAV_KEYS};
 
 /// The kind of store a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +238,7 @@ pub fn open_with_env(
         ObjectStoreScheme::AmazonS3 => (Backend::S3, S3_KEYS, "s3://"),
         ObjectStoreScheme::GoogleCloudStorage => (Backend::Gcs, GCS_KEYS, "gs://"),
         ObjectStoreScheme::MicrosoftAzure => (Backend::Azure, AZURE_KEYS, "az://"),
-        ObjectStoreScheme::Http => (Backend::Http, &[], Backend::Http.name()),
+        ObjectStoreScheme::Http => (Backend::Http, WEBDAV_KEYS, Backend::Http.name()),
         ObjectStoreScheme::Local => (Backend::Local, &[], Backend::Local.name()),
         ObjectStoreScheme::Memory => (Backend::Memory, &[], Backend::Memory.name()),
         _ => return Err(unrecognised(raw, &url)),
@@ -248,7 +248,9 @@ pub fn open_with_env(
             Backend::S3 => AmazonS3ConfigKey::from_str(key).is_ok(),
             Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
             Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
-            Backend::Http => ClientConfigKey::from_str(key).is_ok(),
+            Backend::Http => {
+                ClientConfigKey::from_str(key).is_ok() || WEBDAV_KEYS.contains(&key.as_str())
+            }
             Backend::Local | Backend::Memory => false,
         };
         if !valid {
@@ -284,7 +286,11 @@ pub fn open_with_env(
                 builder = builder
                     .with_config(<$key>::from_str("timeout").expect("a client key"), timeout);
             }
-            for (key, value) in options {
+            // WebDAV's own keys become a header, not client settings.
+            for (key, value) in options
+                .iter()
+                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()))
+            {
                 let parsed = <$key>::from_str(key).expect("validated above");
                 builder = builder.with_config(parsed, value);
             }
@@ -315,7 +321,7 @@ pub fn open_with_env(
             // userinfo becomes a default header, and leaves the URL that
             // object_store puts in its messages.
             let mut client = ClientOptions::new();
-            if let Some(header) = basic_auth(&url) {
+            if let Some(header) = webdav_auth(&url, options)? {
                 let mut headers = HeaderMap::new();
                 headers.insert("authorization", header);
                 client = client.with_default_headers(headers);
@@ -531,15 +537,36 @@ fn refuse_userinfo(raw: &str, url: &Url, backend: Backend) -> Result<()> {
     })
 }
 
-/// `Authorization: Basic …` from a WebDAV URL's userinfo, marked sensitive
-/// so that no debug output shows it.
-fn basic_auth(url: &Url) -> Option<HeaderValue> {
-    use base64::Engine;
-    if url.username().is_empty() && url.password().is_none() {
-        return None;
+/// WebDAV's basic auth, from the URL's userinfo or from `webdav_username`
+/// and `webdav_password` (which keep the password out of the URL), not both.
+fn webdav_auth(url: &Url, options: &BTreeMap<String, String>) -> Result<Option<HeaderValue>> {
+    let in_url = !url.username().is_empty() || url.password().is_some();
+    let user = options.get("webdav_username");
+    let password = options.get("webdav_password");
+    if in_url && (user.is_some() || password.is_some()) {
+        return Err(Error::InvalidOption {
+            name: "storageOptions".into(),
+            reason: "the WebDAV credentials are given twice, in the storage URL and in webdav_username/webdav_password — give them once".into(),
+        });
     }
-    let user = decode(url.username());
-    let password = decode(url.password().unwrap_or_default());
+    Ok(if in_url {
+        basic_auth(
+            &decode(url.username()),
+            &decode(url.password().unwrap_or_default()),
+        )
+    } else if user.is_some() || password.is_some() {
+        basic_auth(
+            user.map_or("", String::as_str),
+            password.map_or("", String::as_str),
+        )
+    } else {
+        None
+    })
+}
+
+/// `Authorization: Basic …`, marked sensitive so that no debug output shows it.
+fn basic_auth(user: &str, password: &str) -> Option<HeaderValue> {
+    use base64::Engine;
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     let mut header = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
     header.set_sensitive(true);
@@ -890,13 +917,36 @@ mod tests {
     }
 
     #[test]
-    fn webdav_userinfo_becomes_basic_auth() {
+    fn webdav_userinfo_or_options_become_basic_auth() {
+        let none = BTreeMap::new();
         let url = Url::parse("https://us%40er:p%3Ass@dav.example/").unwrap();
-        let header = basic_auth(&url).unwrap();
+        let header = webdav_auth(&url, &none).unwrap().unwrap();
         assert!(header.is_sensitive());
         // base64("us@er:p:ss")
         assert_eq!(header.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
-        assert!(basic_auth(&Url::parse("https://dav.example/").unwrap()).is_none());
+        let plain = Url::parse("https://dav.example/").unwrap();
+        assert!(webdav_auth(&plain, &none).unwrap().is_none());
+        let options = BTreeMap::from([
+            ("webdav_username".to_string(), "us@er".to_string()),
+            ("webdav_password".to_string(), "p:ss".to_string()),
+        ]);
+        let header = webdav_auth(&plain, &options).unwrap().unwrap();
+        assert_eq!(header.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
+        assert!(webdav_auth(&url, &options).is_err());
+        let dav = open_ok(
+            "https://dav.example/site",
+            &[
+                ("webdav_username", "u"),
+                ("webdav_password", "SECRETMARK"),
+                ("timeout", "5s"),
+            ],
+        );
+        assert!(!format!("{dav:?}").contains("SECRETMARK"));
+        let error = open_err("https://dav.example/site", &[("webdav_pasword", "x")]);
+        assert!(
+            error.to_string().contains("did you mean 'webdav_password'"),
+            "{error}"
+        );
     }
 
     #[test]
