@@ -566,6 +566,21 @@ mod tests {
     }
 
     #[test]
+    fn durations_too_long_to_count_are_refused() {
+        for text in [
+            "99999999999999999d",
+            "18446744073709551615s1s",
+            "9223372036854775808s",
+        ] {
+            let parsed: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": text}})).unwrap();
+            assert!(
+                matches!(parsed.resolve(no_env), Err(Error::InvalidOption { .. })),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn header_values_are_one_line() {
         let mut o = options(Some("memory://"));
         o.cache_control =
