@@ -259,7 +259,7 @@ pub fn open_with_env(
     }
     refuse_userinfo(raw, &url, backend)?;
     let options = &clean_options(options, backend)?;
-    let from_env = clean_env(backend, known, &env)?;
+    let from_env = clean_env(backend, known, options, &env)?;
     check_credentials(raw, backend, options, env)?;
 
     // A builder may quote a value it cannot parse: never a credential's.
@@ -635,17 +635,18 @@ fn clean_options(
 /// The backend's environment variables (`AWS_SESSION_TOKEN` for
 /// `aws_session_token`) that the builder's `from_env` reads with surrounding
 /// whitespace, trimmed, to be set over it; a control character inside one
-/// is refused by the variable's name.
+/// is refused by the variable's name, unless an option replaces it.
 fn clean_env(
     backend: Backend,
     known: &[&str],
+    options: &BTreeMap<String, String>,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>> {
     if matches!(backend, Backend::Http | Backend::Local | Backend::Memory) {
         return Ok(Vec::new());
     }
     let mut fixed = Vec::new();
-    for key in known {
+    for key in known.iter().filter(|key| !options.contains_key(**key)) {
         let name = key.to_ascii_uppercase();
         let Some(value) = env(&name) else { continue };
         let trimmed = value.trim();
@@ -975,14 +976,20 @@ mod tests {
                 _ => None,
             }
         };
-        let fixed = clean_env(Backend::S3, S3_KEYS, &env("TOKEN\n")).unwrap();
+        let none = BTreeMap::new();
+        let fixed = clean_env(Backend::S3, S3_KEYS, &none, &env("TOKEN\n")).unwrap();
         assert_eq!(
             fixed,
             [("aws_session_token".to_string(), "TOKEN".to_string())]
         );
-        let error = clean_env(Backend::S3, S3_KEYS, &env("TO\nKENMARK")).unwrap_err();
+        let error = clean_env(Backend::S3, S3_KEYS, &none, &env("TO\nKENMARK")).unwrap_err();
         assert!(error.to_string().contains("AWS_SESSION_TOKEN"), "{error}");
         assert!(!error.to_string().contains("MARK"), "{error}");
+        // An option given in its place wins, whatever the variable holds.
+        let given = BTreeMap::from([("aws_session_token".to_string(), "t".to_string())]);
+        assert!(clean_env(Backend::S3, S3_KEYS, &given, &env("TO\nKEN"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
