@@ -104,6 +104,9 @@ pub struct Target {
     pub backend: Backend,
     /// The URL as given, for messages.
     pub url: String,
+    /// Whether the store still answers (HTTP stores; never tripped for
+    /// `file://` and `memory://`).
+    pub reachability: Arc<crate::reachability::Reachability>,
 }
 
 impl Target {
@@ -259,11 +262,14 @@ pub fn open_with_env(
         message: crate::error::describe(&e),
     };
 
+    let reachability = Arc::new(crate::reachability::Reachability::default());
     // Every remote backend: builder from the environment, then the options,
     // whose keys were checked above.
     macro_rules! configured {
         ($builder:expr, $key:ty) => {{
-            let mut builder = $builder.with_retry(network.retry_config());
+            let mut builder = $builder
+                .with_retry(network.retry_config())
+                .with_http_connector(crate::reachability::Connector(reachability.clone()));
             if let Some(timeout) = &network.timeout {
                 builder = builder
                     .with_config(<$key>::from_str("timeout").expect("a client key"), timeout);
@@ -307,6 +313,7 @@ pub fn open_with_env(
         prefix,
         backend,
         url: raw.to_string(),
+        reachability,
     })
 }
 
