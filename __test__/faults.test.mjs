@@ -15,7 +15,7 @@ import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, LEDGER_DIR, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, listMotoObjects, md5Hex, s3Options, storeDifferences } from './helpers/moto.mjs'
 import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
-import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { BACKENDS, readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 const BUCKET = 'faults'
 
@@ -407,6 +407,31 @@ describe('files that change on disk during the deploy', () => {
     assert.equal(Object.fromEntries(error.report.files.map((f) => [f.path, f.status]))['index.html'], 'notAttempted')
     await assertOldSiteIntact('vanished', v1, v2)
   })
+})
+
+it('gs://: a file rewritten after its upload fails the rollback copy, which is read from disk again, instead of storing other bytes', async () => {
+  // GCS has no server-side copy here, so the rollback copy of each unhashed
+  // file (.vite-deploy/blobs/<md5>) is read from the build folder again.
+  const gs = await BACKENDS.gs()
+  try {
+    const dir = writeBuild(join(tempDir('faults-gs-snapshot'), 'dist'), buildFiles(1))
+    const path = join(dir, 'index.html')
+    gs.proxy.failWhen((req) => {
+      // The upload read index.html before sending it: rewrite it now, same size.
+      if (req.method === 'PUT' && decodeURIComponent(req.url).endsWith('/site/index.html')) {
+        writeFileSync(path, readFileSync(path, 'utf8').replace('<div id="app">', '<div id="APP">'))
+      }
+      return undefined
+    })
+    const error = await rejection(deploy({ dir, storage: gs.storage, storageOptions: gs.storageOptions }))
+    assert.equal(error.code, 'LEDGER')
+    assert.match(error.message, /cannot store the rollback copy of 'index\.html': '.*index\.html' changed on disk during the deploy \(same size, different content than at scan\)/)
+    const blobs = gs.proxy.writes().filter((r) => decodeURIComponent(r.url).includes('.vite-deploy/blobs/'))
+    const indexMd5 = md5Hex(buildFiles(1)['index.html'])
+    assert.deepEqual(blobs.filter((r) => r.url.includes(indexMd5)), [], 'no copy of other bytes under the scanned MD5')
+  } finally {
+    await gs.stop()
+  }
 })
 
 describe('a slow store with a large build', () => {

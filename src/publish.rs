@@ -264,6 +264,32 @@ pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
 /// The page a visitor of the site's root gets: published strictly last.
 const ROOT_PAGE: &str = "index.html";
 
+/// Why `bytes`, read from `file` to be written to the store, are not the
+/// bytes the scan measured and hashed, if they are not. Hashed assets are
+/// checked by size only: their name is their content.
+pub fn not_as_scanned(file: &LocalFile, bytes: &[u8]) -> Option<String> {
+    if bytes.len() as u64 != file.size {
+        return Some(changed_on_disk(file, Some(bytes.len() as u64)));
+    }
+    let expected = file.md5?;
+    (<[u8; 16]>::from(Md5::digest(bytes)) != expected).then(|| changed_on_disk(file, None))
+}
+
+/// The message for a file that changed since the scan: `now` is its size
+/// when that differs, `None` for a same-size rewrite — an HTML file or
+/// manifest rewritten in place by a concurrent build keeps its size but may
+/// reference assets this deploy never uploaded.
+fn changed_on_disk(file: &LocalFile, now: Option<u64>) -> String {
+    let how = match now {
+        Some(now) => format!("{} bytes at scan, {now} now", file.size),
+        None => "same size, different content than at scan".to_string(),
+    };
+    format!(
+        "'{}' changed on disk during the deploy ({how}) — rerun the deploy once the build is finished",
+        file.path.display()
+    )
+}
+
 /// Deletes the plan's orphans, only when every upload succeeded and the
 /// deploy was not cancelled; otherwise they are marked not attempted.
 ///
@@ -510,21 +536,8 @@ async fn upload_file(
         )
     };
     let read_error = |e: std::io::Error| format!("cannot read '{}': {e}", file.path.display());
-    let changed = |read: u64| {
-        format!(
-            "'{}' changed on disk during the deploy ({} bytes at scan, {read} now) — rerun the deploy once the build is finished",
-            file.path.display(),
-            file.size
-        )
-    };
-    // An HTML file or manifest rewritten in place by a concurrent build keeps
-    // its size but may reference assets this deploy never uploaded.
-    let rewritten = || {
-        format!(
-            "'{}' changed on disk during the deploy (same size, different content than at scan) — rerun the deploy once the build is finished",
-            file.path.display()
-        )
-    };
+    let changed = |now: u64| changed_on_disk(file, Some(now));
+    let rewritten = || changed_on_disk(file, None);
 
     if file.size <= MULTIPART_THRESHOLD {
         // A file larger than the whole budget waits for all of it.
@@ -663,6 +676,32 @@ mod tests {
             steps: vec![step("index.html", FileKind::Entry)],
         };
         assert_eq!(stages(only_root.upload_groups()).len(), 1);
+    }
+
+    #[test]
+    fn bytes_not_as_scanned_are_named_with_how_they_differ() {
+        let file = LocalFile {
+            relative: "index.html".into(),
+            path: "dist/index.html".into(),
+            size: 3,
+            kind: FileKind::Entry,
+            md5: Some(Md5::digest(b"abc").into()),
+        };
+        assert_eq!(not_as_scanned(&file, b"abc"), None);
+        let rewritten = not_as_scanned(&file, b"abd").unwrap();
+        assert!(rewritten.contains("'dist/index.html' changed on disk during the deploy (same size, different content than at scan)"), "{rewritten}");
+        let grown = not_as_scanned(&file, b"abcd").unwrap();
+        assert!(grown.contains("(3 bytes at scan, 4 now)"), "{grown}");
+        let hashed = LocalFile {
+            md5: None,
+            kind: FileKind::Hashed,
+            ..file
+        };
+        assert_eq!(
+            not_as_scanned(&hashed, b"xyz"),
+            None,
+            "a hashed asset is checked by size"
+        );
     }
 
     fn memory_target(name: &str) -> Target {
