@@ -220,6 +220,8 @@ export interface DeployReport {
   failures: Failure[]
   /** True when the deploy was cancelled through `signal`. */
   cancelled: boolean
+  /** Why the store counted as unreachable, when it stopped answering during the deploy; no upload started after that. */
+  unreachable?: string
   /** The id of the live release in the ledger (`.vite-deploy/ledger.json`); absent in a dry run. */
   release?: string
   durationMs: number

@@ -15,6 +15,7 @@ pub mod local;
 pub mod options;
 pub mod plan;
 pub mod publish;
+pub mod reachability;
 pub mod remote;
 pub mod report;
 pub mod retention;
@@ -233,9 +234,9 @@ pub async fn deploy_with_env(
                     .and_then(ledger::Ledger::latest)
                     .map(|r| r.id.clone());
             }
-            publish::delete(&target, &plan, progress, &mut outcome).await;
+            publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         } else {
-            publish::delete(&target, &plan, progress, &mut outcome).await;
+            publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         }
         Some(outcome)
     };
@@ -274,6 +275,7 @@ pub async fn deploy_with_env(
         ));
     }
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
+    report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -518,7 +518,14 @@ mod tests {
             steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],
         };
         let mut outcome = crate::publish::Outcome::default();
-        crate::publish::delete(&target, &plan, &(), &mut outcome).await;
+        crate::publish::delete(
+            &target,
+            &plan,
+            &(),
+            &crate::publish::Cancellation::default(),
+            &mut outcome,
+        )
+        .await;
         assert_eq!(outcome.deleted, ["gone.txt"]);
         assert!(
             elsewhere.join("photo.jpg").exists(),

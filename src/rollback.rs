@@ -63,6 +63,10 @@ pub async fn snapshot(
                 let body = tokio::fs::read(&file.path)
                     .await
                     .map_err(|e| error(e.to_string()))?;
+                // Stored under the scan's MD5, so it must hold the scanned bytes.
+                if let Some(why) = crate::publish::not_as_scanned(file, &body) {
+                    return Err(error(why));
+                }
                 target
                     .store
                     .put(&key, PutPayload::from(body))
