@@ -3,12 +3,16 @@
 // live, concurrent deploys, and a corrupt ledger. Local stores; the contract
 // tests run retention against every backend.
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
 
-import { deploy, DeployError } from '../index.mjs'
+import { deploy, DeployError, releases, rollback } from '../index.mjs'
 import { buildFiles, entryChunk, readTree, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket, s3Options } from './helpers/moto.mjs'
+import { ROOT, startMoto } from './helpers/servers.mjs'
+import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 const newBuild = (version = 1) => writeBuild(join(tempDir('release'), 'dist'), buildFiles(version))
 const fileStore = () => `file://${join(tempDir('release-store'), 'site')}`
@@ -93,5 +97,166 @@ describe('guards', () => {
     await deploy({ dir, storage: fileStore(), dryRun: true, onDeployed: (r) => seen.push(r) })
     const report = await deploy({ dir, storage: fileStore(), onDeployed: async (r) => { seen.push(r) } })
     assert.deepEqual(seen, [report])
+  })
+})
+
+// Issue 12 §1: deploy A, deploy B, deploy B again (a CI re-run, or the
+// plugin's deploy followed by the CLI's). The third deploy must write
+// nothing, delete nothing and record nothing, so A's assets stay for open
+// tabs and a rollback can still return to A.
+describe('a redeploy of the live release', () => {
+  let moto
+  before(async () => {
+    moto = await startMoto()
+    await createBucket(moto.endpoint, 'releases')
+  })
+  after(async () => { await moto?.stop() })
+
+  const stores = {
+    file: () => {
+      const out = join(tempDir('release-store'), 'site')
+      return { storage: `file://${out}`, storageOptions: {}, read: async () => new Map([...siteOnly(readTree(out))].map(([key, body]) => [key, { body }])) }
+    },
+    s3: () => {
+      const prefix = `abb-${Math.random().toString(36).slice(2, 8)}`
+      return { storage: `s3://releases/${prefix}`, storageOptions: s3Options(moto.endpoint), read: async () => siteOnly(await readMotoBucket(moto.endpoint, 'releases', prefix)) }
+    },
+  }
+
+  for (const [name, open] of Object.entries(stores)) {
+    for (const [how, retention] of [['the default retention', undefined], ['keep 2 and no time window', { keep: 2, olderThan: '0s' }]]) {
+      it(`A, B, B writes and deletes nothing the third time, and rollback returns to A (${name}, ${how})`, async () => {
+        const { storage, storageOptions, read } = open()
+        const dir = newBuild(1)
+        const run = () => deploy({ dir, storage, storageOptions, ...(retention && { delete: retention }) })
+        const a = await run()
+        writeBuild(dir, buildFiles(2))
+        const b = await run()
+        const again = await run()
+        assert.equal(again.summary.uploaded.count, 0)
+        assert.equal(again.summary.deleted.count, 0, `nothing deleted: ${JSON.stringify(again.files.filter((f) => f.action === 'delete'))}`)
+        assert.equal(again.release, b.release, 'no new release')
+        assert.ok(again.notes.some((n) => /already live/.test(n)), again.notes.join('\n'))
+        assert.ok((await read()).has(entryChunk(1)), "A's entry chunk is still there for open tabs")
+        const kept = await releases({ storage, storageOptions })
+        assert.deepEqual(kept.map((r) => r.id), [a.release, b.release], 'B is recorded once')
+        const back = await rollback({ storage, storageOptions })
+        assert.equal(back.to, a.release)
+        assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
+      })
+    }
+  }
+
+  it('A, B, B from the command line: 0 to upload, 0 to delete, and rollback to A', async () => {
+    const cwd = tempDir('release-cli')
+    const dir = join(cwd, 'dist')
+    const out = join(tempDir('release-cli-store'), 'site')
+    const storage = `file://${out}`
+    const cli = (args) => new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args], { cwd, env: { ...process.env, CI: '', VITE_DEPLOY_STORAGE: '', VITE_DEPLOY_DELETE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => { stdout += d })
+      child.stderr.on('data', (d) => { stderr += d })
+      child.on('error', reject)
+      child.on('close', (code) => resolve({ code, stdout, stderr }))
+    })
+    writeBuild(dir, buildFiles(1))
+    assert.equal((await cli(['dist', '--storage', storage, '--older-than', '0s'])).code, 0)
+    writeBuild(dir, buildFiles(2))
+    assert.equal((await cli(['dist', '--storage', storage, '--older-than', '0s'])).code, 0)
+    const third = await cli(['dist', '--storage', storage, '--older-than', '0s'])
+    assert.equal(third.code, 0, third.stderr)
+    assert.match(third.stderr, /0 to upload .*, 0 to delete/)
+    assert.match(third.stderr, /already live/)
+    assert.ok(readTree(out).has(entryChunk(1)))
+    const listed = await cli(['releases', '--storage', storage, '--json'])
+    assert.equal(JSON.parse(listed.stdout).result.length, 2, listed.stderr)
+    const back = await cli(['rollback', '--storage', storage])
+    assert.equal(back.code, 0, back.stderr)
+    assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), buildFiles(1)['index.html'])
+  })
+})
+
+// Issue 13 item 7: a deploy killed between its last upload and the ledger
+// write leaves B's HTML live while the ledger still says A. Redeploying A
+// must find index.html changed (the store is the truth), put A's back, and
+// only then delete B's chunk.
+describe('the store is the truth', () => {
+  let moto
+  before(async () => {
+    moto = await startMoto()
+    await createBucket(moto.endpoint, 'truth')
+  })
+  after(async () => { await moto?.stop() })
+
+  const stores = {
+    file: () => {
+      const out = join(tempDir('truth-store'), 'site')
+      const put = async (key, body) => { mkdirSync(dirname(join(out, key)), { recursive: true }); writeFileSync(join(out, key), body) }
+      return { storage: `file://${out}`, storageOptions: {}, put, read: async () => new Map([...siteOnly(readTree(out))].map(([key, body]) => [key, { body }])) }
+    },
+    s3: () => {
+      const prefix = `truth-${Math.random().toString(36).slice(2, 8)}`
+      const put = async (key, body) => {
+        const { AwsClient } = await import('aws4fetch')
+        const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+        const response = await aws.fetch(`${moto.endpoint}/truth/${prefix}/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', body })
+        assert.ok(response.ok, `PUT ${key}: ${response.status}`)
+      }
+      return { storage: `s3://truth/${prefix}`, storageOptions: s3Options(moto.endpoint), put, read: async () => siteOnly(await readMotoBucket(moto.endpoint, 'truth', prefix)) }
+    },
+  }
+
+  for (const [name, open] of Object.entries(stores)) {
+    it(`a redeploy after a deploy killed before its ledger write puts the live build's HTML back (${name})`, async () => {
+      const { storage, storageOptions, put, read } = open()
+      const dir = newBuild(1)
+      await deploy({ dir, storage, storageOptions })
+      // B's uploads all landed, its ledger write never happened.
+      const b = buildFiles(2)
+      for (const [key, body] of Object.entries(b)) await put(key, body)
+      assert.equal(buildFiles(1)['index.html'].length, b['index.html'].length, 'the fixture keeps index.html the same size')
+      const report = await deploy({ dir, storage, storageOptions, delete: true })
+      const index = report.files.find((f) => f.path === 'index.html')
+      assert.deepEqual([index.action, index.reason], ['upload', 'content differs (same size, md5 differs)'])
+      const stored = await read()
+      assert.equal(stored.get('index.html').body.toString(), buildFiles(1)['index.html'])
+      assert.ok(stored.has(entryChunk(1)), "the live HTML's chunk is there")
+      // The ledger is right again: the next redeploy compares by it, reading nothing back.
+      const next = await deploy({ dir, storage, storageOptions })
+      assert.equal(next.summary.uploaded.count, 0)
+      assert.equal(next.summary.comparedByContent, 0)
+    })
+  }
+})
+
+describe('retention by time', () => {
+  it('by default an orphan stays 24 hours after it stopped being live, and the dry run says so', async () => {
+    const dir = newBuild(1)
+    const storage = fileStore()
+    await deploy({ dir, storage })
+    writeBuild(dir, buildFiles(2))
+    await deploy({ dir, storage })
+    writeBuild(dir, buildFiles(3))
+    const plan = await deploy({ dir, storage, dryRun: true })
+    const chunk = plan.files.find((f) => f.path === entryChunk(1))
+    assert.equal(chunk.action, 'keep')
+    assert.match(chunk.reason, /^orphan, kept: replaced (just now|\d+ s ago), window 24h$/)
+    const noWindow = await deploy({ dir, storage, dryRun: true, delete: { olderThan: '0h' } })
+    const goes = noWindow.files.find((f) => f.path === entryChunk(1))
+    assert.equal(goes.action, 'delete')
+    assert.match(goes.reason, /^orphan, goes: not in the last 2 releases, replaced (just now|\d+ s ago), window 0s$/)
+  })
+
+  it('an olderThan too long to count is an INVALID_OPTION, not an immediate delete', async () => {
+    const dir = newBuild(1)
+    const storage = fileStore()
+    await deploy({ dir, storage })
+    for (const olderThan of ['10000000000000000000s', '213503982334602d']) {
+      const error = await rejection(deploy({ dir, storage, delete: { olderThan } }))
+      assert.equal(error.code, 'INVALID_OPTION')
+      assert.match(error.message, /delete\.olderThan.*is too long/)
+    }
   })
 })
