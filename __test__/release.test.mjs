@@ -249,6 +249,26 @@ describe('retention by time', () => {
     assert.match(goes.reason, /^orphan, goes: not in the last 2 releases, replaced (just now|\d+ s ago), window 0s$/)
   })
 
+  // Issue 13 item 17: ages are measured by the store's clock. Release B was
+  // recorded by a runner whose clock ran 3 h slow; the store wrote the
+  // ledger seconds ago, so A's chunk stopped being live seconds ago.
+  it("ages count by the store's clock, not the time a runner wrote in the ledger", async () => {
+    const dir = newBuild(1)
+    const storage = fileStore()
+    await deploy({ dir, storage })
+    writeBuild(dir, buildFiles(2))
+    await deploy({ dir, storage })
+    const path = join(storage.slice('file://'.length), '.vite-deploy', 'ledger.json')
+    const ledger = JSON.parse(readFileSync(path, 'utf8'))
+    ledger.releases.at(-1).time = new Date(Date.now() - 3 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    writeFileSync(path, JSON.stringify(ledger))
+    writeBuild(dir, buildFiles(3))
+    const report = await deploy({ dir, storage, delete: { olderThan: '1h' } })
+    const chunk = report.files.find((f) => f.path === entryChunk(1))
+    assert.equal(chunk.action, 'keep')
+    assert.match(chunk.reason, /^orphan, kept: replaced (just now|\d+ s ago), window 1h$/)
+  })
+
   it('an olderThan too long to count is an INVALID_OPTION, not an immediate delete', async () => {
     const dir = newBuild(1)
     const storage = fileStore()

@@ -551,6 +551,51 @@ mod tests {
     }
 
     #[test]
+    fn the_live_release_takes_the_store_time_and_retired_times_move_with_it() {
+        let at = |id: &str, time: i64, keys: &[&str]| Release {
+            time: format_time(time),
+            ..release(id, keys)
+        };
+        let mut ledger = Ledger::default();
+        ledger.commit(at("1", 1_000, &["a.js"]), 1, |_| true);
+        ledger.commit(at("2", 1_500, &["b.js"]), 1, |_| true);
+        // Written by a runner 3 h slow: the store wrote the ledger at 12,800.
+        ledger.commit(at("3", 2_000, &["c.js"]), 1, |_| true);
+        assert_eq!(ledger.stopped_live("b.js", 99_999), Some(2_000));
+        ledger.adopt_store_time(12_800);
+        assert_eq!(ledger.latest().unwrap().unix_time(), Some(12_800));
+        assert_eq!(ledger.stopped_live("b.js", 99_999), Some(12_800));
+        assert_eq!(
+            ledger.stopped_live("a.js", 99_999),
+            Some(1_500),
+            "retired by an earlier release"
+        );
+    }
+
+    #[test]
+    fn a_redeploy_of_the_live_release_records_nothing_and_rollback_skips_copies() {
+        let mut ledger = Ledger::default();
+        ledger.commit(release("a", &["a.js"]), 2, |_| true);
+        ledger.commit(release("b", &["b.js"]), 2, |_| true);
+        assert!(Ledger::next(Some(&ledger), release("b2", &["b.js"]), 2, |_| true).is_none());
+        let next = Ledger::next(Some(&ledger), release("a2", &["a.js"]), 2, |_| true).unwrap();
+        let ids: Vec<_> = next.releases.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["b", "a2"],
+            "A again: B and A are the two distinct releases"
+        );
+        assert_eq!(next.release_before_latest_or(None).unwrap().id, "b");
+        // A ledger written before redeploys were deduplicated.
+        let mut old = Ledger::default();
+        for (id, key) in [("a", "a.js"), ("b", "b.js"), ("b2", "b.js")] {
+            old.releases.push(release(id, &[key]));
+        }
+        assert_eq!(old.release_before_latest_or(None).unwrap().id, "a");
+        assert_eq!(old.distinct_count(), 2);
+    }
+
+    #[test]
     fn ledger_round_trips_through_json() {
         let mut ledger = Ledger::default();
         ledger.commit(release("1", &["index.html"]), 2, |_| true);
