@@ -10,9 +10,8 @@ import { after, before, describe, it } from 'node:test'
 
 import { deploy, DeployError, releases, rollback } from '../index.mjs'
 import { buildFiles, entryChunk, readTree, tempDir, writeBuild } from './helpers/build.mjs'
-import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
-import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { ROOT } from './helpers/servers.mjs'
+import { BACKENDS } from './helpers/stores.mjs'
 
 const newBuild = (version = 1) => writeBuild(join(tempDir('release'), 'dist'), buildFiles(version))
 const fileStore = () => `file://${join(tempDir('release-store'), 'site')}`
@@ -105,46 +104,41 @@ describe('guards', () => {
 // nothing, delete nothing and record nothing, so A's assets stay for open
 // tabs and a rollback can still return to A.
 describe('a redeploy of the live release', () => {
-  let moto
-  before(async () => {
-    moto = await startMoto()
-    await createBucket(moto.endpoint, 'releases')
-  })
-  after(async () => { await moto?.stop() })
+  for (const backendName of ['file', 's3', 'az']) {
+    describe(backendName, () => {
+      let backend
+      before(async () => { backend = await BACKENDS[backendName]() })
+      after(async () => { await backend?.stop() })
 
-  const stores = {
-    file: () => {
-      const out = join(tempDir('release-store'), 'site')
-      return { storage: `file://${out}`, storageOptions: {}, read: async () => new Map([...siteOnly(readTree(out))].map(([key, body]) => [key, { body }])) }
-    },
-    s3: () => {
-      const prefix = `abb-${Math.random().toString(36).slice(2, 8)}`
-      return { storage: `s3://releases/${prefix}`, storageOptions: s3Options(moto.endpoint), read: async () => siteOnly(await readMotoBucket(moto.endpoint, 'releases', prefix)) }
-    },
-  }
-
-  for (const [name, open] of Object.entries(stores)) {
-    for (const [how, retention] of [['the default retention', undefined], ['keep 2 and no time window', { keep: 2, olderThan: '0s' }]]) {
-      it(`A, B, B writes and deletes nothing the third time, and rollback returns to A (${name}, ${how})`, async () => {
-        const { storage, storageOptions, read } = open()
-        const dir = newBuild(1)
-        const run = () => deploy({ dir, storage, storageOptions, ...(retention && { delete: retention }) })
-        const a = await run()
-        writeBuild(dir, buildFiles(2))
-        const b = await run()
-        const again = await run()
-        assert.equal(again.summary.uploaded.count, 0)
-        assert.equal(again.summary.deleted.count, 0, `nothing deleted: ${JSON.stringify(again.files.filter((f) => f.action === 'delete'))}`)
-        assert.equal(again.release, b.release, 'no new release')
-        assert.ok(again.notes.some((n) => /already live/.test(n)), again.notes.join('\n'))
-        assert.ok((await read()).has(entryChunk(1)), "A's entry chunk is still there for open tabs")
-        const kept = await releases({ storage, storageOptions })
-        assert.deepEqual(kept.map((r) => r.id), [a.release, b.release], 'B is recorded once')
-        const back = await rollback({ storage, storageOptions })
-        assert.equal(back.to, a.release)
-        assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
-      })
-    }
+      const variants = [['the default retention', undefined], ['keep 2 and no time window', { keep: 2, olderThan: '0s' }]]
+      for (const [index, [how, retention]] of variants.entries()) {
+        it(`A, B, B writes and deletes nothing the third time, and rollback returns to A (${backendName}, ${how})`, async () => {
+          const sub = `abb${index}`
+          const storage = `${backend.storage}/${sub}`
+          const { storageOptions } = backend
+          const read = async () => new Map([...await backend.read()].filter(([key]) => key.startsWith(`${sub}/`) && !key.startsWith(`${sub}/.vite-deploy/`)).map(([key, value]) => [key.slice(sub.length + 1), value]))
+          const dir = newBuild(1)
+          const run = () => deploy({ dir, storage, storageOptions, ...(retention && { delete: retention }) })
+          const a = await run()
+          writeBuild(dir, buildFiles(2))
+          const b = await run()
+          backend.proxy?.reset()
+          const again = await run()
+          assert.equal(again.summary.uploaded.count, 0)
+          assert.equal(again.summary.deleted.count, 0, `nothing deleted: ${JSON.stringify(again.files.filter((f) => f.action === 'delete'))}`)
+          assert.equal(again.summary.comparedByContent, 0, 'the ledger answers: no content read back')
+          if (backend.proxy) assert.deepEqual(backend.proxy.writes(), [], 'nothing written')
+          assert.equal(again.release, b.release, 'no new release')
+          assert.ok(again.notes.some((n) => /already live/.test(n)), again.notes.join('\n'))
+          assert.ok((await read()).has(entryChunk(1)), "A's entry chunk is still there for open tabs")
+          const kept = await releases({ storage, storageOptions })
+          assert.deepEqual(kept.map((r) => r.id), [a.release, b.release], 'B is recorded once')
+          const back = await rollback({ storage, storageOptions })
+          assert.equal(back.to, a.release)
+          assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
+        })
+      }
+    })
   }
 
   it('A, B, B from the command line: 0 to upload, 0 to delete, and rollback to A', async () => {
@@ -178,55 +172,50 @@ describe('a redeploy of the live release', () => {
   })
 })
 
-// Issue 13 item 7: a deploy killed between its last upload and the ledger
-// write leaves B's HTML live while the ledger still says A. Redeploying A
-// must find index.html changed (the store is the truth), put A's back, and
-// only then delete B's chunk.
+// Issue 13 item 7: a deploy that failed or was killed between its last
+// upload and the ledger write leaves B's HTML live while the ledger still
+// says A. Redeploying A must find index.html changed (the store is the
+// truth), put A's back, and only then delete B's chunk.
 describe('the store is the truth', () => {
-  let moto
-  before(async () => {
-    moto = await startMoto()
-    await createBucket(moto.endpoint, 'truth')
-  })
-  after(async () => { await moto?.stop() })
+  for (const backendName of ['file', 's3', 'az']) {
+    describe(backendName, () => {
+      let backend
+      before(async () => { backend = await BACKENDS[backendName]() })
+      after(async () => { await backend?.stop() })
 
-  const stores = {
-    file: () => {
-      const out = join(tempDir('truth-store'), 'site')
-      const put = async (key, body) => { mkdirSync(dirname(join(out, key)), { recursive: true }); writeFileSync(join(out, key), body) }
-      return { storage: `file://${out}`, storageOptions: {}, put, read: async () => new Map([...siteOnly(readTree(out))].map(([key, body]) => [key, { body }])) }
-    },
-    s3: () => {
-      const prefix = `truth-${Math.random().toString(36).slice(2, 8)}`
-      const put = async (key, body) => {
-        const { AwsClient } = await import('aws4fetch')
-        const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
-        const response = await aws.fetch(`${moto.endpoint}/truth/${prefix}/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', body })
-        assert.ok(response.ok, `PUT ${key}: ${response.status}`)
-      }
-      return { storage: `s3://truth/${prefix}`, storageOptions: s3Options(moto.endpoint), put, read: async () => siteOnly(await readMotoBucket(moto.endpoint, 'truth', prefix)) }
-    },
-  }
-
-  for (const [name, open] of Object.entries(stores)) {
-    it(`a redeploy after a deploy killed before its ledger write puts the live build's HTML back (${name})`, async () => {
-      const { storage, storageOptions, put, read } = open()
-      const dir = newBuild(1)
-      await deploy({ dir, storage, storageOptions })
-      // B's uploads all landed, its ledger write never happened.
-      const b = buildFiles(2)
-      for (const [key, body] of Object.entries(b)) await put(key, body)
-      assert.equal(buildFiles(1)['index.html'].length, b['index.html'].length, 'the fixture keeps index.html the same size')
-      const report = await deploy({ dir, storage, storageOptions, delete: true })
-      const index = report.files.find((f) => f.path === 'index.html')
-      assert.deepEqual([index.action, index.reason], ['upload', 'content differs (same size, md5 differs)'])
-      const stored = await read()
-      assert.equal(stored.get('index.html').body.toString(), buildFiles(1)['index.html'])
-      assert.ok(stored.has(entryChunk(1)), "the live HTML's chunk is there")
-      // The ledger is right again: the next redeploy compares by it, reading nothing back.
-      const next = await deploy({ dir, storage, storageOptions })
-      assert.equal(next.summary.uploaded.count, 0)
-      assert.equal(next.summary.comparedByContent, 0)
+      it("a redeploy after a deploy that never wrote its ledger puts the live build's HTML back", async () => {
+        const { storage, storageOptions } = backend
+        const dir = newBuild(1)
+        await deploy({ dir, storage, storageOptions })
+        const b = buildFiles(2)
+        assert.equal(buildFiles(1)['index.html'].length, b['index.html'].length, 'the fixture keeps index.html the same size')
+        if (backend.proxy) {
+          // B's uploads all land; its ledger write is refused.
+          backend.proxy.failWhen((req) => (req.method === 'PUT' && decodeURIComponent(req.url).includes('ledger.json') ? 403 : undefined))
+          writeBuild(dir, b)
+          const error = await rejection(deploy({ dir, storage, storageOptions }))
+          backend.proxy.failWhen(() => undefined)
+          assert.equal(error.code, 'LEDGER')
+          writeBuild(dir, buildFiles(1))
+        } else {
+          // As if killed right after the last upload.
+          for (const [key, body] of Object.entries(b)) {
+            mkdirSync(dirname(join(backend.out, key)), { recursive: true })
+            writeFileSync(join(backend.out, key), body)
+          }
+        }
+        assert.equal((await backend.read()).get('index.html').body.toString(), b['index.html'], "B's HTML is live")
+        const report = await deploy({ dir, storage, storageOptions, delete: true })
+        const index = report.files.find((f) => f.path === 'index.html')
+        assert.deepEqual([index.action, index.reason], ['upload', 'content differs (same size, md5 differs)'])
+        const stored = await backend.read()
+        assert.equal(stored.get('index.html').body.toString(), buildFiles(1)['index.html'])
+        assert.ok(stored.has(entryChunk(1)), "the live HTML's chunk is there")
+        // The ledger is right again: the next redeploy compares by it, reading nothing back.
+        const next = await deploy({ dir, storage, storageOptions })
+        assert.equal(next.summary.uploaded.count, 0)
+        assert.equal(next.summary.comparedByContent, 0)
+      })
     })
   }
 })

@@ -160,11 +160,18 @@ pub fn ledger_md5s(
         .filter_map(|object| {
             let entry = release.files.get(&object.relative)?;
             let recorded = entry.e_tag.as_deref()?;
-            let same = entry.size == object.size && object.e_tag.as_deref() == Some(recorded);
+            let same = entry.size == object.size
+                && object.e_tag.as_deref().map(bare_etag) == Some(bare_etag(recorded));
             let md5 = crate::ledger::parse_hex(entry.md5.as_deref()?)?;
             same.then(|| (object.relative.clone(), md5))
         })
         .collect()
+}
+
+/// An ETag without its quotes and weak marker: Azure quotes it in the
+/// response to a write but not in listings.
+fn bare_etag(e_tag: &str) -> &str {
+    e_tag.trim_start_matches("W/").trim_matches('"')
 }
 
 /// The MD5 in an ETag such as `"9e107d9d372bb6826bd81d3542a419d6"`, or `None`
@@ -306,7 +313,8 @@ mod tests {
             modified: 0,
         };
         let remote = [
-            object("same.html", "\"v1\""),
+            // Azure: quoted when written, bare in a listing.
+            object("same.html", "v1"),
             object("rewritten.html", "\"v2\""),
             object("unrecorded.html", "\"v1\""),
             object("md5-etag.html", "\"0123456789abcdef0123456789abcdef\""),
