@@ -6,8 +6,9 @@
 //! trusted MD5s, the reads the planner asks for, the plan, retention, the
 //! uploads, the ledger, then the deletes. A rollback does what `rollback()`
 //! does. After every step:
-//! - every hashed asset of the last `keep` distinct recorded releases is in
-//!   the store (retention settings fixed per sequence);
+//! - every hashed asset of the last `keep` distinct recorded releases, and of
+//!   every release live within the window, is in the store (retention
+//!   settings fixed per sequence);
 //! - the live HTML's assets are all in the store;
 //! - after a deploy that finished, the live HTML is that build's;
 //! - the ledger never holds the same release twice in a row.
@@ -96,9 +97,10 @@ struct Model {
     now: i64,
     /// Release id → build.
     builds: HashMap<String, u8>,
-    /// Builds of the recorded releases, in order, redeploys of the live one
-    /// included (they record nothing but are live again).
-    history: Vec<u8>,
+    /// Builds of the recorded releases with the time each went live, in
+    /// order, redeploys of the live one included (they record nothing but
+    /// are live again).
+    history: Vec<(u8, i64)>,
 }
 
 impl Model {
@@ -187,7 +189,7 @@ impl Model {
             self.builds.insert(release.id.clone(), b);
             self.ledger = Some(next);
         }
-        self.history.push(b);
+        self.history.push((b, self.now));
         for step in plan.with_action(Action::Delete) {
             self.store.remove(&step.relative);
         }
@@ -222,7 +224,7 @@ impl Model {
                 self.write(&key, content);
             }
         }
-        self.history.push(b);
+        self.history.push((b, self.now));
     }
 }
 
@@ -277,8 +279,23 @@ proptest! {
                 );
             }
             if !delete_all {
+                // Live less than `window` ago: every build whose successor
+                // went live within the window, and the live one.
+                let stops = model.history.iter().skip(1).map(|(_, t)| *t).map(Some).chain([None]);
+                for ((b, _), stopped) in model.history.iter().zip(stops) {
+                    if stopped.is_some_and(|t| model.now - t >= window as i64) {
+                        continue;
+                    }
+                    for asset in assets(*b) {
+                        prop_assert!(
+                            model.store.contains_key(&asset),
+                            "step {}: {} of build {}, live {:?} s ago (window {} s), is gone ({:?})",
+                            n, asset, b, stopped.map(|t| model.now - t), window, model.history
+                        );
+                    }
+                }
                 let mut distinct: Vec<u8> = Vec::new();
-                for b in model.history.iter().rev() {
+                for (b, _) in model.history.iter().rev() {
                     if distinct.len() == keep { break; }
                     if !distinct.contains(b) { distinct.push(*b); }
                 }
