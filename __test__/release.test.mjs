@@ -138,38 +138,40 @@ describe('a redeploy of the live release', () => {
           assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
         })
       }
+
+      it(`A, B, B from the command line: 0 to upload, 0 to delete, and rollback to A (${backendName})`, async () => {
+        const cwd = tempDir('release-cli')
+        const dir = join(cwd, 'dist')
+        const sub = 'cli'
+        const storage = `${backend.storage}/${sub}`
+        const options = Object.entries(backend.storageOptions).flatMap(([key, value]) => ['-o', `${key}=${value}`])
+        const read = async () => new Map([...await backend.read()].filter(([key]) => key.startsWith(`${sub}/`)).map(([key, value]) => [key.slice(sub.length + 1), value]))
+        const cli = (args) => new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args, '--storage', storage, ...options], { cwd, env: { ...process.env, CI: '', VITE_DEPLOY_STORAGE: '', VITE_DEPLOY_DELETE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+          let stdout = ''
+          let stderr = ''
+          child.stdout.on('data', (d) => { stdout += d })
+          child.stderr.on('data', (d) => { stderr += d })
+          child.on('error', reject)
+          child.on('close', (code) => resolve({ code, stdout, stderr }))
+        })
+        writeBuild(dir, buildFiles(1))
+        assert.equal((await cli(['dist', '--older-than', '0s'])).code, 0)
+        writeBuild(dir, buildFiles(2))
+        assert.equal((await cli(['dist', '--older-than', '0s'])).code, 0)
+        const third = await cli(['dist', '--older-than', '0s'])
+        assert.equal(third.code, 0, third.stderr)
+        assert.match(third.stderr, /0 to upload .*, 0 to delete/)
+        assert.match(third.stderr, /already live/)
+        assert.ok((await read()).has(entryChunk(1)))
+        const listed = await cli(['releases', '--json'])
+        assert.equal(JSON.parse(listed.stdout).result.length, 2, listed.stderr)
+        const back = await cli(['rollback'])
+        assert.equal(back.code, 0, back.stderr)
+        assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
+      })
     })
   }
-
-  it('A, B, B from the command line: 0 to upload, 0 to delete, and rollback to A', async () => {
-    const cwd = tempDir('release-cli')
-    const dir = join(cwd, 'dist')
-    const out = join(tempDir('release-cli-store'), 'site')
-    const storage = `file://${out}`
-    const cli = (args) => new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args], { cwd, env: { ...process.env, CI: '', VITE_DEPLOY_STORAGE: '', VITE_DEPLOY_DELETE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d) => { stdout += d })
-      child.stderr.on('data', (d) => { stderr += d })
-      child.on('error', reject)
-      child.on('close', (code) => resolve({ code, stdout, stderr }))
-    })
-    writeBuild(dir, buildFiles(1))
-    assert.equal((await cli(['dist', '--storage', storage, '--older-than', '0s'])).code, 0)
-    writeBuild(dir, buildFiles(2))
-    assert.equal((await cli(['dist', '--storage', storage, '--older-than', '0s'])).code, 0)
-    const third = await cli(['dist', '--storage', storage, '--older-than', '0s'])
-    assert.equal(third.code, 0, third.stderr)
-    assert.match(third.stderr, /0 to upload .*, 0 to delete/)
-    assert.match(third.stderr, /already live/)
-    assert.ok(readTree(out).has(entryChunk(1)))
-    const listed = await cli(['releases', '--storage', storage, '--json'])
-    assert.equal(JSON.parse(listed.stdout).result.length, 2, listed.stderr)
-    const back = await cli(['rollback', '--storage', storage])
-    assert.equal(back.code, 0, back.stderr)
-    assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), buildFiles(1)['index.html'])
-  })
 })
 
 // Issue 13 item 7: a deploy that failed or was killed between its last
