@@ -193,7 +193,7 @@ export interface FileReport {
   /** The full object key. */
   key: string
   action: 'upload' | 'skip' | 'delete' | 'keep'
-  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`. */
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
   reason: string
   size: number
   /** The file's role in the publish order; absent for orphans. */

@@ -1,7 +1,9 @@
 // Releases: the ledger makes redeploys exact without reading remote content,
 // the mass-delete guard, the check that HTML references exist before it goes
-// live, concurrent deploys, and a corrupt ledger. Local stores; the contract
-// tests run retention against every backend.
+// live, a corrupt ledger; a redeploy of the live release (A, B, B) and the
+// store as the truth over the ledger on file, S3 (moto) and Azure (Azurite),
+// through deploy() and the CLI; retention by time. The contract tests run
+// retention against every backend.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
