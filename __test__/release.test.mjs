@@ -62,6 +62,26 @@ describe('the ledger', () => {
 
 })
 
+describe('rollback', () => {
+  it('goes back to the newest release that differs from the live one, and refuses the live one', async () => {
+    const dir = newBuild(1)
+    const storage = fileStore()
+    const a = await deploy({ dir, storage })
+    writeBuild(dir, buildFiles(2))
+    const b = await deploy({ dir, storage })
+    const error = await rejection(rollback({ storage, to: b.release }))
+    assert.equal(error.code, 'LEDGER')
+    assert.match(error.message, new RegExp(`release ${b.release} is already live: there is nothing to roll back`))
+    const back = await rollback({ storage })
+    assert.equal(back.to, a.release)
+    // A again is live: the one to go back to is B, not the A it replaced.
+    assert.equal((await rollback({ storage, dryRun: true })).to, b.release)
+    // A and its rollback copy are one distinct release: the ledger keeps B and A again.
+    const kept = await releases({ storage })
+    assert.deepEqual(kept.map((r) => r.id), [b.release, back.release])
+  })
+})
+
 describe('guards', () => {
   it('a deploy that would delete more than maxDeletes stops before writing, and force passes it', async () => {
     const dir = newBuild()

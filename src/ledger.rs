@@ -101,6 +101,17 @@ impl Release {
                 .all(|((k1, e1), (k2, e2))| k1 == k2 && e1.size == e2.size && e1.md5 == e2.md5)
     }
 
+    /// A hash of what [`Release::same_files`] compares: equal releases have
+    /// equal fingerprints, so most comparisons stop at one number.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for (key, entry) in &self.files {
+            (key, entry.size, &entry.md5).hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
     /// When it went live, in seconds since the epoch; `None` if unreadable.
     pub fn unix_time(&self) -> Option<i64> {
         chrono::DateTime::parse_from_rfc3339(&self.time)
@@ -167,16 +178,20 @@ impl Ledger {
         count: usize,
         build: Option<&'a Release>,
     ) -> Vec<&'a Release> {
-        let mut distinct: Vec<&Release> = Vec::new();
+        let mut distinct: Vec<(&Release, u64)> = Vec::new();
         for release in build.into_iter().chain(self.releases.iter().rev()) {
             if distinct.len() >= count {
                 break;
             }
-            if !distinct.iter().any(|d| d.same_files(release)) {
-                distinct.push(release);
+            let fingerprint = release.fingerprint();
+            if !distinct
+                .iter()
+                .any(|(d, f)| *f == fingerprint && d.same_files(release))
+            {
+                distinct.push((release, fingerprint));
             }
         }
-        distinct
+        distinct.into_iter().map(|(release, _)| release).collect()
     }
 
     /// How many distinct releases the ledger holds.
