@@ -161,6 +161,8 @@ pub struct Outcome {
     /// Why the store counted as unreachable, when it stopped answering: no
     /// upload was started after that.
     pub unreachable: Option<String>,
+    /// The ETag the store gave each uploaded file, for the ledger.
+    pub e_tags: HashMap<String, String>,
 }
 
 /// Runs the plan's uploads stage by stage (see [`stages`]).
@@ -214,7 +216,10 @@ pub async fn upload(
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),
-                Some(Ok(())) => {
+                Some(Ok(e_tag)) => {
+                    if let Some(e_tag) = e_tag {
+                        outcome.e_tags.insert(step.relative.clone(), e_tag);
+                    }
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
                         size: step.size,
@@ -533,7 +538,7 @@ async fn upload_file(
     file: &LocalFile,
     settings: &Settings,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let key = target
         .key(&file.relative)
         .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
@@ -572,12 +577,12 @@ async fn upload_file(
             attributes: attributes(file, settings),
             ..Default::default()
         };
-        target
+        let written = target
             .store
             .put_opts(&key, payload, options)
             .await
             .map_err(store_error)?;
-        return Ok(());
+        return Ok(written.e_tag);
     }
 
     let _slot = limits
@@ -630,10 +635,7 @@ async fn upload_file(
     }
     .await;
     match streamed {
-        Ok(()) => {
-            writer.finish().await.map_err(store_error)?;
-            Ok(())
-        }
+        Ok(()) => Ok(writer.finish().await.map_err(store_error)?.e_tag),
         Err(error) => {
             // Leave no dangling parts behind; the upload's own error matters more.
             let _ = writer.abort().await;
