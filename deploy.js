@@ -1,6 +1,6 @@
 'use strict'
 
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding } = loadBinding()
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding } = loadBinding()
 
 // ─── the native binding ─────────────────────────────────────────────────────
 // The generated loader (binding.js) throws "Cannot find native binding" with
@@ -109,6 +109,14 @@ function failureMessage(report) {
  * @returns {Promise<import('./index').DeployReport>}
  */
 async function deploy(options = {}) {
+  return deployWithEnv(options, undefined)
+}
+
+/**
+ * deploy() with variables read from Vite's env files (`env.js`), which the
+ * engine reads after the process environment; the plugin and the CLI pass them.
+ */
+async function deployWithEnv(options = {}, env) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
   }
@@ -135,7 +143,7 @@ async function deploy(options = {}) {
   signal?.addEventListener('abort', cancel, { once: true })
   let report
   try {
-    report = valueOf(await deployBinding(request, progress, id))
+    report = valueOf(await deployBinding(request, progress, id, env))
   } finally {
     signal?.removeEventListener('abort', cancel)
   }
@@ -159,6 +167,17 @@ function valueOf(answer) {
   const result = JSON.parse(answer)
   if (!result.ok) throw new DeployError(result.error.message, result.error)
   return result.value
+}
+
+/**
+ * Checks options and store without deploying: every setting that needs no
+ * network, and with `reach` one listing (bucket, credentials). Rejects with
+ * a DeployError as deploy() would.
+ */
+async function checkSetup(options, env, reach = false) {
+  const { onProgress, onDeployed, signal, ...rest } = options
+  const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  valueOf(await checkBinding(request, env, reach))
 }
 
 function ledgerOptions(options, name) {
@@ -185,4 +204,4 @@ async function rollback(options = {}) {
   return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
 }
 
-module.exports = { deploy, releases, rollback, DeployError }
+module.exports = { deploy, deployWithEnv, checkSetup, releases, rollback, DeployError }

@@ -3,7 +3,7 @@
 // (moto). Every store is read back without vite-deploy.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -181,7 +181,7 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
   })
 
   it('no storage at all', async () => {
-    assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE')
+    assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.production.local)')
   })
 
   it('a build folder that does not exist, named as the user gave it', async () => {
@@ -559,5 +559,60 @@ describe('releases, retention flags and rollback', () => {
     const badAge = await runCli(['dist', '--storage', storage, '--older-than', 'soon'], { cwd })
     assert.equal(badAge.code, 2)
     assert.match(badAge.stderr, /'soon' is not a duration/)
+  })
+})
+
+describe("cli: Vite's env files and --mode", () => {
+  it('reads VITE_DEPLOY_STORAGE from .env.[mode] for --mode (default production); the environment and --storage win', async () => {
+    const { cwd, files } = projectWithBuild('env-files')
+    const store = (name) => join(tempDir(`env-files-${name}`), 'site')
+    const stores = { env: store('env'), production: store('production'), productionLocal: store('production-local'), staging: store('staging') }
+    writeFileSync(join(cwd, '.env'), `VITE_DEPLOY_STORAGE=file://${stores.env}\n`)
+    writeFileSync(join(cwd, '.env.production'), `VITE_DEPLOY_STORAGE=file://${stores.production}\n`)
+    writeFileSync(join(cwd, '.env.production.local'), `VITE_DEPLOY_STORAGE=file://${stores.productionLocal}\n`)
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${stores.staging}\nVITE_DEPLOY_DELETE=false\n`)
+    const production = await runCli([], { cwd })
+    assert.equal(production.code, 0, production.stderr)
+    assertTreeEquals(readTree(stores.productionLocal), files)
+    const staging = await runCli(['--mode', 'staging'], { cwd })
+    assert.equal(staging.code, 0, staging.stderr)
+    assertTreeEquals(readTree(stores.staging), files)
+    const fromProcess = store('process')
+    const processWins = await runCli(['--mode', 'staging'], { cwd, env: { VITE_DEPLOY_STORAGE: `file://${fromProcess}` } })
+    assert.equal(processWins.code, 0, processWins.stderr)
+    assertTreeEquals(readTree(fromProcess), files)
+    assert.ok(!existsSync(join(stores.env, 'index.html')) && !existsSync(join(stores.production, 'index.html')))
+  })
+
+  it('--mode reaches vite.config and --build', async () => {
+    const cwd = tempProject('env-mode-build')
+    for (const entry of ['index.html', 'src', 'public']) cpSync(join(ROOT, 'examples', 'basic', entry), join(cwd, entry), { recursive: true })
+    const site = join(tempDir('env-mode-build-store'), 'site')
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default ({ mode }) => ({ build: { outDir: 'out-' + mode }, plugins: [viteDeploy()] })
+    `)
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${site}\nVITE_BASE_URL=https://staging.example.com/\n`)
+    const result = await runCli(['--build', '--mode', 'staging'], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(readFileSync(join(site, 'index.html'), 'utf8'), /src="https:\/\/staging\.example\.com\/assets\//)
+    assert.ok(existsSync(join(cwd, 'out-staging', 'index.html')))
+  })
+
+  it("--storage of another backend drops the config's storageOptions with a note instead of refusing them", async () => {
+    const cwd = tempProject('env-other-backend')
+    writeBuild(join(cwd, 'dist'), buildFiles(1))
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { plugins: [viteDeploy({ storage: 's3://bucket/app', storageOptions: { aws_region: 'eu-west-1', aws_endpoint: 'http://127.0.0.1:9' } })] }
+    `)
+    const result = await runCli(['--storage', 'az://container/app'], { cwd })
+    assert.match(result.stderr, /note: storage options of another backend in the config are not used with --storage az:\/\/container\/app: aws_region, aws_endpoint/)
+    // The next problem is the real one: no Azure credentials, not an unknown key.
+    assertUsageError(result, /no credentials for az:\/\/container\/app/)
+    const site = join(tempDir('env-other-backend-store'), 'site')
+    const local = await runCli(['--storage', `file://${site}`], { cwd })
+    assert.equal(local.code, 0, local.stderr)
+    assert.match(local.stderr, /note: storage options of another backend/)
   })
 })

@@ -34,27 +34,93 @@ impl Progress for JsProgress {
 /// Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "deploy",
-    ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
+    ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
 pub async fn deploy_binding(
     options: Value,
     on_progress: Option<ProgressCallback>,
     id: Option<u32>,
+    env: Option<HashMap<String, String>>,
 ) -> napi::Result<String> {
     let cancel = Cancellation::default();
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
     }
     let progress = JsProgress(on_progress);
+    let files = FileEnv(env.unwrap_or_default());
     let answer = answer(options, |options: DeployOptions| {
-        crate::deploy(options, &progress, &cancel)
+        let options = files.apply(options);
+        crate::deploy_with_env(options, |name| files.get(name), &progress, &cancel)
     })
     .await;
     if let Some(id) = id {
         RUNNING.lock().unwrap().remove(&id);
     }
     Ok(answer)
+}
+
+/// Checks the options and the store without deploying (see
+/// [`crate::check_with_env`]); resolves to `{ ok: true }` or `{ ok: false, error }`, as JSON text.
+#[napi(
+    js_name = "check",
+    ts_args_type = "options: object, env?: Record<string, string>, reach?: boolean",
+    ts_return_type = "Promise<string>"
+)]
+pub async fn check_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+    reach: Option<bool>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: DeployOptions| {
+        let options = files.apply(options);
+        crate::check_with_env(options, |name| files.get(name), reach.unwrap_or(false))
+    })
+    .await)
+}
+
+/// Variables read from Vite's env files (`.env`, `.env.[mode].local`, …) by
+/// the JS side, for this deploy only: they are never written to the process
+/// environment, which wins over them.
+struct FileEnv(HashMap<String, String>);
+
+impl FileEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.0.get(name).cloned())
+    }
+
+    /// Credentials from the files (`AWS_*`, `GOOGLE_*`, `AZURE_*`) as storage
+    /// options, under those given: object_store's builders read only the
+    /// process environment.
+    fn apply(&self, mut options: DeployOptions) -> DeployOptions {
+        let Some(storage) = options
+            .storage
+            .clone()
+            .or_else(|| self.get("VITE_DEPLOY_STORAGE"))
+        else {
+            return options;
+        };
+        let given: std::collections::HashSet<String> = options
+            .storage_options
+            .keys()
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
+        let unset: HashMap<String, String> = self
+            .0
+            .iter()
+            .filter(|(name, _)| std::env::var_os(name).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in crate::store::options_from_vars(&storage, &unset) {
+            if !given.contains(&key) {
+                options.storage_options.insert(key, value);
+            }
+        }
+        options
+    }
 }
 
 /// Stops the deploy started with `id` between files: nothing new is uploaded,

@@ -252,6 +252,29 @@ pub async fn deploy_with_env(
     Ok(report)
 }
 
+/// Checks the options and opens the store without deploying: everything
+/// that needs no network, and with `reach` one listing request that finds a
+/// missing bucket or refused credentials. The build directory is not looked
+/// at (the plugin checks before Vite writes it).
+pub async fn check_with_env(
+    options: DeployOptions,
+    env: impl Fn(&str) -> Option<String>,
+    reach: bool,
+) -> Result<()> {
+    let options = options.resolve(env)?;
+    local::Filter::new(&options.include, &options.exclude)?;
+    headers::CacheRules::new(&options.cache_control)?;
+    let network = store::Network {
+        retries: options.retries,
+        timeout: options.timeout.clone(),
+    };
+    let target = store::open(&options.storage, &options.storage_options, &network)?;
+    if reach {
+        remote::probe(&target).await?;
+    }
+    Ok(())
+}
+
 /// The release record of this deploy: every key with its size and, for the
 /// files compared by content, its MD5. Hashed assets carry none: their name
 /// is their content, and leaving it out keeps the ledger, which every deploy

@@ -152,6 +152,18 @@ pub fn etag_md5(e_tag: &str) -> Option<[u8; 16]> {
     Some(digest)
 }
 
+/// One listing request under the prefix, to learn early whether the bucket
+/// exists and the credentials work: the plugin sends it while Vite builds.
+pub async fn probe(target: &Target) -> Result<()> {
+    let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
+    target
+        .store
+        .list_with_delimiter(prefix)
+        .await
+        .map(|_| ())
+        .map_err(|error| list_error(target, error))
+}
+
 fn list_error(target: &Target, error: object_store::Error) -> Error {
     let message = describe(&error);
     let lower = message.to_ascii_lowercase();
