@@ -74,9 +74,16 @@ function readableError(error) {
   const code = error.code ?? 'INTERNAL'
   const message = `${error.message}\n(error code ${code}${debugging() ? '' : '; DEBUG=vite-deploy prints the stack trace'})`
   const readable = new DeployError(message, { code, usage: error.usage === true, report: error.report })
-  readable.cause = error
-  // Vite prints `stack` under "error during build": the message alone is the block.
-  readable.stack = debugging() ? `${message}\n${error.stack ?? ''}` : message
+  const shown = debugging() ? `${message}\n${error.stack ?? ''}` : message
+  // `vite build` prints util.inspect(error) under "error during build", and
+  // other tools print `stack`: both show the block alone, not JS frames or
+  // the error's fields.
+  Object.defineProperty(readable, 'cause', { value: error, enumerable: false })
+  for (const key of ['name', 'code', 'usage', 'report']) {
+    if (key in readable) Object.defineProperty(readable, key, { value: readable[key], enumerable: false, writable: true })
+  }
+  readable.stack = shown
+  readable[Symbol.for('nodejs.util.inspect.custom')] = () => shown
   return readable
 }
 

@@ -1,7 +1,8 @@
 // The Vite plugin in real builds of the example app: programmatic `build()`,
 // the builder `vite build` uses, watch and SSR builds, and a real S3 server.
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { build, createBuilder, createLogger } from 'vite'
@@ -349,6 +350,43 @@ describe('the plugin reports setup errors before the build, without a stack trac
     const error = await setupError(exampleApp(), { storage: 's3://bucket/app' })
     assert.match(error.message, /no credentials for s3:\/\/bucket\/app: set AWS_ACCESS_KEY_ID/)
     assert.match(error.message, /error code MISSING_CREDENTIALS; DEBUG=vite-deploy prints the stack trace/)
+  })
+})
+
+describe('`vite build` prints a failure as one block', () => {
+  /** The example app as a project where `vite-deploy` and `vite` resolve to this package and its Vite. */
+  function viteProject(pluginOptions) {
+    const root = exampleApp()
+    mkdirSync(join(root, 'node_modules'))
+    symlinkSync(ROOT, join(root, 'node_modules', 'vite-deploy'))
+    symlinkSync(join(ROOT, 'node_modules', 'vite'), join(root, 'node_modules', 'vite'))
+    writeFileSync(join(root, 'vite.config.mjs'), `import viteDeploy from 'vite-deploy'\nexport default { plugins: [viteDeploy(${JSON.stringify(pluginOptions)})] }\n`)
+    return root
+  }
+  const viteBuild = (cwd, extra = {}) => {
+    const env = { ...process.env, ...extra }
+    for (const key of Object.keys(CLEAN_ENV)) if (!(key in extra)) delete env[key]
+    return spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd, env, encoding: 'utf8' })
+  }
+
+  it('a setup error: the problem, the fix and the code, no stack trace unless DEBUG=vite-deploy', () => {
+    const cwd = viteProject({ storage: 's3://bucket//app' })
+    const result = viteBuild(cwd)
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /error during build:\ninvalid storage URL 's3:\/\/bucket\/\/app': the path has a double slash.*write s3:\/\/bucket\/app\n\(error code INVALID_URL; DEBUG=vite-deploy prints the stack trace\)\n/)
+    assert.doesNotMatch(result.stderr, /\n\s+at |cause:|\{/)
+    const debug = viteBuild(cwd, { DEBUG: 'vite-deploy' })
+    assert.equal(debug.status, 1)
+    assert.match(debug.stderr, /\n\s+at .*deploy\.js/)
+  })
+
+  it('a store that refuses the listing fails after the build with the same block', () => {
+    const options = { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1' }
+    const cwd = viteProject({ storage: 's3://bucket/app', base: 'https://cdn.example.com/app/', retries: 0, storageOptions: options })
+    const result = viteBuild(cwd)
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /error during build:\ncannot list s3:\/\/bucket\/app: .*is the endpoint reachable\?.*\n\(error code LIST_FAILED; DEBUG=vite-deploy prints the stack trace\)\n/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /)
   })
 })
 

@@ -333,7 +333,7 @@ fn explain(
         )));
     }
     if let Some((host, path)) = rest.split_once('/') {
-        if !host.is_empty() && path.contains("//") {
+        if !host.is_empty() && (path.starts_with('/') || path.contains("//")) {
             let tidy: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
             return Some(invalid(format!(
                 "the path has a double slash, which would make an empty folder name: write {scheme}://{host}/{}",
