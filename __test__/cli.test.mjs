@@ -180,6 +180,16 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
     assertUsageError(await run(['--storage', 's3:/bucket']), "invalid storage URL 's3:/bucket': expected s3://bucket/prefix")
   })
 
+  it('storage URLs that are almost right, each with the URL or option to write', async () => {
+    assertUsageError(await run(['--storage', 's3://bucket//app', '-o', 'aws_access_key_id=k']),
+      "invalid storage URL 's3://bucket//app': the path has a double slash, which would make an empty folder name: write s3://bucket/app")
+    assertUsageError(await run(['--storage', 'memory://site/app']), "invalid storage URL 'memory://site/app': memory storage has no host: write memory:///site/app")
+    assertUsageError(await run(['--storage', 'http://127.0.0.1:9000/bucket/app', '-o', 'aws_region=us-east-1']),
+      /WebDAV, but 'aws_region' is an S3 option: for an S3 server at http:\/\/127\.0\.0\.1:9000, write s3:\/\/bucket\/app with aws_endpoint=http:\/\/127\.0\.0\.1:9000/)
+    assertUsageError(await run(['--storage', 's3://bucket/app', '-o', 'aws_endpoint=http://127.0.0.1:9000', '-o', 'aws_access_key_id=k', '-o', 'aws_secret_access_key=s']),
+      /the endpoint http:\/\/127\.0\.0\.1:9000 is plain http, which object_store refuses unless aws_allow_http=true: add it \(-o aws_allow_http=true/)
+  })
+
   it('no storage at all', async () => {
     assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.production.local)')
   })

@@ -95,7 +95,9 @@ describe('the plugin with a local folder', () => {
     assert.match(readFileSync(join(root, 'dist', 'index.html'), 'utf8'), /src="\/cdn\/assets\//)
     process.env.VITE_DEPLOY = 'false'
     try {
-      await build(viteConfig(root, viteDeploy({ storage: `file://${out}` })).config)
+      const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }))
+      await build(config)
+      assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ['vite-deploy: not publishing (VITE_DEPLOY=false); base is still set'])
     } finally {
       delete process.env.VITE_DEPLOY
     }
@@ -122,19 +124,23 @@ describe('the plugin with a local folder', () => {
     const root = exampleApp()
     writeFileSync(join(root, 'src', 'entry-server.js'), 'export const render = () => "<p>ssr</p>"\n')
     const out = join(tempDir('plugin-out'), 'site')
-    await build(viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { ssr: 'src/entry-server.js', outDir: 'dist-ssr' } }).config)
+    const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { ssr: 'src/entry-server.js', outDir: 'dist-ssr' } })
+    await build(config)
     assert.ok(existsSync(join(root, 'dist-ssr')))
     assert.equal(existsSync(out), false)
+    assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ["vite-deploy: not publishing an SSR build (environments: ['ssr'] would)"])
   })
 
   it('a watch build uploads nothing unless watch: true', async () => {
     const root = exampleApp()
     const out = join(tempDir('plugin-out'), 'site')
-    const watcher = await build(viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { watch: {} } }).config)
+    const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { watch: {} } })
+    const watcher = await build(config)
     await new Promise((resolve, reject) => watcher.on('event', (e) => { if (e.code === 'END') resolve(); if (e.code === 'ERROR') reject(e.error) }))
     await watcher.close()
     assert.ok(existsSync(join(root, 'dist', 'index.html')))
     assert.equal(existsSync(out), false)
+    assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ['vite-deploy: not publishing in watch mode (watch: true publishes every rebuild)'])
   })
 
   it('a build with several outputs (as @vitejs/plugin-legacy makes) publishes once', async () => {

@@ -346,3 +346,42 @@ fn check_references(
         })
     }
 }
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    fn options(storage: &str) -> DeployOptions {
+        DeployOptions {
+            dir: "no-such-build-yet".into(),
+            storage: Some(storage.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn check_opens_the_store_without_the_build_and_names_setup_errors() {
+        let none = |_: &str| None;
+        check_with_env(options("memory:///checked"), none, true)
+            .await
+            .unwrap();
+        let error = check_with_env(options("ftp://host/x"), none, false)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "UNSUPPORTED_SCHEME");
+        let mut bad_glob = options("memory:///checked");
+        bad_glob.include = vec!["[".into()];
+        let error = check_with_env(bad_glob, none, false).await.unwrap_err();
+        assert_eq!(error.code(), "INVALID_GLOB");
+        let error = check_with_env(
+            DeployOptions {
+                storage: None,
+                ..options("")
+            },
+            |name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///from-env".into()),
+            false,
+        )
+        .await;
+        assert!(error.is_ok(), "{error:?}");
+    }
+}
