@@ -74,8 +74,9 @@ function viteDeploy(options = {}) {
     checkPluginOptions(options)
   } catch (error) {
     setupError = error
-    options = {}
   }
+  const given = options
+  if (setupError) options = {}
   const {
     base,
     enabled = true,
@@ -190,7 +191,7 @@ function viteDeploy(options = {}) {
     // One instance across environments, so closeBundle and buildApp share state.
     sharedDuringBuild: true,
     /** The options given, for tools (the CLI reads them from vite.config). */
-    api: { options },
+    api: { options: given },
 
     async config(userConfig, { mode }) {
       const root = path.resolve(userConfig.root ?? '')

@@ -450,6 +450,16 @@ describe('cli: vite.config', () => {
     assertTreeEquals(readTree(other), rest)
   })
 
+  it('a misspelt plugin option in vite.config gets a did-you-mean among the plugin\'s own options', async () => {
+    const cwd = tempProject('config-typo')
+    writeBuild(join(cwd, 'dist'), buildFiles(1))
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { plugins: [viteDeploy({ storage: 'memory:///typo', dryrun: true })] }
+    `)
+    assertUsageError(await runCli([], { cwd }), /unknown option `dryrun` in viteDeploy\(\{ … \}\) — did you mean `dryRun`\? Valid options: .*failOnError/)
+  })
+
   it('a config that fails to load is a configuration error (exit 2)', async () => {
     const cwd = tempProject('bad-config')
     writeFileSync(join(cwd, 'vite.config.mjs'), `throw new Error('the config is broken')\n`)

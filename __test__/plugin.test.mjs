@@ -210,6 +210,8 @@ describe('the plugin with a real S3 server', () => {
     const errors = log.lines.filter((l) => l.level === 'error')
     assert.equal(errors.length, 1, log.text())
     assert.match(errors[0].message, /NoSuchBucket[\s\S]*failOnError: false/)
+    // The listing sent at buildStart found it: publishing never started.
+    assert.equal(log.lines.filter((l) => /^vite-deploy: publishing/.test(l.message)).length, 0, log.text())
   })
 
   it('credentials in .env.production.local reach the deploy and nothing the deploy reads reaches client code', async () => {

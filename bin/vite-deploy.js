@@ -26,6 +26,7 @@ try {
 }
 const { deployWithEnv, releases, rollback, DeployError } = engine
 const { loadDeployEnv } = require('../env.js')
+const { unknownOptionError } = require('../setup.js')
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { version } = require('../package.json')
 
@@ -511,6 +512,8 @@ function printReport(report, say) {
 
 /** The engine's message, or the CLI's when it can name a better fix. */
 function errorMessage(error, settings, flags) {
+  // A misspelt option in the plugin's options, with the closest one among the plugin's own too.
+  if (error.code === 'INVALID_OPTION' && /unknown field/.test(error.message)) return unknownOptionError(error).message
   if (error.code === 'NO_STORAGE') return `no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.${flags.mode ?? 'production'}.local)`
   if (error.code === 'DIR_MISSING' && settings) {
     return flags.build
