@@ -25,7 +25,7 @@ export declare function check(options: object, env?: Record<string, string>, rea
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>): Promise<string>
 
 /** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function releases(options: object): Promise<string>
+export declare function releases(options: object, env?: Record<string, string>): Promise<string>
 
 /** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function rollback(options: object): Promise<string>
+export declare function rollback(options: object, env?: Record<string, string>): Promise<string>

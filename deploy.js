@@ -192,7 +192,12 @@ function ledgerOptions(options, name) {
  * @param {import('./index').LedgerOptions} options
  */
 async function releases(options = {}) {
-  return valueOf(await releasesBinding(ledgerOptions(options, 'releases')))
+  return releasesWithEnv(options, undefined)
+}
+
+/** releases() with variables from Vite's env files, as deployWithEnv(). */
+async function releasesWithEnv(options = {}, env) {
+  return valueOf(await releasesBinding(ledgerOptions(options, 'releases'), env))
 }
 
 /**
@@ -201,7 +206,12 @@ async function releases(options = {}) {
  * @param {import('./index').RollbackOptions} options
  */
 async function rollback(options = {}) {
-  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
+  return rollbackWithEnv(options, undefined)
 }
 
-module.exports = { deploy, deployWithEnv, checkSetup, releases, rollback, DeployError }
+/** rollback() with variables from Vite's env files, as deployWithEnv(). */
+async function rollbackWithEnv(options = {}, env) {
+  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback'), env))
+}
+
+module.exports = { deploy, deployWithEnv, checkSetup, releases, releasesWithEnv, rollback, rollbackWithEnv, DeployError }

@@ -619,6 +619,20 @@ describe("cli: Vite's env files and --mode", () => {
     assert.ok(existsSync(join(cwd, 'out-staging', 'index.html')))
   })
 
+  it('releases and rollback read the storage from the env files of --mode too', async () => {
+    const { cwd } = projectWithBuild('env-releases')
+    const site = join(tempDir('env-releases-store'), 'site')
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${site}\n`)
+    const deployed = await runCli(['--mode', 'staging'], { cwd })
+    assert.equal(deployed.code, 0, deployed.stderr)
+    const listed = await runCli(['releases', '--mode', 'staging', '--json'], { cwd })
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.equal(JSON.parse(listed.stdout).result.length, 1)
+    const production = await runCli(['releases', '--json'], { cwd })
+    assert.equal(production.code, 2, production.stderr)
+    assert.equal(JSON.parse(production.stdout).error.code, 'NO_STORAGE')
+  })
+
   it("--storage of another backend drops the config's storageOptions with a note instead of refusing them", async () => {
     const cwd = tempProject('env-other-backend')
     writeBuild(join(cwd, 'dist'), buildFiles(1))

@@ -24,7 +24,7 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deployWithEnv, releases, rollback, DeployError } = engine
+const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError } = engine
 const { loadDeployEnv } = require('../env.js')
 const { unknownOptionError } = require('../setup.js')
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
@@ -51,8 +51,8 @@ in vite.config, then from the environment, then from Vite's env files for
   CI                       when true, progress is plain lines instead of a bar
 
 Releases (recorded in .vite-deploy/ledger.json under the prefix):
-  vite-deploy releases [--storage URL] [-o key=value] [--json]
-  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--json]
+  vite-deploy releases [--storage URL] [-o key=value] [--mode MODE] [--json]
+  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--mode MODE] [--json]
 
 Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed,
 2 bad usage or configuration.
@@ -535,6 +535,7 @@ function ledgerProgram(name) {
     .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
+    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)", 'production')
     .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
     .exitOverride()
@@ -555,21 +556,24 @@ async function ledgerCommand(name, argv, say) {
   const program = ledgerProgram(name)
   program.parse(argv, { from: 'user' })
   const flags = program.opts()
-  const config = await readViteConfig(process.cwd(), flags.config)
+  const config = await readViteConfig(process.cwd(), flags.config, flags.mode)
+  const deployEnv = await readEnvFiles(process.cwd(), config, flags.mode)
   const fromConfig = config?.pluginOptions ?? {}
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
+  if (dropped.length > 0) say(`vite-deploy: note: storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`)
+  const storageOptions = { ...kept, ...flags.storageOption }
   const options = {
     storage: flags.storage ?? fromConfig.storage,
     storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
   }
   if (name === 'releases') {
-    const list = await releases(options)
+    const list = await releasesWithEnv(options, deployEnv.fromFiles)
     for (const r of list) {
       say(`${r.live ? '*' : ' '} ${r.id}  ${r.time}  ${r.files} files (${formatBytes(r.bytes)}), +${r.added} −${r.removed}  vite-deploy ${r.version}`)
     }
     return { flags, result: list }
   }
-  const report = await rollback({ ...options, to: flags.to, dryRun: flags.dryRun })
+  const report = await rollbackWithEnv({ ...options, to: flags.to, dryRun: flags.dryRun }, deployEnv.fromFiles)
   const verb = report.dryRun ? 'would restore' : 'restored'
   say(`vite-deploy: ${verb} ${report.restored.length} file(s) of release ${report.to} → ${report.storage}${report.release ? ` (recorded as ${report.release})` : ''}`)
   return { flags, result: report }

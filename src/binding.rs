@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::error::Error;
 use crate::options::DeployOptions;
 use crate::publish::{Cancellation, Event, Progress};
+use crate::rollback::LedgerOptions;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -96,15 +97,30 @@ impl FileEnv {
     /// options, under those given: object_store's builders read only the
     /// process environment.
     fn apply(&self, mut options: DeployOptions) -> DeployOptions {
-        let Some(storage) = options
-            .storage
-            .clone()
-            .or_else(|| self.get("VITE_DEPLOY_STORAGE"))
-        else {
-            return options;
+        self.complete(&mut options.storage, &mut options.storage_options);
+        options
+    }
+
+    /// [`FileEnv::apply`] for `releases` and `rollback`.
+    fn apply_to_ledger(&self, mut options: LedgerOptions) -> LedgerOptions {
+        self.complete(&mut options.storage, &mut options.storage_options);
+        options
+    }
+
+    /// The storage URL from `VITE_DEPLOY_STORAGE` when none is given, and the
+    /// files' credentials for its backend under the options given.
+    fn complete(
+        &self,
+        storage: &mut Option<String>,
+        storage_options: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        if storage.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            *storage = self.get("VITE_DEPLOY_STORAGE").or(storage.take());
+        }
+        let Some(storage) = storage.as_deref() else {
+            return;
         };
-        let given: std::collections::HashSet<String> = options
-            .storage_options
+        let given: std::collections::HashSet<String> = storage_options
             .keys()
             .map(|k| k.to_ascii_lowercase())
             .collect();
@@ -114,12 +130,11 @@ impl FileEnv {
             .filter(|(name, _)| std::env::var_os(name).is_none())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        for (key, value) in crate::store::options_from_vars(&storage, &unset) {
+        for (key, value) in crate::store::options_from_vars(storage, &unset) {
             if !given.contains(&key) {
-                options.storage_options.insert(key, value);
+                storage_options.insert(key, value);
             }
         }
-        options
     }
 }
 
@@ -188,19 +203,33 @@ fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Resul
 /// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "releases",
-    ts_args_type = "options: object",
+    ts_args_type = "options: object, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
-pub async fn releases_binding(options: Value) -> napi::Result<String> {
-    Ok(answer(options, crate::rollback::releases).await)
+pub async fn releases_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: LedgerOptions| {
+        crate::rollback::releases(files.apply_to_ledger(options))
+    })
+    .await)
 }
 
 /// Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "rollback",
-    ts_args_type = "options: object",
+    ts_args_type = "options: object, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
-pub async fn rollback_binding(options: Value) -> napi::Result<String> {
-    Ok(answer(options, crate::rollback::rollback).await)
+pub async fn rollback_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: LedgerOptions| {
+        crate::rollback::rollback(files.apply_to_ledger(options))
+    })
+    .await)
 }
