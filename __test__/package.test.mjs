@@ -33,8 +33,8 @@ const BASE = 'https://cdn.example.com/app/'
 
 // What a user needs, and nothing else; bin/ may grow.
 const PACKED_FILES = [
-  'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts',
-  'deploy.js', 'vite.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
+  'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts', 'index.d.mts',
+  'deploy.js', 'vite.js', 'env.js', 'setup.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
 ]
 
 /**
@@ -287,6 +287,13 @@ describe('the packed package in a fresh Vite app', { skip: BINARY ? false : 'no 
       '',
     ].join('\n'))
     await ok(TSC, ['--noEmit', '-p', join(app, 'tsconfig.json')], { cwd: app })
+    // The same files as Node resolves them in this `"type": "module"` app: the
+    // default import must be callable (TS2349 when `import` gets CJS types).
+    writeFileSync(join(app, 'tsconfig.node.json'), JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' },
+    }, null, 2))
+    await ok(TSC, ['--noEmit', '-p', join(app, 'tsconfig.node.json')], { cwd: app })
   })
 
   it('without the platform package, loading it names the package and the command', async () => {
