@@ -397,6 +397,16 @@ describe('cli: S3 (moto)', () => {
     assert.equal(document.error.code, 'LIST_FAILED')
   })
 
+  it('an http:// URL of an S3 server: the URL to write, before any request and after a refused WebDAV listing', async () => {
+    writeBuild(join(cwd, 'dist'), v1)
+    const url = `${moto.endpoint}/clibucket/app`
+    assertUsageError(await runCli(['dist', '--storage', url], { cwd }),
+      `invalid option \`storageOptions.allow_http\`: plain http:// storage is WebDAV and needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write s3://clibucket/app with aws_endpoint=${moto.endpoint} and aws_allow_http=true`)
+    const refused = await runCli(['dist', '--storage', url, '-o', 'allow_http=true'], { cwd })
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.ok(refused.stderr.includes(`the server does not speak WebDAV; if it is S3-compatible (MinIO, …), write s3://clibucket/app with aws_endpoint=${moto.endpoint}\n`), refused.stderr)
+  })
+
   it('exits 1 with the report when an upload fails, and deletes nothing', async () => {
     const v3 = { ...v2, 'assets/broken-Qw3rTy12.js': 'will fail', 'index.html': v2['index.html'].replace('<body>', '<body>v3') }
     delete v3['assets/index-DiwrgTda.css']

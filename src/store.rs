@@ -367,22 +367,44 @@ fn explain(
             }
         }
     }
-    if matches!(scheme.as_str(), "http" | "https") {
+    if let Some((s3, endpoint)) = as_s3(raw) {
         let s3_key = options
             .keys()
             .find(|k| k.to_ascii_lowercase().starts_with("aws_"));
-        if let (Some(key), Some((host, path))) = (s3_key, rest.split_once('/')) {
-            let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-            if !bucket.is_empty() {
-                let target = format!("s3://{bucket}/{prefix}");
-                return Some(invalid(format!(
-                    "{scheme}:// storage is WebDAV, but '{key}' is an S3 option: for an S3 server at {scheme}://{host}, write {} with aws_endpoint={scheme}://{host}",
-                    target.trim_end_matches('/')
-                )));
-            }
+        if let Some(key) = s3_key {
+            return Some(invalid(format!(
+                "{scheme}:// storage is WebDAV, but '{key}' is an S3 option: for an S3 server at {endpoint}, write {s3} with aws_endpoint={endpoint}"
+            )));
+        }
+        let allowed = option(&["allow_http"]).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if scheme == "http" && !allowed {
+            return Some(Error::InvalidOption {
+                name: "storageOptions.allow_http".into(),
+                reason: format!("plain http:// storage is WebDAV and needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write {s3} with aws_endpoint={endpoint} and aws_allow_http=true"),
+            });
         }
     }
     None
+}
+
+/// An `http(s)://host/bucket/prefix` URL as the S3 URL and endpoint it
+/// would be if the server is S3-compatible: `(s3://bucket/prefix, http(s)://host)`.
+pub fn as_s3(raw: &str) -> Option<(String, String)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let (host, path) = rest.split_once('/')?;
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    if host.is_empty() || bucket.is_empty() {
+        return None;
+    }
+    let s3 = format!("s3://{bucket}/{prefix}");
+    Some((
+        s3.trim_end_matches('/').to_string(),
+        format!("{scheme}://{host}"),
+    ))
 }
 
 fn parse_url(raw: &str) -> Result<Url> {
@@ -661,6 +683,11 @@ mod tests {
                 "double slash, which would make an empty folder name: write s3://bucket/app",
             ),
             ("memory://site/app", &[][..], "write memory:///site/app"),
+            (
+                "http://127.0.0.1:9000/bucket/app",
+                &[][..],
+                "needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write s3://bucket/app with aws_endpoint=http://127.0.0.1:9000 and aws_allow_http=true",
+            ),
             (
                 "http://127.0.0.1:9000/bucket/app",
                 &[("aws_region", "us-east-1")][..],
