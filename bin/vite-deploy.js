@@ -216,13 +216,18 @@ async function readViteConfig(cwd, configFlag, mode = 'production') {
  * the env files in the config's envDir (else the current directory). Vite is
  * loaded for its loadEnv only when there is an env file to read.
  */
-async function readEnvFiles(cwd, config, mode) {
+async function readEnvFiles(cwd, config, mode, say) {
+  if (mode === 'local') throw usageError("--mode local is not allowed: Vite reserves 'local' for the .env.*.local files")
   const envDir = config ? config.envDir : cwd
   let loadEnv = config?.loadEnv
   if (!loadEnv && envDir !== false && readdirSync(envDir).some((name) => name === '.env' || name.startsWith('.env.'))) {
-    loadEnv = (await loadVite(cwd)).loadEnv
+    try {
+      loadEnv = (await loadVite(cwd)).loadEnv
+    } catch (error) {
+      if (error.code !== 'VITE_MISSING') throw error
+      say('vite-deploy: note: the .env files here are not read: Vite reads them, and it is not installed (npm install --save-dev vite)')
+    }
   }
-  if (mode === 'local') throw usageError("--mode local is not allowed: Vite reserves 'local' for the .env.*.local files")
   return loadDeployEnv(loadEnv, mode, envDir)
 }
 
@@ -535,7 +540,7 @@ function ledgerProgram(name) {
     .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
-    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)", 'production')
+    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)")
     .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
     .exitOverride()
@@ -556,8 +561,9 @@ async function ledgerCommand(name, argv, say) {
   const program = ledgerProgram(name)
   program.parse(argv, { from: 'user' })
   const flags = program.opts()
+  flags.mode ??= 'production'
   const config = await readViteConfig(process.cwd(), flags.config, flags.mode)
-  const deployEnv = await readEnvFiles(process.cwd(), config, flags.mode)
+  const deployEnv = await readEnvFiles(process.cwd(), config, flags.mode, say)
   const fromConfig = config?.pluginOptions ?? {}
   const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
   if (dropped.length > 0) say(`vite-deploy: note: storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`)
@@ -599,7 +605,7 @@ async function main(argv) {
     const parsed = parseArgs(argv)
     flags = parsed.flags
     const config = await readViteConfig(cwd, flags.config, flags.mode)
-    const deployEnv = await readEnvFiles(cwd, config, flags.mode)
+    const deployEnv = await readEnvFiles(cwd, config, flags.mode, say)
     settings = resolveSettings({ cwd, dirArg: parsed.dirArg, flags, config, env: deployEnv.values })
     settings.env = deployEnv
     for (const note of settings.notes) say(`vite-deploy: note: ${note}`)
