@@ -282,6 +282,9 @@ describe("the plugin with Vite's env files and modes", () => {
       assert.deepEqual(published(), ['productionLocal'])
       await build({ ...viteConfig(root, viteDeploy()).config, mode: 'staging' })
       assert.deepEqual(published(), ['productionLocal', 'staging'])
+      // A mode without files of its own: .env.local wins over .env.
+      await build({ ...viteConfig(root, viteDeploy()).config, mode: 'qa' })
+      assert.deepEqual(published(), ['local', 'productionLocal', 'staging'])
       const fromProcess = store('process')
       await withEnv({ VITE_DEPLOY_STORAGE: `file://${fromProcess}` }, () => build(viteConfig(root, viteDeploy()).config))
       assert.ok(existsSync(join(fromProcess, 'index.html')), 'the process environment wins over the files')
