@@ -220,7 +220,7 @@ async function readEnvFiles(cwd, config, mode, say) {
   if (mode === 'local') throw usageError("--mode local is not allowed: Vite reserves 'local' for the .env.*.local files")
   const envDir = config ? config.envDir : cwd
   let loadEnv = config?.loadEnv
-  if (!loadEnv && envDir !== false && readdirSync(envDir).some((name) => name === '.env' || name.startsWith('.env.'))) {
+  if (!loadEnv && envDir !== false && existsSync(envDir) && readdirSync(envDir).some((name) => name === '.env' || name.startsWith('.env.'))) {
     try {
       loadEnv = (await loadVite(cwd)).loadEnv
     } catch (error) {
