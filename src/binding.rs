@@ -233,3 +233,45 @@ pub async fn rollback_binding(
     })
     .await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn file_variables_fill_in_under_what_is_given() {
+        let names = ["VITE_DEPLOY_STORAGE", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
+        if names.iter().any(|name| std::env::var_os(name).is_some()) {
+            return; // the process environment would win over the files
+        }
+        let files = FileEnv(
+            [
+                ("VITE_DEPLOY_STORAGE", "s3://bucket/app"),
+                ("AWS_SECRET_ACCESS_KEY", "from-the-file"),
+                ("AWS_REGION", "eu-west-1"),
+                ("AZURE_STORAGE_ACCOUNT_KEY", "other-backend"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let mut storage = None;
+        let mut options = BTreeMap::from([("AWS_REGION".to_string(), "us-east-1".to_string())]);
+        files.complete(&mut storage, &mut options);
+        assert_eq!(storage.as_deref(), Some("s3://bucket/app"));
+        assert_eq!(
+            options,
+            BTreeMap::from([
+                ("AWS_REGION".to_string(), "us-east-1".to_string()),
+                (
+                    "aws_secret_access_key".to_string(),
+                    "from-the-file".to_string()
+                ),
+            ])
+        );
+        let mut given = Some("memory:///x".to_string());
+        files.complete(&mut given, &mut BTreeMap::new());
+        assert_eq!(given.as_deref(), Some("memory:///x"));
+    }
+}
