@@ -358,6 +358,8 @@ describe('the plugin reports setup errors before the build, without a stack trac
   it('an unsupported scheme, a URL without a scheme and missing credentials', async () => {
     assert.match((await setupError(exampleApp(), { storage: 'ftp://host/x' })).message, /unsupported storage scheme 'ftp:'/)
     assert.match((await setupError(exampleApp(), { storage: 'my-bucket/app' })).message, /invalid storage URL 'my-bucket\/app'/)
+    assert.match((await setupError(exampleApp(), { storage: 's3://bucket/app', storageOptions: { aws_endpoin: 'http://127.0.0.1:9' } })).message,
+      /unknown option 'aws_endpoin' for S3 storage \(did you mean 'aws_endpoint'\?\)/)
     const error = await setupError(exampleApp(), { storage: 's3://bucket/app' })
     assert.match(error.message, /no credentials for s3:\/\/bucket\/app: set AWS_ACCESS_KEY_ID/)
     assert.match(error.message, /error code MISSING_CREDENTIALS; DEBUG=vite-deploy prints the stack trace/)
