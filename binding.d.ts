@@ -15,8 +15,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare function cancelDeploy(id: number): void
 
+/**
+ * Checks the options and the store without deploying (see
+ * [`crate::check_with_env`]); resolves to `{ ok: true }` or `{ ok: false, error }`, as JSON text.
+ */
+export declare function check(options: object, env?: Record<string, string>, reach?: boolean): Promise<string>
+
 /** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text. */
-export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<string>
+export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>): Promise<string>
 
 /**
  * A storage URL with its credentials hidden, as the engine shows URLs: the
@@ -25,7 +31,7 @@ export declare function deploy(options: object, onProgress?: (event: object) => 
 export declare function redactUrl(url: string): string
 
 /** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function releases(options: object): Promise<string>
+export declare function releases(options: object, env?: Record<string, string>): Promise<string>
 
 /** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function rollback(options: object): Promise<string>
+export declare function rollback(options: object, env?: Record<string, string>): Promise<string>

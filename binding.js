@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
+module.exports.check = nativeBinding.check
 module.exports.deploy = nativeBinding.deploy
 module.exports.redactUrl = nativeBinding.redactUrl
 module.exports.releases = nativeBinding.releases

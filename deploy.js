@@ -1,6 +1,6 @@
 'use strict'
 
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, redactUrl } = loadBinding()
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, redactUrl } = loadBinding()
 
 // ─── the native binding ─────────────────────────────────────────────────────
 // The generated loader (binding.js) throws "Cannot find native binding" with
@@ -111,6 +111,14 @@ function failureMessage(report) {
  * @returns {Promise<import('./index').DeployReport>}
  */
 async function deploy(options = {}) {
+  return deployWithEnv(options, undefined)
+}
+
+/**
+ * deploy() with variables read from Vite's env files (`env.js`), which the
+ * engine reads after the process environment; the plugin and the CLI pass them.
+ */
+async function deployWithEnv(options = {}, env) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
   }
@@ -137,7 +145,7 @@ async function deploy(options = {}) {
   signal?.addEventListener('abort', cancel, { once: true })
   let report
   try {
-    report = valueOf(await deployBinding(request, progress, id))
+    report = valueOf(await deployBinding(request, progress, id, env))
   } finally {
     signal?.removeEventListener('abort', cancel)
   }
@@ -165,6 +173,17 @@ function valueOf(answer) {
   return result.value
 }
 
+/**
+ * Checks options and store without deploying: every setting that needs no
+ * network, and with `reach` one listing (bucket, credentials). Rejects with
+ * a DeployError as deploy() would.
+ */
+async function checkSetup(options, env, reach = false) {
+  const { onProgress, onDeployed, signal, ...rest } = options
+  const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  valueOf(await checkBinding(request, env, reach))
+}
+
 function ledgerOptions(options, name) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError(`${name}() takes an options object, for example ${name}({ storage: "s3://bucket/app" })`, { code: 'INVALID_OPTION', usage: true })
@@ -177,7 +196,12 @@ function ledgerOptions(options, name) {
  * @param {import('./index').LedgerOptions} options
  */
 async function releases(options = {}) {
-  return valueOf(await releasesBinding(ledgerOptions(options, 'releases')))
+  return releasesWithEnv(options, undefined)
+}
+
+/** releases() with variables from Vite's env files, as deployWithEnv(). */
+async function releasesWithEnv(options = {}, env) {
+  return valueOf(await releasesBinding(ledgerOptions(options, 'releases'), env))
 }
 
 /**
@@ -186,9 +210,14 @@ async function releases(options = {}) {
  * @param {import('./index').RollbackOptions} options
  */
 async function rollback(options = {}) {
-  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
+  return rollbackWithEnv(options, undefined)
+}
+
+/** rollback() with variables from Vite's env files, as deployWithEnv(). */
+async function rollbackWithEnv(options = {}, env) {
+  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback'), env))
 }
 
 // redactUrl: a storage URL with its userinfo and query hidden, as the engine
 // shows URLs; the CLI and the plugin print the URLs they log through it.
-module.exports = { deploy, releases, rollback, DeployError, redactUrl }
+module.exports = { deploy, deployWithEnv, checkSetup, releases, releasesWithEnv, rollback, rollbackWithEnv, DeployError, redactUrl }

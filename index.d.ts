@@ -342,7 +342,15 @@ export declare function releases(options?: LedgerOptions): Promise<ReleaseSummar
  */
 export declare function rollback(options?: RollbackOptions): Promise<RollbackReport>
 
-/** Options of the Vite plugin: those of {@link deploy} (the folder is Vite's `build.outDir`) plus these. */
+/**
+ * Options of the Vite plugin: those of {@link deploy} (the folder is Vite's
+ * `build.outDir`) plus these. The plugin reads the environment variables
+ * named in the defaults (`VITE_DEPLOY_STORAGE`, `VITE_BASE_URL`, …) and the
+ * credentials (`AWS_*`, `GOOGLE_*`, `AZURE_*`) also from Vite's env files of
+ * the build's mode (`.env.[mode].local`, `.env.[mode]`, `.env.local`, `.env`),
+ * after the process environment. Without storage anywhere a local build
+ * publishes nothing and says so; with `CI` set it fails.
+ */
 export interface ViteDeployOptions extends Omit<DeployOptions, 'dir'> {
   /**
    * Vite's `base` for builds: the path (or URL) the HTML is served from, which

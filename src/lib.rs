@@ -315,6 +315,29 @@ pub async fn deploy_with_env(
     Ok(report)
 }
 
+/// Checks the options and opens the store without deploying: everything
+/// that needs no network, and with `reach` one listing request that finds a
+/// missing bucket or refused credentials. The build directory is not looked
+/// at (the plugin checks before Vite writes it).
+pub async fn check_with_env(
+    options: DeployOptions,
+    env: impl Fn(&str) -> Option<String>,
+    reach: bool,
+) -> Result<()> {
+    let options = options.resolve(env)?;
+    local::Filter::new(&options.include, &options.exclude)?;
+    headers::CacheRules::new(&options.cache_control)?;
+    let network = store::Network {
+        retries: options.retries,
+        timeout: options.timeout.clone(),
+    };
+    let target = store::open(&options.storage, &options.storage_options, &network)?;
+    if reach {
+        remote::probe(&target).await?;
+    }
+    Ok(())
+}
+
 /// The release record of this deploy: every key with its size and, for the
 /// files compared by content, its MD5. Hashed assets carry none: their name
 /// is their content, and leaving it out keeps the ledger, which every deploy
@@ -404,5 +427,44 @@ fn check_references(
             store: target.url.clone(),
             missing,
         })
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    fn options(storage: &str) -> DeployOptions {
+        DeployOptions {
+            dir: "no-such-build-yet".into(),
+            storage: Some(storage.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn check_opens_the_store_without_the_build_and_names_setup_errors() {
+        let none = |_: &str| None;
+        check_with_env(options("memory:///checked"), none, true)
+            .await
+            .unwrap();
+        let error = check_with_env(options("ftp://host/x"), none, false)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "UNSUPPORTED_SCHEME");
+        let mut bad_glob = options("memory:///checked");
+        bad_glob.include = vec!["[".into()];
+        let error = check_with_env(bad_glob, none, false).await.unwrap_err();
+        assert_eq!(error.code(), "INVALID_GLOB");
+        let error = check_with_env(
+            DeployOptions {
+                storage: None,
+                ..options("")
+            },
+            |name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///from-env".into()),
+            false,
+        )
+        .await;
+        assert!(error.is_ok(), "{error:?}");
     }
 }
