@@ -63,7 +63,8 @@ async function assertBucketEquals(prefix, files) {
   }
 }
 
-const isDelete = (r) => r.method === 'DELETE' || (r.method === 'POST' && /[?&]delete/.test(r.url))
+// An orphan's delete; the deploy lease, removed at the end of every deploy, is not one.
+const isDelete = (r) => (r.method === 'DELETE' && !decodeURIComponent(r.url).includes('.vite-deploy/lease.json')) || (r.method === 'POST' && /[?&]delete/.test(r.url))
 const isLedgerWrite = (r) => r.method === 'PUT' && decodeURIComponent(r.url).includes(`/${LEDGER_DIR}`)
 const isUpload = (r) => r.method === 'PUT' || (r.method === 'POST' && /[?&]upload/.test(r.url))
 

@@ -98,6 +98,15 @@ pub struct DeployOptions {
     /// or when the deploy would delete more than `maxDeletes`.
     #[serde(default)]
     pub force: bool,
+    /// How long to wait for another deploy's lease on the prefix before
+    /// failing with `LEASE_HELD`, such as `30s` or `10m`; `0s` fails at
+    /// once. By default 5 minutes.
+    #[serde(default)]
+    pub lease_wait: Option<String>,
+    /// Take over the prefix's lease even though another deploy holds it and
+    /// it has not expired: for a deploy that died without releasing it.
+    #[serde(default)]
+    pub break_lease: bool,
 }
 
 /// `delete` as JS gives it: a boolean or retention settings.
@@ -155,6 +164,8 @@ pub struct Resolved {
     pub timeout: Option<String>,
     /// Skip the "is this a build?" check.
     pub force: bool,
+    /// How to take the deploy lease.
+    pub lease: crate::lease::Settings,
 }
 
 impl DeployOptions {
@@ -216,6 +227,19 @@ impl DeployOptions {
             })
             .collect::<Result<_>>()?;
 
+        let lease = crate::lease::Settings {
+            wait: match self.lease_wait.as_deref().map(str::trim) {
+                None | Some("") => crate::lease::DEFAULT_WAIT,
+                Some(text) => parse_duration(text).ok_or_else(|| Error::InvalidOption {
+                    name: "leaseWait".into(),
+                    reason: format!(
+                        "'{text}' is not a duration: use for example 0s (fail at once), 30s, 10m or 1h"
+                    ),
+                })?,
+            },
+            break_lease: self.break_lease,
+        };
+
         Ok(Resolved {
             dir: self.dir,
             storage,
@@ -232,6 +256,7 @@ impl DeployOptions {
             retries,
             timeout: self.timeout.filter(|t| !t.trim().is_empty()),
             force: self.force,
+            lease,
         })
     }
 }
