@@ -43,7 +43,7 @@ function runCli(args) {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
 }
 
-it('two deploys at once on file://: the second waits for the lease, then deploys on top of the first', async () => {
+it('two deploys at once on file://: the second waits for the lease, then deploys on top of the first', { timeout: 120_000 }, async () => {
   const { out, storage, lease } = store('race')
   await deploy({ dir: build(1).dir, storage })
   const events = []
@@ -57,7 +57,7 @@ it('two deploys at once on file://: the second waits for the lease, then deploys
     onProgress: (event) => {
       if (event.type !== 'uploaded' || holderAtStart !== undefined) return
       holderAtStart = existsSync(lease) ? JSON.parse(readFileSync(lease, 'utf8')) : null
-      second(deploy({ dir: build(3).dir, storage, delete: true, onProgress: (e) => events.push(e) }))
+      second(deploy({ dir: build(3).dir, storage, delete: true, maxDeletes: 5000, onProgress: (e) => events.push(e) }))
     },
   })
   const [one, two] = await Promise.all([first, secondStarted])
@@ -75,7 +75,7 @@ it('two deploys at once on file://: the second waits for the lease, then deploys
   assert.ok(!existsSync(lease), 'released')
 })
 
-it('a lease left by a dead deploy: taken over once expired, before that only with breakLease', async () => {
+it('a lease left by a dead deploy: taken over once expired, before that only with breakLease', { timeout: 120_000 }, async () => {
   const { out, storage, lease } = store('stale')
   await deploy({ dir: build(1).dir, storage })
 
@@ -96,7 +96,7 @@ it('a lease left by a dead deploy: taken over once expired, before that only wit
   assert.ok(!existsSync(lease))
 })
 
-it('the CLI: --lease-wait 0s fails with exit 1 naming the holder, --break-lease takes the lease over', async () => {
+it('the CLI: --lease-wait 0s fails with exit 1 naming the holder, --break-lease takes the lease over', { timeout: 120_000 }, async () => {
   const { out, storage, lease } = store('cli')
   const first = build(1)
   await deploy({ dir: first.dir, storage })
@@ -119,7 +119,7 @@ it('the CLI: --lease-wait 0s fails with exit 1 naming the holder, --break-lease 
   assert.ok(!existsSync(lease))
 })
 
-it('a dry run and an unchanged build take no lease, so a held one does not stop them', async () => {
+it('a dry run and an unchanged build take no lease, so a held one does not stop them', { timeout: 120_000 }, async () => {
   const { storage, lease } = store('readonly')
   const first = build(1)
   await deploy({ dir: first.dir, storage })

@@ -87,7 +87,7 @@ function assertConsistent(stored) {
   for (const [, path] of html.matchAll(/(?:src|href)="\/([^"]+)"/g)) assert.ok(stored.has(path), `index.html references ${path}, which is stored`)
 }
 
-it('a deploy started during another one\'s upload waits for its lease, then deploys on top of it', async (t) => {
+it('a deploy started during another one\'s upload waits for its lease, then deploys on top of it', { timeout: 120_000 }, async (t) => {
   const { gate, storage, storageOptions, read } = await setUp('wait')
   t.after(gate.stop)
   const first = deploy({ dir: build(2, { extra: 5 }).dir, storage, storageOptions, delete: true })
@@ -114,7 +114,7 @@ it('a deploy started during another one\'s upload waits for its lease, then depl
   assert.ok(!stored.has('.vite-deploy/lease.json'), 'both released the lease')
 })
 
-it('with leaseWait 0s the second deploy fails at once, names the holder, and writes nothing', async (t) => {
+it('with leaseWait 0s the second deploy fails at once, names the holder, and writes nothing', { timeout: 120_000 }, async (t) => {
   const { gate, storage, storageOptions, read } = await setUp('fail')
   t.after(gate.stop)
   const firstBuild = build(2, { extra: 5 })
@@ -138,7 +138,7 @@ it('with leaseWait 0s the second deploy fails at once, names the holder, and wri
   assert.equal(kept.at(-1).id, done.release)
 })
 
-it('with the lease broken on both sides, the ledger\'s conditional write still lets one commit', async (t) => {
+it('with the lease broken on both sides, the ledger\'s conditional write still lets one commit', { timeout: 120_000 }, async (t) => {
   const { gate, storage, storageOptions, read } = await setUp('broken')
   t.after(gate.stop)
   const first = deploy({ dir: build(2, { extra: 5 }).dir, storage, storageOptions, breakLease: true }).then((value) => ({ value }), (error) => ({ error }))
