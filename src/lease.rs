@@ -1142,4 +1142,38 @@ mod tests {
         assert!(site.join("assets/theirs-Dd444444.js").exists());
         assert!(!site.join("assets/stale-Cc333333.js").exists());
     }
+
+    #[tokio::test]
+    async fn a_rollback_goes_through_the_lease_too() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        let storage = format!("file://{}/site", work.path().display());
+        for chunk in ["app-Aa111111.js", "app-Bb222222.js"] {
+            build(&dist, chunk);
+            let mut keep = options(&dist, &storage);
+            keep.delete = None;
+            deploy(keep, &()).await.unwrap();
+        }
+        let target = open(&storage, &Default::default(), &Default::default()).unwrap();
+        foreign_lease(&target, -5).await;
+        let rollback = |dry_run| {
+            crate::rollback::rollback(crate::rollback::LedgerOptions {
+                storage: Some(storage.clone()),
+                dry_run,
+                ..Default::default()
+            })
+        };
+        rollback(true).await.unwrap();
+        assert_eq!(
+            stored_holder(&target).await.unwrap().host,
+            "ghost-runner",
+            "a dry run takes no lease"
+        );
+        rollback(false).await.unwrap();
+        assert_eq!(
+            stored_holder(&target).await,
+            None,
+            "taken over, then released"
+        );
+    }
 }
