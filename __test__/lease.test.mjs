@@ -11,6 +11,7 @@ import { it } from 'node:test'
 import { deploy, releases } from '../index.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
 import { ROOT } from './helpers/servers.mjs'
+import { BACKENDS } from './helpers/stores.mjs'
 
 const LEASE = '.vite-deploy/lease.json'
 
@@ -129,4 +130,12 @@ it('a dry run and an unchanged build take no lease, so a held one does not stop 
   const planned = await deploy({ dir: build(2).dir, storage, leaseWait: '0s', dryRun: true })
   assert.ok(planned.summary.new.count > 0)
   assert.equal(JSON.parse(readFileSync(lease, 'utf8')).host, 'ghost-runner', 'the lease is left alone')
+})
+
+it('on a GCS server that ignores preconditions (moto), the report says the lease is only advisory', { timeout: 120_000 }, async (t) => {
+  const backend = await BACKENDS.gs()
+  t.after(backend.stop)
+  const report = await deploy({ dir: build(1).dir, storage: backend.storage, storageOptions: backend.storageOptions })
+  assert.ok(report.notes.some((n) => /ignores preconditions: the deploy lease is advisory here/.test(n)), report.notes.join('\n'))
+  assert.ok(!(await backend.readAll()).has(LEASE), 'released')
 })

@@ -275,8 +275,12 @@ pub async fn acquire(
                         started.elapsed().as_secs()
                     ));
                 }
-                if target.backend == Backend::Gcs {
-                    notes.push("on GCS servers without object generations the deploy lease is advisory: two deploys started at the same moment could both take it".into());
+                // Real GCS answers with the object's generation; a server
+                // without generations (moto) also ignores the precondition.
+                if target.backend == Backend::Gcs
+                    && version.as_ref().is_none_or(|v| v.version.is_none())
+                {
+                    notes.push("this GCS server keeps no object generations, so it ignores preconditions: the deploy lease is advisory here, two deploys started at the same moment could both take it".into());
                 }
                 return Ok(Lease::start(target, key, mine, version, notes));
             }
