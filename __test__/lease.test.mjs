@@ -139,3 +139,19 @@ it('on a GCS server that ignores preconditions (moto), the report says the lease
   assert.ok(report.notes.some((n) => /ignores preconditions: the deploy lease is advisory here/.test(n)), report.notes.join('\n'))
   assert.ok(!(await backend.readAll()).has(LEASE), 'released')
 })
+
+it('a deploy aborted while it waits for the lease rejects with CANCELLED and writes nothing', { timeout: 120_000 }, async () => {
+  const { out, storage, lease } = store('abort')
+  const first = build(1)
+  await deploy({ dir: first.dir, storage })
+  foreignLease(lease, 3600)
+  const controller = new AbortController()
+  const error = await deploy({
+    dir: build(2).dir, storage, signal: controller.signal,
+    onProgress: (event) => { if (event.type === 'leaseHeld') controller.abort() },
+  }).then(() => null, (e) => e)
+  assert.equal(error?.code, 'CANCELLED')
+  assert.match(error.message, /^deploy cancelled while it waited for another deploy's lease: nothing was written — .*cancelled after waiting \d+ s/)
+  assert.ok(readFileSync(join(out, 'index.html')).equals(Buffer.from(first.files['index.html'])))
+  assert.equal(JSON.parse(readFileSync(lease, 'utf8')).host, 'ghost-runner')
+})
