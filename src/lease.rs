@@ -244,6 +244,17 @@ pub async fn acquire(
     progress: &dyn Progress,
     cancel: &Cancellation,
 ) -> Result<Lease> {
+    acquire_renewing_every(target, settings, progress, cancel, RENEW_EVERY).await
+}
+
+/// [`acquire`], renewing every `renew_every` (short in tests).
+async fn acquire_renewing_every(
+    target: &Target,
+    settings: &Settings,
+    progress: &dyn Progress,
+    cancel: &Cancellation,
+    renew_every: Duration,
+) -> Result<Lease> {
     let key = lease_key(target)?;
     let started = Instant::now();
     let mut waited_for: Option<String> = None;
@@ -282,7 +293,7 @@ pub async fn acquire(
                 {
                     notes.push("this GCS server keeps no object generations, so it ignores preconditions: the deploy lease is advisory here, two deploys started at the same moment could both take it".into());
                 }
-                return Ok(Lease::start(target, key, mine, version, notes));
+                return Ok(Lease::start(target, key, mine, version, notes, renew_every));
             }
             Attempt::Changed => {
                 tokio::time::sleep(POLL / 10).await;
@@ -527,6 +538,7 @@ impl Lease {
         holder: Holder,
         version: Option<UpdateVersion>,
         notes: Vec<String>,
+        renew_every: Duration,
     ) -> Lease {
         let shared = Arc::new(Mutex::new(Shared {
             holder,
@@ -539,6 +551,7 @@ impl Lease {
             key.clone(),
             Arc::clone(&shared),
             stopped,
+            renew_every,
         ));
         Lease {
             target: target.clone(),
@@ -623,10 +636,11 @@ async fn renew(
     key: Path,
     shared: Arc<Mutex<Shared>>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
+    every: Duration,
 ) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(RENEW_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = &mut stopped => return,
         }
         let (mut holder, version) = {
@@ -1179,5 +1193,54 @@ mod tests {
             None,
             "taken over, then released"
         );
+    }
+
+    /// Waits up to 10 s for `done` to hold, checking every 10 ms.
+    async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
+        for _ in 0..1000 {
+            if done().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn the_holder_renews_its_lease_and_stops_when_another_took_it_over() {
+        for (target, _dir) in targets("renew") {
+            let key = lease_key(&target).unwrap();
+            let lease = acquire_renewing_every(
+                &target,
+                &Settings::default(),
+                &(),
+                &Default::default(),
+                Duration::from_millis(20),
+            )
+            .await
+            .unwrap();
+            let taken = read(&target, &key).await.unwrap().unwrap().version;
+            assert!(
+                eventually(async || read(&target, &key).await.unwrap().unwrap().version != taken)
+                    .await,
+                "renewed: {}",
+                target.url
+            );
+            let breaker = acquire(&target, &now_settings(true), &(), &Default::default())
+                .await
+                .unwrap();
+            assert!(
+                eventually(async || lease.shared.lock().unwrap().lost.is_some()).await,
+                "the next renewal finds the lease taken over: {}",
+                target.url
+            );
+            assert!(lease.confirm().await.is_err());
+            assert!(
+                breaker.confirm().await.is_ok(),
+                "not overwritten by the old holder"
+            );
+            lease.release().await;
+            breaker.release().await;
+        }
     }
 }
