@@ -152,14 +152,27 @@ fn host_name() -> String {
 /// The CI job's URL from the variables GitHub Actions and GitLab CI set: in
 /// CI the host name is a throwaway runner, the job is what a person finds.
 fn ci_job(env: impl Fn(&str) -> Option<String>) -> Option<String> {
-    if let (Some(server), Some(repository), Some(run)) = (
+    let job = match (
         env("GITHUB_SERVER_URL"),
         env("GITHUB_REPOSITORY"),
         env("GITHUB_RUN_ID"),
     ) {
-        return Some(format!("{server}/{repository}/actions/runs/{run}"));
+        (Some(server), Some(repository), Some(run)) => {
+            format!("{server}/{repository}/actions/runs/{run}")
+        }
+        _ => env("CI_JOB_URL").filter(|url| !url.is_empty())?,
+    };
+    // The lease is readable by anyone who can list the prefix: a URL with a
+    // user or password in it goes without them.
+    match url::Url::parse(&job) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            Some(url.to_string())
+        }
+        Ok(_) => Some(job),
+        Err(_) => None,
     }
-    env("CI_JOB_URL").filter(|url| !url.is_empty())
 }
 
 fn token() -> String {
@@ -1046,6 +1059,13 @@ mod tests {
             Some("https://github.com/acme/site/actions/runs/42")
         );
         assert_eq!(ci_job(|_| None), None);
+        let gitlab = |name: &str| {
+            (name == "CI_JOB_URL").then(|| "https://ci:t0ken@gitlab.example/g/p/-/jobs/7".into())
+        };
+        assert_eq!(
+            ci_job(gitlab).as_deref(),
+            Some("https://gitlab.example/g/p/-/jobs/7")
+        );
     }
 
     fn build(dir: &std::path::Path, chunk: &str) {
