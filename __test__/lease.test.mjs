@@ -109,6 +109,11 @@ it('the CLI: --lease-wait 0s fails with exit 1 naming the holder, --break-lease 
   assert.match(held.stderr, /another deploy to file:\/\/\S+ is running: host ghost-runner \(pid 7\) holds its lease since .* pass breakLease: true \(--break-lease\)/)
   assert.ok(readFileSync(join(out, 'index.html')).equals(Buffer.from(first.files['index.html'])))
 
+  const waited = await runCli([next.dir, '--storage', storage, '--lease-wait', '1s'])
+  assert.equal(waited.code, 1, waited.stderr)
+  assert.match(waited.stderr, /^vite-deploy: waiting for the lease of another deploy to this prefix: host ghost-runner \(pid 7\) holds it since \S+ \(--lease-wait; --break-lease if that deploy is dead\)$/m)
+  assert.match(waited.stderr, /waited 1 s \(leaseWait\) and wrote nothing/)
+
   const bad = await runCli([next.dir, '--storage', storage, '--lease-wait', 'soon'])
   assert.equal(bad.code, 2, bad.stderr)
   assert.match(bad.stderr, /invalid option `leaseWait`: 'soon' is not a duration/)
