@@ -507,6 +507,26 @@ mod tests {
     }
 
     #[test]
+    fn lease_wait_is_a_duration_and_defaults_to_five_minutes() {
+        let wait = |text: Option<&str>| {
+            let mut o = options(Some("memory://"));
+            o.lease_wait = text.map(String::from);
+            o.resolve(no_env).map(|r| r.lease.wait)
+        };
+        assert_eq!(wait(None).unwrap(), crate::lease::DEFAULT_WAIT);
+        assert_eq!(wait(Some("0s")).unwrap(), std::time::Duration::ZERO);
+        assert_eq!(
+            wait(Some("1h30m")).unwrap(),
+            std::time::Duration::from_secs(5400)
+        );
+        let error = wait(Some("soon")).unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid option `leaseWait`: 'soon' is not a duration"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn concurrency_must_be_positive() {
         for bad in [0, -1, 100_000] {
             let mut o = options(Some("memory://"));
