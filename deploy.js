@@ -146,6 +146,12 @@ async function deployWithEnv(options = {}, env) {
   let report
   try {
     report = valueOf(await deployBinding(request, progress, id, env))
+  } catch (error) {
+    // Aborted while waiting for another deploy's lease: a cancel like any other.
+    if (error.code === 'LEASE_HELD' && signal?.aborted) {
+      throw new DeployError(`deploy cancelled while it waited for another deploy's lease: nothing was written — ${error.message}`, { code: 'CANCELLED' })
+    }
+    throw error
   } finally {
     signal?.removeEventListener('abort', cancel)
   }

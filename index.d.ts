@@ -128,6 +128,21 @@ export interface DeployOptions {
    * @default false
    */
   force?: boolean
+  /**
+   * How long to wait for another deploy's lease on the prefix before failing
+   * with `LEASE_HELD`, such as `'30s'` or `'10m'`; `'0s'` fails at once. A
+   * deploy that writes takes the lease (`.vite-deploy/lease.json`) before it
+   * lists the prefix; a dry run or an unchanged build takes none.
+   * @default '5m'
+   */
+  leaseWait?: string
+  /**
+   * Take over the prefix's lease although another deploy holds it and it has
+   * not expired: for a deploy that died without releasing it (an expired
+   * lease is taken over anyway).
+   * @default false
+   */
+  breakLease?: boolean
   /** Called with the report after a successful deploy (not a dry run), for example to invalidate a CDN cache. */
   onDeployed?: (report: DeployReport) => void | Promise<void>
   /**
@@ -167,6 +182,8 @@ export type ProgressEvent =
   | { type: 'uploaded'; path: string; size: number }
   | { type: 'deleted'; path: string }
   | { type: 'failed'; path: string; error: string }
+  /** Another deploy holds the prefix's lease: this one waits for it (up to `leaseWait`). */
+  | { type: 'leaseHeld'; holder: string; since: string; expires: string }
 
 /** A count of files and their bytes. */
 export interface Tally {
@@ -254,6 +271,8 @@ export type DeployErrorCode =
   | 'COMPARE_FAILED'
   | 'LEDGER'
   | 'LEDGER_CONFLICT'
+  | 'LEASE_HELD'
+  | 'LEASE'
   | 'TOO_MANY_DELETES'
   | 'LIVE_PAGES'
   | 'MISSING_ASSETS'

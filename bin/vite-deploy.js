@@ -123,6 +123,8 @@ function createProgram() {
     .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
     .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
     .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')
+    .option('--lease-wait <duration>', "how long to wait for another deploy's lease on the prefix before failing with LEASE_HELD, such as 30s or 10m; 0s fails at once (default: 5m)")
+    .option('--break-lease', 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it (default: off)')
     .option('--include <glob>', 'publish only files matching the glob, relative to the build folder, repeatable (default: every file)', collect)
     .option('--exclude <glob>', 'neither publish nor delete files matching the glob, repeatable (default: none)', collect)
     .option('--json', 'print the report as one JSON document on stdout (default: off)')
@@ -291,6 +293,8 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
       retries: flags.retries ?? fromConfig.retries,
       timeout: flags.timeout ?? fromConfig.timeout,
       force: flags.force ? true : fromConfig.force,
+      leaseWait: flags.leaseWait ?? fromConfig.leaseWait,
+      breakLease: flags.breakLease ? true : fromConfig.breakLease,
       include: flags.include ?? fromConfig.include,
       exclude: flags.exclude ?? fromConfig.exclude,
     },
@@ -515,7 +519,9 @@ async function deployWithProgress(settings, flags, say) {
       hashedFiles,
       signal: cancellation.signal,
       onProgress: (event) => {
-        progress.onEvent(event)
+        if (event.type === 'leaseHeld') {
+          if (!flags.quiet) say(`vite-deploy: waiting for the lease of another deploy to this prefix: ${event.holder} holds it since ${event.since} (--lease-wait; --break-lease if that deploy is dead)`)
+        } else progress.onEvent(event)
         settings.userOnProgress?.(event)
       },
     }, settings.env.fromFiles)

@@ -37,3 +37,11 @@ export async function releaseTools(): Promise<void> {
   console.log(report.restored.join(', '), report.to)
   await deploy({ dir: 'dist', delete: { keep: 3, olderThan: '1h' }, maxDeletes: 100, base: 'https://cdn.example.com/app/', onDeployed: async (r) => console.log(r.release) })
 }
+
+export async function twoDeploysAtOnce(): Promise<void> {
+  try {
+    await deploy({ dir: 'dist', leaseWait: '10m', onProgress: (e) => { if (e.type === 'leaseHeld') console.log(`waiting for ${e.holder} (since ${e.since}, until ${e.expires})`) } })
+  } catch (error) {
+    if (error instanceof DeployError && error.code === 'LEASE_HELD') await deploy({ dir: 'dist', breakLease: true })
+  }
+}
