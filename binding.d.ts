@@ -18,8 +18,22 @@ export declare function cancelDeploy(id: number): void
 /** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text. */
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<string>
 
+/**
+ * The `src` and `href` values of an HTML document, for the check through the
+ * public URL (check.js): the same reading as the deploy's own asset check.
+ */
+export declare function htmlReferences(html: string): Array<string>
+
 /** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function releases(options: object): Promise<string>
 
 /** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function rollback(options: object): Promise<string>
+
+/**
+ * The `Content-Type` and `Cache-Control` the deploy stores for each file
+ * (`null` Content-Type: the store's default), under the `cacheControl`
+ * option; the check through the public URL compares the CDN's answers with
+ * these, so both come from headers.rs.
+ */
+export declare function storedHeaders(files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>): Array<{ contentType: string | null, cacheControl: string }>

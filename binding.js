@@ -837,5 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
 module.exports.deploy = nativeBinding.deploy
+module.exports.htmlReferences = nativeBinding.htmlReferences
 module.exports.releases = nativeBinding.releases
 module.exports.rollback = nativeBinding.rollback
+module.exports.storedHeaders = nativeBinding.storedHeaders
