@@ -156,6 +156,7 @@ async function deploy(options = {}) {
     throw new DeployError(failureMessage(report), { code: 'DEPLOY_FAILED', report: report })
   }
   if (!report.dryRun) await afterDeploy(report, after)
+  else if (after.cdn || after.check) report.notes.push('dry run: the CDN was not invalidated and the site not checked')
   if (onDeployed && !report.dryRun) await onDeployed(report)
   return report
 }

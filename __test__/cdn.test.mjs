@@ -118,6 +118,7 @@ describe('CloudFront invalidation (moto)', { skip: !existsSync(PYTHON) && 'no .v
     const report = await deploy({ dir: newBuild(1), storage: 's3://cdnbucket/dry', storageOptions: motoOptions(moto.endpoint), dryRun: true, cdn: cloudfront() })
     assert.equal(report.invalidation, undefined)
     assert.equal(invalidations(moto.endpoint, distributionId).length, before)
+    assert.ok(report.notes.includes('dry run: the CDN was not invalidated and the site not checked'))
   })
 
   it('CLI: --cloudfront with AWS_ENDPOINT_URL_CLOUDFRONT and env credentials; --json carries the invalidation id', async () => {
@@ -240,6 +241,17 @@ describe('the cdn option', () => {
       assert.equal(error.usage, true)
       assert.match(error.message, message)
     }
+  })
+
+  it('CLI: --cloudflare-zone with --cloudfront, or --cloudfront-wait alone, is bad usage (exit 2)', async () => {
+    const dir = newBuild(1)
+    const storage = `file://${join(tempDir('cdn-cli'), 'site')}`
+    let result = await runCli([dir, '--storage', storage, '--cloudfront', 'E1', '--cloudflare-zone', 'z'], {})
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /--cloudflare-zone and --cloudfront are one CDN each/)
+    result = await runCli([dir, '--storage', storage, '--cloudfront-wait'], {})
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /--cloudfront-wait needs a distribution/)
   })
 
   it('an index.html also invalidates its folder; names are percent-encoded as a browser sends them', () => {

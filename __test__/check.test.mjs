@@ -3,13 +3,14 @@
 // test's own serves a body whose Content-Encoding lies.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
+import { build, createLogger } from 'vite'
 
-import { deploy, DeployError } from '../index.mjs'
+import viteDeploy, { deploy, DeployError } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { ROOT, startMoto } from './helpers/servers.mjs'
@@ -162,5 +163,53 @@ describe('check: Content-Encoding', () => {
     assert.equal(error.report.check.problems.length, 1, JSON.stringify(error.report.check.problems))
     assert.equal(error.report.check.problems[0].path, VENDOR)
     assert.match(error.report.check.problems[0].problem, /body could not be read \(Content-Encoding 'gzip'\)/)
+  })
+})
+
+describe('check: the Vite plugin', () => {
+  // A file:// store behind a static server of the test's own stands for the CDN.
+  let server
+  let store
+  let refuse = () => false
+  before(async () => {
+    store = join(tempDir('check-plugin-store'), 'site')
+    server = http.createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url, 'http://x').pathname.slice('/site/'.length))
+      if (refuse(path)) return res.writeHead(403).end()
+      try {
+        res.writeHead(200).end(readFileSync(join(store, path)))
+      } catch {
+        res.writeHead(404).end()
+      }
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  })
+  after(() => server?.close())
+
+  function appBuild(pluginOptions) {
+    const root = join(tempDir('check-plugin-app'), 'app')
+    cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+    const lines = []
+    const logger = createLogger('info', { allowClearScreen: false })
+    for (const level of ['info', 'warn', 'warnOnce', 'error']) logger[level] = (message) => { lines.push({ level, message }) }
+    const url = `http://127.0.0.1:${server.address().port}/site/`
+    const config = { root, configFile: false, logLevel: 'info', customLogger: logger, build: { manifest: true, assetsInlineLimit: 0 },
+      plugins: [viteDeploy({ storage: `file://${store}`, base: '/site/', check: url, ...pluginOptions })] }
+    return { lines, run: () => build(config) }
+  }
+
+  it('the plugin checks the built site; with failOnError: false a failed check says the deploy is live', async () => {
+    const ok = appBuild()
+    await ok.run()
+    assert.ok(ok.lines.some((l) => /checked 1 page\(s\) and [1-9]\d* asset\(s\)/.test(l.message)), ok.lines.map((l) => l.message).join('\n'))
+
+    refuse = (path) => path.endsWith('.js')
+    const failing = appBuild({ failOnError: false })
+    await failing.run()
+    const errors = failing.lines.filter((l) => l.level === 'error').map((l) => l.message)
+    assert.equal(errors.length, 1, errors.join('\n'))
+    assert.match(errors[0], /status 403, expected 200/)
+    assert.doesNotMatch(errors[0], /nothing was published/)
+    assert.match(errors[0], /the deploy is live \(failOnError: false\)/)
   })
 })
