@@ -72,7 +72,7 @@ function awsCredentials(storageOptions, env) {
  * The validated `cdn` option, or undefined. Runs before the deploy, so a
  * wrong setting stops it before anything is written.
  */
-function resolveCdn(cdn, { storageOptions, base, env = process.env }) {
+function resolveCdn(cdn, { storageOptions, base, check, env = process.env }) {
   if (cdn === undefined || cdn === null || cdn === false) return undefined
   if (!isPlainObject(cdn)) throw usage('invalid option `cdn`: expected an object, for example { cloudfront: { distributionId: "E2QWRUHAPOMQZL" } }')
   checkKeys(cdn, ['cloudfront', 'cloudflare'], 'cdn')
@@ -100,11 +100,14 @@ function resolveCdn(cdn, { storageOptions, base, env = process.env }) {
   if (typeof token !== 'string' || token.trim() === '') {
     throw cdnError('cdn.cloudflare needs an API token with the Cache Purge permission: set CLOUDFLARE_API_TOKEN (or cdn.cloudflare.token)', 'MISSING_CREDENTIALS', true)
   }
-  const siteUrl = options.url ?? (/^https?:\/\//i.test(base ?? '') ? base : undefined)
+  // The site's public URL: given, else `base` when absolute, else the check's URL.
+  const [siteUrl, from] = options.url !== undefined ? [options.url, 'cdn.cloudflare.url']
+    : /^https?:\/\//i.test(base ?? '') ? [base, 'base']
+      : typeof check === 'string' && check !== '' ? [check, 'check'] : []
   if (siteUrl === undefined) {
-    throw usage('cdn.cloudflare purges by URL and needs the site\'s public URL: give `base` as an absolute URL or `cdn.cloudflare.url`, for example "https://www.example.com/app/"')
+    throw usage('cdn.cloudflare purges by URL and needs the site\'s public URL: give `base` as an absolute URL, `check`, or `cdn.cloudflare.url`, for example "https://www.example.com/app/"')
   }
-  const url = httpUrl(siteUrl, options.url !== undefined ? 'cdn.cloudflare.url' : 'base', '"https://www.example.com/app/"')
+  const url = httpUrl(siteUrl, from, '"https://www.example.com/app/"')
   if (!url.pathname.endsWith('/')) url.pathname += '/'
   url.search = ''
   url.hash = ''

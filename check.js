@@ -96,7 +96,10 @@ async function fetchAndCompare(url, path, expected, problems, wantText) {
   }
   let body
   try {
-    body = wantText ? await response.text() : await response.arrayBuffer()
+    if (wantText) body = await response.text()
+    // Read through and dropped: a large video costs no memory, and a body
+    // that does not decode as its Content-Encoding still fails here.
+    else if (response.body) for await (const chunk of response.body) void chunk
   } catch (error) {
     problem(`the body could not be read (Content-Encoding '${response.headers.get('content-encoding') ?? ''}'): ${error.cause?.message ?? error.message}`)
     return undefined
@@ -162,8 +165,14 @@ async function checkSite({ report, root, base, cacheControl, binding }) {
   return { url: root, pages: entries.length, assets: assets.size, outside, problems }
 }
 
+/** A URL without its user name and password, for messages. */
+function withoutUserinfo(url) {
+  return String(url).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+}
+
 /** The error message of a failed check: what is wrong, that the deploy is live, how to roll back. */
-function checkFailureMessage(report, check, storageLabel) {
+function checkFailureMessage(report, check, storage) {
+  const storageLabel = withoutUserinfo(storage)
   const lines = check.problems.slice(0, 20).map((p) => `  ${p.path} (${p.url}): ${p.problem}`)
   if (check.problems.length > 20) lines.push(`  … and ${check.problems.length - 20} more (see error.report.check.problems)`)
   return [
@@ -173,4 +182,4 @@ function checkFailureMessage(report, check, storageLabel) {
   ].join('\n')
 }
 
-module.exports = { resolveCheck, checkSite, checkFailureMessage, resolveReference }
+module.exports = { resolveCheck, checkSite, checkFailureMessage, resolveReference, withoutUserinfo }

@@ -164,7 +164,7 @@ async function deploy(options = {}) {
 function afterDeploySettings(cdn, check, rest) {
   try {
     return {
-      cdn: resolveCdn(cdn, { storageOptions: rest.storageOptions, base: rest.base }),
+      cdn: resolveCdn(cdn, { storageOptions: rest.storageOptions, base: rest.base, check }),
       check: resolveCheck(check),
       base: rest.base,
       cacheControl: rest.cacheControl,

@@ -137,8 +137,8 @@ export interface DeployOptions {
    *   (`storageOptions`, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`);
    *   paths under the path of `base` when it is absolute, else the object keys.
    * - `{ cloudflare: { zoneId, token?, url?, apiBase? } }`: a purge by URL of
-   *   the files under `url` (default: `base`, which must then be an absolute
-   *   URL), with `token` (default: `CLOUDFLARE_API_TOKEN`).
+   *   the files under `url` (default: `base` when it is an absolute URL, else
+   *   `check`), with `token` (default: `CLOUDFLARE_API_TOKEN`).
    *
    * A failure rejects with `CDN_FAILED` (the deploy is live); the report's
    * `invalidation` carries the id.
@@ -197,7 +197,7 @@ export interface CdnOptions {
     token?: string
     /**
      * The public URL of the site's files; the purged URLs are under it.
-     * @default base, when it is an absolute URL
+     * @default base when it is an absolute URL, else check
      */
     url?: string
     /**

@@ -12,7 +12,7 @@ import { AwsClient } from 'aws4fetch'
 import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, entryChunk, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
 
 const require = (await import('node:module')).createRequire(import.meta.url)
 const { signV4, invalidationPaths } = require('../cdn.js')
@@ -74,24 +74,32 @@ const FIRST_DEPLOY_PATHS = [
 
 describe('CloudFront invalidation (moto)', { skip: !existsSync(PYTHON) && 'no .venv with moto' }, () => {
   let moto
+  let proxy // in front of moto's CloudFront API, to see each request and inject faults
   let distributionId
   before(async () => {
     moto = await startMoto()
+    proxy = await startProxy(moto.port)
     await createBucket(moto.endpoint, 'cdnbucket')
     distributionId = createDistribution(moto.endpoint)
   })
-  after(() => moto?.stop())
+  after(async () => {
+    await proxy?.stop()
+    await moto?.stop()
+  })
 
   const cloudfront = (extra = {}) => ({ cloudfront: { distributionId, endpoint: moto.endpoint, ...extra } })
 
   it('one invalidation of the changed unhashed paths after the publish, none for an unchanged redeploy, only what changed next', async () => {
     const dir = newBuild(1)
     const storage = 's3://cdnbucket/app'
-    const options = { storage, storageOptions: motoOptions(moto.endpoint), base: BASE, cdn: cloudfront({ wait: true }) }
+    const options = { storage, storageOptions: motoOptions(moto.endpoint), base: BASE, cdn: cloudfront({ wait: true, endpoint: proxy.endpoint }) }
+    proxy.reset()
     const report = await deploy({ dir, ...options })
     assert.equal(report.invalidation.provider, 'cloudfront')
     assert.match(report.invalidation.id, /\S/)
-    assert.match(report.invalidation.status, /^completed$/i, 'wait: true polled GetInvalidation until it completed')
+    assert.match(report.invalidation.status, /^completed$/i)
+    const api = `/2020-05-31/distribution/${distributionId}/invalidation`
+    assert.deepEqual(proxy.requests.map((r) => `${r.method} ${r.url}`), [`POST ${api}`, `GET ${api}/${report.invalidation.id}`], 'wait: true asks GetInvalidation')
     assert.deepEqual([...report.invalidation.paths].sort(), FIRST_DEPLOY_PATHS)
     let held = invalidations(moto.endpoint, distributionId)
     assert.deepEqual(held, [{ id: report.invalidation.id, status: held[0].status, paths: FIRST_DEPLOY_PATHS }], 'exactly one invalidation, with these paths')
@@ -105,6 +113,21 @@ describe('CloudFront invalidation (moto)', { skip: !existsSync(PYTHON) && 'no .v
     held = invalidations(moto.endpoint, distributionId)
     assert.equal(held.length, 2)
     assert.deepEqual(next.invalidation.paths.sort(), ['/app/', '/app/.vite/manifest.json', '/app/index.html'], `the new chunk ${entryChunk(2)} is hashed: no cache holds it`)
+  })
+
+  it('a 503 from CloudFront is retried with the same CallerReference: one invalidation', async () => {
+    const storage = 's3://cdnbucket/retry'
+    let failed = 0
+    proxy.failWhen((req) => (req.method === 'POST' && failed++ === 0 ? 503 : undefined))
+    try {
+      const before = invalidations(moto.endpoint, distributionId).length
+      const report = await deploy({ dir: newBuild(1), storage, storageOptions: motoOptions(moto.endpoint), cdn: cloudfront({ endpoint: proxy.endpoint }) })
+      assert.equal(proxy.faults.length, 1)
+      assert.equal(invalidations(moto.endpoint, distributionId).length, before + 1)
+      assert.ok(report.invalidation.paths.includes('/retry/index.html'))
+    } finally {
+      proxy.failWhen(() => undefined)
+    }
   })
 
   it('without an absolute base, paths are the object keys under the bucket root', async () => {
@@ -168,6 +191,8 @@ describe('Cloudflare purge (request shape, against a local server)', () => {
       let body = ''
       req.on('data', (d) => { body += d })
       req.on('end', () => {
+        // The site itself is not served here: a check through this server finds 404s.
+        if (req.method !== 'POST') return res.writeHead(404).end()
         requests.push({ method: req.method, url: req.url, authorization: req.headers.authorization, contentType: req.headers['content-type'], body: JSON.parse(body) })
         const { status, body: reply } = answer()
         res.writeHead(status, { 'content-type': 'application/json' })
@@ -224,6 +249,12 @@ describe('Cloudflare purge (request shape, against a local server)', () => {
     assert.match(error.message, /needs the site's public URL/)
     assert.ok(!error.message.includes(TOKEN))
     assert.ok(!existsSync(store), 'nothing was written')
+    // The check's URL is the site's public URL too; its failure comes after the purge.
+    requests.length = 0
+    answer = () => ({ status: 200, body: { success: true, errors: [], result: { id: 'purge-x' } } })
+    const report = await deploy({ dir: newBuild(1), storage: `file://${store}`, base: '/app/', check: `${apiBase}/site/`, cdn: { cloudflare: { zoneId: 'z', token: TOKEN, apiBase } } }).catch((e) => e.report)
+    assert.ok(requests[0].body.files.includes(`${apiBase}/site/index.html`), JSON.stringify(requests[0].body.files))
+    assert.equal(report.invalidation.id, 'purge-x')
   })
 })
 

@@ -213,3 +213,13 @@ describe('check: the Vite plugin', () => {
     assert.match(errors[0], /the deploy is live \(failOnError: false\)/)
   })
 })
+
+describe('check: messages', () => {
+  it('the failure message names no user name or password of the storage URL', async () => {
+    const { checkFailureMessage } = (await import('node:module')).createRequire(import.meta.url)('../check.js')
+    const check = { url: 'https://cdn.example.com/app/', problems: [{ path: 'a.js', url: 'https://cdn.example.com/app/a.js', problem: 'status 404, expected 200' }] }
+    const message = checkFailureMessage({}, check, 'https://deployer:Pa55word@dav.example.com/site')
+    assert.ok(!message.includes('Pa55word') && !message.includes('deployer'), message)
+    assert.match(message, /vite-deploy rollback --storage https:\/\/dav\.example\.com\/site/)
+  })
+})
