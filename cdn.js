@@ -236,7 +236,6 @@ async function cloudfront(config, paths, reference) {
   }
   let xml
   try {
-    // The same CallerReference on a retry returns the first invalidation rather than a second one.
     xml = await answer(await request(createUrl, () => ({ method: 'POST', body, headers: sign('POST', createUrl, { 'content-type': 'application/xml' }, body) })))
   } catch (error) {
     throw fail('invalidation', error.message)
@@ -311,7 +310,10 @@ async function invalidate(config, report) {
   const root = config.pathBase ?? keyRoot(relatives[0])
   let paths = invalidationPaths(relatives, root)
   if (paths.length > MAX_CLOUDFRONT_PATHS) paths = [`${root}*`]
-  return cloudfront(config, paths, `vite-deploy-${report.release ?? randomUUID()}`)
+  // Unique per deploy (two sites behind one distribution may share a release
+  // id), and the same across this call's retries, so a retry returns the
+  // first invalidation instead of making a second.
+  return cloudfront(config, paths, `vite-deploy-${report.release ?? 'release'}-${randomUUID()}`)
 }
 
 /** One line for the report's notes. */
