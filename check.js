@@ -140,6 +140,7 @@ async function checkSite({ report, root, base, cacheControl, binding }) {
   const problems = []
   // Entry files are HTML and Vite's manifest; visitors open the HTML.
   const entries = [...built.values()].filter((f) => f.kind === 'entry' && /\.html?$/i.test(f.path)).map((f) => f.path)
+  const pages = new Set(entries)
   const expectedEntries = expectedFor(entries)
   const assets = new Map() // path → url
   let outside = 0
@@ -154,7 +155,7 @@ async function checkSite({ report, root, base, cacheControl, binding }) {
         continue
       }
       // Links to pages and folders the build has no file for are not assets.
-      if (built.has(target.path) && !entries.includes(target.path) && !assets.has(target.path)) assets.set(target.path, target.url)
+      if (built.has(target.path) && !pages.has(target.path) && !assets.has(target.path)) assets.set(target.path, target.url)
     }
   })
   const expectedAssets = expectedFor([...assets.keys()])
