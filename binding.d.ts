@@ -25,6 +25,12 @@ export declare function check(options: object, env?: Record<string, string>, rea
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>): Promise<string>
 
 /**
+ * The `src` and `href` values of an HTML document, for the check through the
+ * public URL (check.js): the same reading as the deploy's own asset check.
+ */
+export declare function htmlReferences(html: string): Array<string>
+
+/**
  * A storage URL with its credentials hidden, as the engine shows URLs: the
  * CLI and the plugin print theirs through this too.
  */
@@ -35,3 +41,11 @@ export declare function releases(options: object, env?: Record<string, string>):
 
 /** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function rollback(options: object, env?: Record<string, string>): Promise<string>
+
+/**
+ * The `Content-Type` and `Cache-Control` the deploy stores for each file
+ * (`null` Content-Type: the store's default), under the `cacheControl`
+ * option; the check through the public URL compares the CDN's answers with
+ * these, so both come from headers.rs.
+ */
+export declare function storedHeaders(files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>): Array<{ contentType: string | null, cacheControl: string }>

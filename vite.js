@@ -149,7 +149,9 @@ function viteDeploy(options = {}) {
     const readable = readableError(unknownOptionError(error))
     if (failOnError === false) {
       willPublish = false
-      logger.error(`vite-deploy: ${readable.message}\nvite-deploy: the build is kept, nothing was published (failOnError: false)`)
+      // The CDN invalidation and the check run after a complete deploy.
+      const live = error.code === 'CDN_FAILED' || error.code === 'CHECK_FAILED'
+      logger.error(`vite-deploy: ${readable.message}\nvite-deploy: the build is kept, ${live ? 'the deploy is live' : 'nothing was published'} (failOnError: false)`)
       return undefined
     }
     throw readable

@@ -48,14 +48,17 @@ in vite.config, then from the environment, then from Vite's env files for
   VITE_DEPLOY_DELETE       'false' keeps orphans, like --no-delete
   VITE_BASE_URL            base URL for --build, when neither --base nor the config gives one
   AWS_*, GOOGLE_*, AZURE_* credentials, unless given with -o (read from .env files for the deploy only)
+  AWS_ENDPOINT_URL_CLOUDFRONT  CloudFront API endpoint for --cloudfront (default: https://cloudfront.amazonaws.com)
+  CLOUDFLARE_API_TOKEN     token (Cache Purge permission) for --cloudflare-zone
   CI                       when true, progress is plain lines instead of a bar
 
 Releases (recorded in .vite-deploy/ledger.json under the prefix):
   vite-deploy releases [--storage URL] [-o key=value] [--mode MODE] [--json]
   vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--mode MODE] [--json]
 
-Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed,
-2 bad usage or configuration.
+Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed (or
+the CDN invalidation or --check failed after it: the deploy is live), 2 bad
+usage or configuration.
 
 Examples:
   vite-deploy                                    build.outDir and the plugin's options from vite.config
@@ -127,6 +130,10 @@ function createProgram() {
     .option('--break-lease', 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it (default: off)')
     .option('--include <glob>', 'publish only files matching the glob, relative to the build folder, repeatable (default: every file)', collect)
     .option('--exclude <glob>', 'neither publish nor delete files matching the glob, repeatable (default: none)', collect)
+    .option('--cloudfront <distributionId>', 'after the deploy, invalidate the changed unhashed paths (HTML, manifest, public/ files) in this CloudFront distribution, signed with the AWS credentials (env: AWS_ENDPOINT_URL_CLOUDFRONT for another endpoint; default: the plugin\'s cdn)')
+    .option('--cloudfront-wait', 'wait until the CloudFront invalidation has completed (default: off)')
+    .option('--cloudflare-zone <zoneId>', "after the deploy, purge the changed unhashed URLs from this Cloudflare zone, with the token in CLOUDFLARE_API_TOKEN and the URLs under --base or the plugin's base (default: the plugin's cdn)")
+    .option('--check <url>', 'after the deploy, fetch each HTML page through this public URL and check every asset it references: status 200, Content-Type, Cache-Control, Content-Encoding; exit 1 with the list of problems (default: off)')
     .option('--json', 'print the report as one JSON document on stdout (default: off)')
     .option('--quiet', 'print errors only (default: off)')
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
@@ -297,6 +304,8 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
       breakLease: flags.breakLease ? true : fromConfig.breakLease,
       include: flags.include ?? fromConfig.include,
       exclude: flags.exclude ?? fromConfig.exclude,
+      cdn: cdnOption(flags, fromConfig.cdn),
+      check: flags.check ?? fromConfig.check,
     },
   }
 }
@@ -322,6 +331,20 @@ function optionsForStorage(options = {}, flagStorage) {
   const foreign = (key) => prefix === null || (/^(aws|google|azure)_/i.test(key) && prefix !== undefined && !key.toLowerCase().startsWith(prefix))
   const dropped = all.filter(foreign)
   return { kept: Object.fromEntries(all.filter((key) => !foreign(key)).map((key) => [key, options[key]])), dropped }
+}
+
+/** `cdn` from --cloudfront, --cloudfront-wait and --cloudflare-zone, over the config's. */
+function cdnOption(flags, fromConfig) {
+  if (flags.cloudfront === undefined && !flags.cloudfrontWait && flags.cloudflareZone === undefined) return fromConfig
+  if (flags.cloudflareZone !== undefined) {
+    if (flags.cloudfront !== undefined || flags.cloudfrontWait) throw usageError('--cloudflare-zone and --cloudfront are one CDN each: pass one of them')
+    return { cloudflare: { ...fromConfig?.cloudflare, zoneId: flags.cloudflareZone } }
+  }
+  const cloudfront = { ...fromConfig?.cloudfront }
+  if (flags.cloudfront !== undefined) cloudfront.distributionId = flags.cloudfront
+  if (flags.cloudfrontWait) cloudfront.wait = true
+  if (cloudfront.distributionId === undefined) throw usageError('--cloudfront-wait needs a distribution: pass --cloudfront DISTRIBUTION_ID too')
+  return { cloudfront }
 }
 
 /**

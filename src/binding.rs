@@ -295,3 +295,49 @@ mod tests {
         assert_eq!(given.as_deref(), Some("memory:///x"));
     }
 }
+
+/// The `src` and `href` values of an HTML document, for the check through the
+/// public URL (check.js): the same reading as the deploy's own asset check.
+#[napi(js_name = "htmlReferences")]
+pub fn html_references_binding(html: String) -> Vec<String> {
+    crate::verify::html_references(&html)
+}
+
+/// The `Content-Type` and `Cache-Control` the deploy stores for each file
+/// (`null` Content-Type: the store's default), under the `cacheControl`
+/// option; the check through the public URL compares the CDN's answers with
+/// these, so both come from headers.rs.
+#[napi(
+    js_name = "storedHeaders",
+    ts_args_type = "files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>",
+    ts_return_type = "Array<{ contentType: string | null, cacheControl: string }>"
+)]
+pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> napi::Result<Value> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        path: String,
+        kind: crate::local::FileKind,
+    }
+    let invalid = |error: String| napi::Error::from_reason(error);
+    let files: Vec<File> = serde_json::from_value(files).map_err(|e| invalid(e.to_string()))?;
+    let rules: Vec<(String, String)> = match cache_control {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => serde_json::from_value::<serde_json::Map<String, Value>>(value)
+            .map_err(|e| invalid(format!("cacheControl: {e}")))?
+            .into_iter()
+            .map(|(glob, value)| (glob, value.as_str().unwrap_or_default().to_string()))
+            .collect(),
+    };
+    let rules = crate::headers::CacheRules::new(&rules).map_err(|e| invalid(e.to_string()))?;
+    Ok(Value::Array(
+        files
+            .iter()
+            .map(|file| {
+                json!({
+                    "contentType": crate::headers::content_type(&file.path),
+                    "cacheControl": rules.for_file(&file.path, file.kind),
+                })
+            })
+            .collect(),
+    ))
+}

@@ -45,3 +45,16 @@ export async function twoDeploysAtOnce(): Promise<void> {
     if (error instanceof DeployError && error.code === 'LEASE_HELD') await deploy({ dir: 'dist', breakLease: true })
   }
 }
+
+export async function cdnAndCheck(): Promise<void> {
+  const report = await deploy({
+    storage: 's3://my-bucket/app',
+    base: 'https://cdn.example.com/app/',
+    cdn: { cloudfront: { distributionId: 'E2QWRUHAPOMQZL', wait: true } },
+    check: 'https://cdn.example.com/app/',
+  })
+  const id: string | undefined = report.invalidation?.id
+  const problems: string[] = report.check?.problems.map((p) => `${p.path}: ${p.problem}`) ?? []
+  console.log(id, problems)
+  await deploy({ storage: 's3://my-bucket/app', cdn: { cloudflare: { zoneId: 'z', url: 'https://www.example.com/' } } })
+}
