@@ -228,7 +228,9 @@ function valueOf(answer) {
  * a DeployError as deploy() would.
  */
 async function checkSetup(options, env, reach = false) {
-  const { onProgress, onDeployed, signal, ...rest } = options
+  const { onProgress, onDeployed, signal, cdn, check, ...rest } = options
+  // The JS-side settings are checked here too, like deploy() does first.
+  afterDeploySettings(cdn, check, rest)
   const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
   valueOf(await checkBinding(request, env, reach))
 }

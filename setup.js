@@ -9,7 +9,7 @@ const { DeployError } = require('./deploy.js')
 const PLUGIN_KEYS = ['base', 'assetUrl', 'enabled', 'failOnError', 'environments', 'watch', 'verbose']
 
 /** deploy()'s options that stay in JS and never reach the engine's list. */
-const JS_KEYS = ['onProgress', 'onDeployed', 'signal']
+const JS_KEYS = ['onProgress', 'onDeployed', 'signal', 'cdn', 'check']
 
 /** Levenshtein distance, enough for option names. */
 function editDistance(a, b) {
