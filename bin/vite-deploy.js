@@ -90,6 +90,7 @@ function createProgram() {
     .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
     .option('--storage <url>', "where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV) (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions (default: none)", collectKeyValue)
+    .option('--profile <name>', 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE; default: the AWS CLI\'s chain)')
     .option('--base <url>', "public base URL the build is made for, used by --build (env: VITE_BASE_URL; default: the plugin's base)")
     .option('--build', 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well (default: off)')
     .option('--dry-run', 'print the plan, one line per file with its reason, and write nothing (default: off)')
@@ -207,13 +208,18 @@ async function readViteConfig(cwd, configFlag) {
  * Flags first, then the plugin's options, then the environment. Values left
  * undefined fall back inside deploy() (VITE_DEPLOY_STORAGE, VITE_DEPLOY_DELETE).
  */
+/** `--profile NAME` is the storage option `aws_profile`, which the engine validates like any other. */
+function profileOption(flags) {
+  return flags.profile !== undefined ? { aws_profile: flags.profile } : {}
+}
+
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
   const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption, ...profileOption(flags) }
   return {
     outDir,
     // The folder as the user gave it, so every message names it that way.
@@ -484,6 +490,7 @@ function ledgerProgram(name) {
   const program = new Command(`vite-deploy ${name}`)
     .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
+    .option('--profile <name>', 'AWS profile for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE)')
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
     .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
@@ -507,7 +514,7 @@ async function ledgerCommand(name, argv, say) {
   const flags = program.opts()
   const config = await readViteConfig(process.cwd(), flags.config)
   const fromConfig = config?.pluginOptions ?? {}
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption, ...profileOption(flags) }
   const options = {
     storage: flags.storage ?? fromConfig.storage,
     storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,

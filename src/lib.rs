@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod binding;
+pub mod credentials;
 pub mod error;
 pub mod headers;
 pub mod ledger;
@@ -62,6 +63,7 @@ pub async fn deploy_with_env(
         timeout: options.timeout.clone(),
     };
     let target = store::open(&options.storage, &options.storage_options, &network)?;
+    target.resolve_credentials().await?;
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());

@@ -298,6 +298,7 @@ pub const S3_KEYS: &[&str] = &[
     "aws_secret_access_key",
     "aws_session_token",
     "aws_region",
+    "aws_profile",
     "aws_default_region",
     "aws_bucket",
     "aws_endpoint",

@@ -1,0 +1,245 @@
+// S3 credentials found the way the AWS CLI finds them: profiles (static keys,
+// credential_process, role_arn through STS), web identity, and an instance
+// metadata probe that gives up quickly. Each run is the CLI in a child
+// process with a HOME, config files and environment of its own; STS is moto,
+// the metadata address a port on 127.0.0.1, so nothing leaves the machine.
+// A proxy in front of moto records which access key signed each request
+// (moto accepts any), and every output is searched for the planted secrets.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+
+import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket } from './helpers/moto.mjs'
+import { freePort, ROOT, startMoto, startProxy } from './helpers/servers.mjs'
+import { readMotoBucket } from './helpers/stores.mjs'
+
+const CLI = join(ROOT, 'bin', 'vite-deploy.js')
+const BUCKET = 'chainbucket'
+
+let moto
+let proxy
+let closedPort
+/** Access key ids that signed requests through the proxy, in order. */
+const signers = []
+
+function run(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/**
+ * An environment with no credential of the test runner's: a HOME and AWS
+ * files of the test's own, STS at moto, the metadata address closed.
+ */
+function isolated(name, extra = {}) {
+  const home = tempDir(`chain-${name}`)
+  const env = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(AWS_|AZURE_|GOOGLE_|VITE_DEPLOY|VITE_BASE_URL$|CI$|DEBUG$)/.test(key)) env[key] = value
+  }
+  return {
+    home,
+    env: {
+      ...env,
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, 'aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'aws-credentials'),
+      AWS_ENDPOINT_URL_STS: moto.endpoint,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${closedPort}`,
+      ...extra,
+    },
+  }
+}
+
+function deployArgs(prefix, ...more) {
+  const dir = writeBuild(join(tempDir(`chain-build-${prefix}`), 'dist'), buildFiles(1))
+  return [dir, '--storage', `s3://${BUCKET}/${prefix}`, '--json',
+    '-o', `aws_endpoint=${proxy.endpoint}`, '-o', 'aws_allow_http=true', '-o', 'aws_region=us-east-1',
+    '-o', 'aws_virtual_hosted_style_request=false', ...more]
+}
+
+async function deployed(result) {
+  assert.equal(result.code, 0, result.stderr + result.stdout)
+  assert.equal(JSON.parse(result.stdout).ok, true)
+}
+
+before(async () => {
+  moto = await startMoto()
+  await createBucket(moto.endpoint, BUCKET)
+  proxy = await startProxy(moto.port)
+  proxy.failWhen((request) => {
+    const key = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1]
+    if (key) signers.push(key)
+  })
+  closedPort = await freePort()
+})
+
+after(async () => {
+  await proxy?.stop()
+  await moto?.stop()
+})
+
+describe('the AWS credential chain', () => {
+  it('a profile with static keys, named by --profile or AWS_PROFILE', async () => {
+    const { env } = isolated('static')
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[dev]\naws_access_key_id = AKIDSTATICPROFILE1\naws_secret_access_key = static-secret-1\n')
+    signers.length = 0
+    await deployed(await run(deployArgs('static-flag', '--profile', 'dev'), env))
+    assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE1'), signers.join())
+    signers.length = 0
+    await deployed(await run(deployArgs('static-env'), { ...env, AWS_PROFILE: 'dev' }))
+    assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE1'), signers.join())
+  })
+
+  it('--profile wins over the environment\'s keys, as with aws --profile', async () => {
+    const { env } = isolated('precedence', { AWS_ACCESS_KEY_ID: 'AKIDFROMENVIRONMENT', AWS_SECRET_ACCESS_KEY: 'env-secret' })
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[dev]\naws_access_key_id = AKIDSTATICPROFILE2\naws_secret_access_key = static-secret-2\n')
+    signers.length = 0
+    await deployed(await run(deployArgs('precedence', '--profile', 'dev'), env))
+    assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE2'), signers.join())
+  })
+
+  it('a named profile that does not exist is refused, naming it', async () => {
+    const { env } = isolated('no-profile')
+    writeFileSync(env.AWS_CONFIG_FILE, '[profile other]\nregion = us-east-1\n')
+    const result = await run(deployArgs('no-profile', '--profile', 'nosuchprofile'), env)
+    assert.equal(result.code, 2, result.stderr + result.stdout)
+    const { error } = JSON.parse(result.stdout)
+    assert.equal(error.code, 'MISSING_CREDENTIALS')
+    assert.match(error.message, /profile 'nosuchprofile'/)
+  })
+
+  it('credential_process: a script of the test\'s own, run again when its credentials near expiry', async () => {
+    const { env, home } = isolated('process')
+    const counter = join(home, 'runs')
+    const script = (name, lifetime) => {
+      const path = join(home, `${name}.sh`)
+      writeFileSync(path, `#!/bin/sh
+echo run >> '${counter}-${name}'
+cat <<EOF
+{"Version": 1, "AccessKeyId": "AKIDPROCESS${name.toUpperCase()}", "SecretAccessKey": "process-secret", "SessionToken": "process-token", "Expiration": "$(date -u -d '+${lifetime}' +%Y-%m-%dT%H:%M:%SZ)"}
+EOF
+`)
+      chmodSync(path, 0o755)
+      return path
+    }
+    writeFileSync(env.AWS_CONFIG_FILE, `[profile long]\ncredential_process = ${script('long', '1 hour')}\n\n[profile short]\ncredential_process = ${script('short', '2 minutes')}\n`)
+    const runs = (name) => readFileSync(`${counter}-${name}`, 'utf8').split('\n').filter(Boolean).length
+
+    signers.length = 0
+    await deployed(await run(deployArgs('process-long', '--profile', 'long'), env))
+    assert.ok(signers.length > 1 && signers.every((k) => k === 'AKIDPROCESSLONG'), signers.join())
+    assert.equal(runs('long'), 1, 'credentials valid for an hour are fetched once')
+
+    // Two minutes left is inside the refresh window: every request asks again.
+    signers.length = 0
+    await deployed(await run(deployArgs('process-short', '--profile', 'short'), env))
+    assert.ok(signers.length > 1 && signers.every((k) => k === 'AKIDPROCESSSHORT'), signers.join())
+    assert.ok(runs('short') > 1, `credentials about to expire are fetched again (${runs('short')} runs)`)
+  })
+
+  it('role_arn with source_profile: assumed through STS (moto)', async () => {
+    const { env } = isolated('assume')
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[base]\naws_access_key_id = AKIDSOURCEPROFILE\naws_secret_access_key = source-secret\n')
+    writeFileSync(env.AWS_CONFIG_FILE, '[profile deployer]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\nregion = us-east-1\n')
+    signers.length = 0
+    await deployed(await run(deployArgs('assume', '--profile', 'deployer'), env))
+    assert.ok(signers.length > 0, 'requests were signed')
+    // moto hands out temporary keys of its own for the role.
+    assert.ok(signers.every((k) => k !== 'AKIDSOURCEPROFILE' && /^[A-Z0-9]{16,}$/.test(k)), signers.join())
+  })
+
+  it('web identity (GitHub Actions OIDC): AssumeRoleWithWebIdentity against moto', async () => {
+    const { env, home } = isolated('web-identity')
+    const tokenFile = join(home, 'oidc-token')
+    writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl')
+    signers.length = 0
+    await deployed(await run(deployArgs('web-identity'), {
+      ...env, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ci', AWS_ROLE_SESSION_NAME: 'ci', AWS_REGION: 'us-east-1',
+    }))
+    assert.ok(signers.length > 0 && signers.every((k) => /^[A-Z0-9]{16,}$/.test(k)), signers.join())
+  })
+
+  it('nothing anywhere: every source tried in order, the metadata probe given up after its timeout, no secret shown', async () => {
+    // A metadata "service" that accepts connections and never answers: only
+    // the probe's own timeout ends the wait.
+    const sockets = new Set()
+    const silent = net.createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      // Half-given credentials in two sources, so their secrets are in reach of the messages.
+      const { env } = isolated('nothing', {
+        AWS_SECRET_ACCESS_KEY: 'PLANTED-ENV-SECRET',
+        AWS_SESSION_TOKEN: 'PLANTED-ENV-TOKEN',
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${silent.address().port}`,
+        DEBUG: 'vite-deploy',
+      })
+      writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[default]\naws_secret_access_key = PLANTED-PROFILE-SECRET\n')
+      signers.length = 0
+      const result = await run(deployArgs('nothing'), env)
+      assert.equal(result.code, 2, result.stderr + result.stdout)
+      const { error } = JSON.parse(result.stdout)
+      assert.equal(error.code, 'MISSING_CREDENTIALS')
+      const sources = ['1. environment', "2. profile 'default'", '3. web identity', '4. ECS container', `5. EC2 instance metadata at http://127.0.0.1:${silent.address().port} (1 s timeout)`]
+      let at = -1
+      for (const source of sources) {
+        const found = error.message.indexOf(source)
+        assert.ok(found > at, `"${source}" in order in: ${error.message}`)
+        at = found
+      }
+      assert.ok(sockets.size > 0, 'the metadata address was probed')
+      assert.match(error.message.slice(at), /timed out|timeout/i)
+      assert.match(error.message, /aws sso login/)
+      assert.equal(signers.length, 0, 'no request to the store')
+      assert.doesNotMatch(result.stdout + result.stderr, /PLANTED/)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
+  it('no secret in --json, human output, progress events, the report or the ledger', async () => {
+    const { env } = isolated('secrets', { DEBUG: 'vite-deploy' })
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[default]\naws_access_key_id = AKIDPLANTEDKEYID\naws_secret_access_key = PLANTED-STATIC-SECRET\naws_session_token = PLANTED-SESSION-TOKEN\n')
+    const result = await run(deployArgs('secrets'), env)
+    await deployed(result)
+    const plain = await run(deployArgs('secrets-plain').filter((a) => a !== '--json'), env)
+    assert.equal(plain.code, 0, plain.stderr)
+    // The JS API in a process of its own: every progress event and the report.
+    const [dir, , storage, , ...rest] = deployArgs('secrets-api')
+    const storageOptions = Object.fromEntries(rest.filter((a) => a.includes('=')).map((a) => a.split(/=(.*)/s).slice(0, 2)))
+    const api = await new Promise((resolve, reject) => {
+      const script = `
+        const { deploy } = await import(${JSON.stringify(join(ROOT, 'index.mjs'))})
+        const events = []
+        const report = await deploy({ dir: ${JSON.stringify(dir)}, storage: ${JSON.stringify(storage)}, storageOptions: ${JSON.stringify(storageOptions)}, onProgress: (e) => events.push(e) })
+        process.stdout.write(JSON.stringify({ events, report }))`
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (d) => { out += d })
+      child.stderr.on('data', (d) => { out += d })
+      child.on('error', reject)
+      child.on('close', (code) => resolve({ code, out }))
+    })
+    assert.equal(api.code, 0, api.out)
+    assert.ok(JSON.parse(api.out).events.length > 0, 'progress events were seen')
+    const stored = ['secrets', 'secrets-plain', 'secrets-api'].map((p) => readMotoBucket(moto.endpoint, BUCKET, p))
+    const objects = (await Promise.all(stored)).flatMap((m) => [...m])
+    const ledger = objects.filter(([key]) => key.startsWith('.vite-deploy/')).map(([, { body }]) => body.toString()).join('\n')
+    assert.ok(ledger.length > 0, 'a ledger was written')
+    for (const output of [result.stdout, result.stderr, plain.stdout, plain.stderr, api.out, ledger]) {
+      assert.doesNotMatch(output, /PLANTED|AKIDPLANTEDKEYID/)
+    }
+  })
+})

@@ -1,0 +1,326 @@
+//! Credentials for S3 found the way the AWS CLI finds them.
+//!
+//! object_store alone reads only `AWS_*` variables and knows no profiles, so
+//! a developer who ran `aws sso login` would be refused. aws-config's
+//! providers do the real work (profiles with static keys, `role_arn` through
+//! STS, `credential_process`, SSO, web identity, ECS, IMDS); this module runs
+//! them in the AWS CLI's order, keeps what the first one returns until shortly
+//! before it expires, and, when none answers, says what each one said.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::imds;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+use aws_config::Region;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use object_store::aws::AwsCredential;
+use object_store::CredentialProvider;
+use tokio::sync::{Mutex, OnceCell};
+
+/// The storage option naming a profile of `~/.aws/config` (`--profile`).
+/// vite-deploy's own key: object_store has none.
+pub const PROFILE_KEY: &str = "aws_profile";
+
+/// How long the instance-metadata service gets to answer. Off EC2 nothing
+/// listens at its address, and a deploy should not wait for the SDK's
+/// default of several seconds with retries to learn that.
+pub const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Credentials this close to their expiry are fetched again, so a request
+/// of a long deploy never goes out with ones that expire on the way.
+const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
+
+/// The S3 credential chain: environment, profile, web identity, ECS
+/// container, EC2 instance metadata — the AWS CLI's order.
+pub struct AwsChain {
+    profile: Option<String>,
+    region: Option<String>,
+    imds_endpoint: Option<String>,
+    sources: OnceCell<Vec<Source>>,
+    cached: Mutex<Option<Cached>>,
+}
+
+struct Source {
+    name: String,
+    provider: SharedCredentialsProvider,
+}
+
+struct Cached {
+    credential: Arc<AwsCredential>,
+    expiry: Option<SystemTime>,
+}
+
+// By hand: the cached credential must never reach a `{:?}`.
+impl fmt::Debug for AwsChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsChain")
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// No source of the chain gave credentials: each source and what it said,
+/// in the order tried. Reasons come from aws-config and name files and
+/// variables, never credential values.
+#[derive(Debug, Clone)]
+pub struct NotFound {
+    /// `(source, reason)` in the order tried.
+    pub tried: Vec<(String, String)>,
+}
+
+impl fmt::Display for NotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tried, in order: ")?;
+        for (i, (source, reason)) in self.tried.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{}. {source} — {reason}", i + 1)?;
+        }
+        write!(
+            f,
+            ". Fix: run `aws configure` or `aws sso login` (then pass --profile / set AWS_PROFILE if not the default profile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions)"
+        )
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+impl AwsChain {
+    /// A chain for `profile` (else `AWS_PROFILE`, else `default`). `region`
+    /// is where STS is asked (assume-role, web identity); without one the
+    /// profile's or the environment's region is used. `imds_endpoint`
+    /// replaces the metadata address (object_store's `aws_metadata_endpoint`);
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` is honoured too.
+    pub fn new(
+        profile: Option<String>,
+        region: Option<String>,
+        imds_endpoint: Option<String>,
+    ) -> Self {
+        AwsChain {
+            profile: profile.filter(|p| !p.trim().is_empty()),
+            region: region.filter(|r| !r.trim().is_empty()),
+            imds_endpoint: imds_endpoint.filter(|e| !e.trim().is_empty()),
+            sources: OnceCell::new(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    async fn sources(&self) -> &[Source] {
+        self.sources.get_or_init(|| self.build_sources()).await
+    }
+
+    async fn build_sources(&self) -> Vec<Source> {
+        let region = match &self.region {
+            Some(region) => Some(Region::new(region.clone())),
+            None => {
+                let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
+                if let Some(profile) = &self.profile {
+                    chain = chain.profile_name(profile);
+                }
+                chain.build().region().await
+            }
+        };
+        // STS has a global endpoint; a region is only needed to sign for it.
+        let region = region.unwrap_or_else(|| Region::new("us-east-1"));
+        let conf = ProviderConfig::without_region().with_region(Some(region));
+
+        let mut profile = ProfileFileCredentialsProvider::builder().configure(&conf);
+        if let Some(name) = &self.profile {
+            profile = profile.profile_name(name);
+        }
+        let mut imds_client = imds::Client::builder()
+            .configure(&conf)
+            .connect_timeout(IMDS_TIMEOUT)
+            .read_timeout(IMDS_TIMEOUT)
+            .operation_timeout(IMDS_TIMEOUT * 2)
+            .max_attempts(1);
+        if let Some(endpoint) = &self.imds_endpoint {
+            // A bad address is reported by the probe itself.
+            if let Ok(with_endpoint) = imds_client.clone().endpoint(endpoint) {
+                imds_client = with_endpoint;
+            }
+        }
+        let imds_address = self
+            .imds_endpoint
+            .clone()
+            .or_else(|| std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT").ok())
+            .unwrap_or_else(|| "http://169.254.169.254".into());
+        let profile_name = self
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .unwrap_or_else(|| "default".into());
+        let config_file =
+            std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| "~/.aws/config".into());
+        let credentials_file = std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+            .unwrap_or_else(|_| "~/.aws/credentials".into());
+
+        let source = |name: String, provider: SharedCredentialsProvider| Source { name, provider };
+        let mut sources = Vec::new();
+        // A profile named on purpose wins over the environment's keys, as
+        // with `aws --profile`.
+        if self.profile.is_none() {
+            sources.push(source(
+                "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)".into(),
+                SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()),
+            ));
+        }
+        sources.push(source(
+            format!("profile '{profile_name}' in {config_file} and {credentials_file} (keys, role_arn, credential_process, SSO)"),
+            SharedCredentialsProvider::new(profile.build()),
+        ));
+        if self.profile.is_none() {
+            sources.extend([
+                source(
+                    "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)".into(),
+                    SharedCredentialsProvider::new(
+                        WebIdentityTokenCredentialsProvider::builder()
+                            .configure(&conf)
+                            .build(),
+                    ),
+                ),
+                source(
+                    "ECS container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)".into(),
+                    SharedCredentialsProvider::new(
+                        EcsCredentialsProvider::builder().configure(&conf).build(),
+                    ),
+                ),
+                source(
+                    format!(
+                        "EC2 instance metadata at {imds_address} ({} s timeout)",
+                        IMDS_TIMEOUT.as_secs()
+                    ),
+                    SharedCredentialsProvider::new(
+                        ImdsCredentialsProvider::builder()
+                            .configure(&conf)
+                            .imds_client(imds_client.build())
+                            .build(),
+                    ),
+                ),
+            ]);
+        }
+        sources
+    }
+
+    /// The first credentials a source gives, in the chain's order.
+    async fn fetch(&self) -> Result<Cached, NotFound> {
+        let mut tried = Vec::new();
+        for source in self.sources().await {
+            match source.provider.provide_credentials().await {
+                Ok(credentials) => {
+                    return Ok(Cached {
+                        credential: Arc::new(AwsCredential {
+                            key_id: credentials.access_key_id().to_string(),
+                            secret_key: credentials.secret_access_key().to_string(),
+                            token: credentials.session_token().map(str::to_string),
+                        }),
+                        expiry: credentials.expiry(),
+                    })
+                }
+                Err(error) => tried.push((source.name.clone(), reason(&error))),
+            }
+        }
+        Err(NotFound { tried })
+    }
+
+    /// Credentials, fetched again when the cached ones are about to expire.
+    pub async fn credential(&self) -> Result<Arc<AwsCredential>, NotFound> {
+        let mut cached = self.cached.lock().await;
+        if let Some(current) = cached.as_ref() {
+            let fresh = current.expiry.is_none_or(|expiry| {
+                expiry
+                    .duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > REFRESH_BEFORE)
+            });
+            if fresh {
+                return Ok(current.credential.clone());
+            }
+        }
+        let found = self.fetch().await?;
+        let credential = found.credential.clone();
+        *cached = Some(found);
+        Ok(credential)
+    }
+}
+
+#[async_trait]
+impl CredentialProvider for AwsChain {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        self.credential()
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })
+    }
+}
+
+/// What a source said, with its causes: "not enabled" alone hides why.
+fn reason(error: &CredentialsError) -> String {
+    let mut text = match error {
+        CredentialsError::CredentialsNotLoaded(_) => "not configured".to_string(),
+        other => other.to_string(),
+    };
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = inner.source();
+    }
+    text.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_lists_every_source_in_order_and_the_fix() {
+        let error = NotFound {
+            tried: vec![
+                ("environment".into(), "not configured".into()),
+                ("profile 'x'".into(), "no such profile".into()),
+            ],
+        };
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "tried, in order: 1. environment — not configured; 2. profile 'x' — no such profile."
+            ),
+            "{text}"
+        );
+        assert!(text.contains("aws sso login"), "{text}");
+        assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
+    }
+
+    #[test]
+    fn debug_never_shows_a_cached_credential() {
+        let chain = AwsChain::new(Some("p".into()), None, None);
+        *chain.cached.try_lock().unwrap() = Some(Cached {
+            credential: Arc::new(AwsCredential {
+                key_id: "AKIDPLANTED".into(),
+                secret_key: "SECRETPLANTED".into(),
+                token: Some("TOKENPLANTED".into()),
+            }),
+            expiry: None,
+        });
+        let shown = format!("{chain:?}");
+        assert!(!shown.contains("PLANTED"), "{shown}");
+    }
+}
