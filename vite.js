@@ -6,7 +6,7 @@
 
 const { readFileSync } = require('node:fs')
 const path = require('node:path')
-const { deploy } = require('./deploy.js')
+const { deploy, redactUrl } = require('./deploy.js')
 const { baseSettings, baseConfig, routerWarning } = require('./base.js')
 const { hashedFilesFromBundle } = require('./hashed.js')
 
@@ -88,7 +88,8 @@ function viteDeploy(options = {}) {
     const outDir = path.resolve(config.root, config.build.outDir)
     const hashedFiles = deployOptions.hashedFiles ?? emitted.get(environmentName) ?? hashedFilesFromManifest(outDir, config.build.manifest)
     const perFile = verbose ?? /vite-deploy|vite:\*/.test(process.env.DEBUG || '')
-    logger.info(`vite-deploy: publishing ${path.relative(process.cwd(), outDir) || '.'} → ${deployOptions.storage ?? process.env.VITE_DEPLOY_STORAGE ?? '(no storage)'}`)
+    const storage = deployOptions.storage ?? process.env.VITE_DEPLOY_STORAGE
+    logger.info(`vite-deploy: publishing ${path.relative(process.cwd(), outDir) || '.'} → ${storage ? redactUrl(String(storage)) : '(no storage)'}`)
     try {
       const report = await deploy({
         ...deployOptions,

@@ -162,7 +162,10 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
   })
 
   it('-o without key=value', async () => {
-    assertUsageError(await run(['--storage', 'memory:///x', '-o', 'aws_region']), /argument 'aws_region' is invalid\. expected key=value, for example -o aws_region=us-east-1/)
+    // The argument is not echoed: `aws_secret_access_key:…` would print a secret.
+    const result = await run(['--storage', 'memory:///x', '-o', 'aws_region:eu-west-3'])
+    assertUsageError(result, /-o\/--storage-option expects key=value with '=', for example -o aws_region=us-east-1/)
+    assert.ok(!result.stderr.includes('eu-west-3'), result.stderr)
   })
 
   it('an invalid --concurrency', async () => {
@@ -534,7 +537,7 @@ describe('releases, retention flags and rollback', () => {
       return JSON.parse(result.stdout)
     }
     await deployVersion(1)
-    const second = await deployVersion(2, '--keep', '1')
+    const second = await deployVersion(2, '--keep', '1', '--older-than', '0s')
     assert.deepEqual(second.files.filter((f) => f.action === 'delete').map((f) => f.path), ['assets/index-3fA9c1xZ.js'], '--keep 1 keeps only the live release')
     const third = await deployVersion(3)
     assert.deepEqual(third.files.filter((f) => f.action === 'keep').map((f) => f.path), ['assets/index-NEWhash1.js'], 'the default keeps the previous release')

@@ -24,7 +24,7 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deploy, releases, rollback, DeployError } = engine
+const { deploy, releases, rollback, DeployError, redactUrl } = engine
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { version } = require('../package.json')
 
@@ -70,8 +70,26 @@ function collect(value, previous) {
 
 function collectKeyValue(value, previous) {
   const at = value.indexOf('=')
-  if (at <= 0) throw new InvalidArgumentError('expected key=value, for example -o aws_region=us-east-1')
+  // Not an InvalidArgumentError: commander would quote the argument, and it
+  // may be a secret (`aws_secret_access_key:…`).
+  if (at <= 0) throw usageError("-o/--storage-option expects key=value with '=', for example -o aws_region=us-east-1 (the argument given is not shown: it may hold a secret)")
   return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1) }
+}
+
+/**
+ * The plugin's storageOptions with the -o flags over them. A config value
+ * that is not an object goes to the engine as it is, which names the
+ * problem without printing it (spreading a string would make keys of its
+ * characters).
+ */
+function mergeStorageOptions(fromConfig, fromFlags) {
+  const isObject = fromConfig === undefined || (typeof fromConfig === 'object' && fromConfig !== null && !Array.isArray(fromConfig))
+  if (!isObject) {
+    if (fromFlags === undefined) return fromConfig
+    throw usageError('storageOptions in the vite-deploy plugin\'s options must be an object such as { aws_region: "us-east-1" } (the value is not shown: it may hold a secret)', 'INVALID_OPTION')
+  }
+  const merged = { ...fromConfig, ...fromFlags }
+  return Object.keys(merged).length > 0 ? merged : undefined
 }
 
 function wholeNumber(min, max, example) {
@@ -96,8 +114,8 @@ function createProgram() {
     .option('--dry-run', 'print the plan, one line per file with its reason, and write nothing (default: off)')
     .option('--delete', 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete (default: retention, see --keep)')
     .option('--no-delete', 'keep every orphan (env: VITE_DEPLOY_DELETE=false)')
-    .option('--keep <n>', 'keep orphans that one of the last n releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
-    .option('--older-than <duration>', 'delete an orphan only once it is this old: 90s, 30m, 1h, 7d (default: no minimum)')
+    .option('--keep <n>', 'keep orphans that one of the last n distinct releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
+    .option('--older-than <duration>', 'keep an orphan this long after it stopped being live: 90s, 30m, 1h, 7d, 2w; 0s for no window (default: 24h)')
     .option('--max-deletes <n>', 'stop before writing anything when more objects would be deleted; --force passes (default: 1000, or half of the remote files)', wholeNumber(0, 1e9, '--max-deletes 50'))
     .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for remote stores, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
     .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
@@ -208,9 +226,10 @@ async function readViteConfig(cwd, configFlag) {
  * Flags first, then the plugin's options, then the environment. Values left
  * undefined fall back inside deploy() (VITE_DEPLOY_STORAGE, VITE_DEPLOY_DELETE).
  */
-/** `--profile NAME` is the storage option `aws_profile`, which the engine validates like any other. */
-function profileOption(flags) {
-  return flags.profile !== undefined ? { aws_profile: flags.profile } : {}
+/** `-o` options, and `--profile NAME` as the storage option `aws_profile`, which the engine validates like any other. */
+function flagStorageOptions(flags) {
+  if (flags.profile === undefined) return flags.storageOption
+  return { ...flags.storageOption, aws_profile: flags.profile }
 }
 
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
@@ -219,7 +238,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption, ...profileOption(flags) }
+  const storageOptions = mergeStorageOptions(fromConfig.storageOptions, flagStorageOptions(flags))
   return {
     outDir,
     // The folder as the user gave it, so every message names it that way.
@@ -237,7 +256,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
     deployOptions: {
       ...fromConfig,
       storage: flags.storage ?? fromConfig.storage,
-      storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+      storageOptions,
       delete: deleteOption(flags, fromConfig.delete),
       maxDeletes: flags.maxDeletes ?? fromConfig.maxDeletes,
       base: assetBase ?? flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
@@ -434,7 +453,7 @@ function cancelOnSignals(say, beforeExit) {
 async function deployWithProgress(settings, flags, say) {
   const options = settings.deployOptions
   const storageLabel = options.storage ?? process.env.VITE_DEPLOY_STORAGE
-  if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${storageLabel}`)
+  if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${redactUrl(String(storageLabel))}`)
   // Read after a --build, which may have just written the manifest.
   const hashedFiles = options.hashedFiles ?? hashedFilesFromManifest(settings.outDir, settings.manifest)
   const progress = createProgress({ quiet: flags.quiet, dryRun: options.dryRun }, say)
@@ -480,7 +499,8 @@ function errorMessage(error, settings, flags) {
 }
 
 function commanderErrorMessage(error) {
-  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
+  // `--aws-secret=…` as an unknown option: name the flag, not its value.
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'")
   return `${message} — run vite-deploy --help to see every flag`
 }
 
@@ -514,10 +534,9 @@ async function ledgerCommand(name, argv, say) {
   const flags = program.opts()
   const config = await readViteConfig(process.cwd(), flags.config)
   const fromConfig = config?.pluginOptions ?? {}
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption, ...profileOption(flags) }
   const options = {
     storage: flags.storage ?? fromConfig.storage,
-    storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+    storageOptions: mergeStorageOptions(fromConfig.storageOptions, flagStorageOptions(flags)),
   }
   if (name === 'releases') {
     const list = await releases(options)

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP};
+use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP, DEFAULT_WINDOW};
 
 /// Concurrency for remote stores when none is given. Measured with
 /// `bench/concurrency.mjs` (1,001 files, s3s-fs behind a 30 ms proxy): 8 →
@@ -208,6 +208,15 @@ impl DeployOptions {
             .cache_control
             .into_iter()
             .map(|(glob, value)| match value {
+                // A line break would end the header: refused before any request.
+                serde_json::Value::String(value) if value.chars().any(char::is_control) => {
+                    Err(Error::InvalidOption {
+                        name: "cacheControl".into(),
+                        reason: format!(
+                            "the value for '{glob}' contains a line break or another control character — a header value is one line"
+                        ),
+                    })
+                }
                 serde_json::Value::String(value) => Ok((glob, value)),
                 other => Err(Error::InvalidOption {
                     name: "cacheControl".into(),
@@ -219,7 +228,7 @@ impl DeployOptions {
         Ok(Resolved {
             dir: self.dir,
             storage,
-            storage_options: lowercase_keys(self.storage_options),
+            storage_options: lowercase_keys(self.storage_options)?,
             delete,
             max_deletes,
             base: self.base.filter(|b| !b.is_empty()),
@@ -241,18 +250,49 @@ pub fn storage_or_env(
     storage: Option<String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<String> {
+    // Trimmed: a trailing newline (a pasted URL) would read as a path change.
     storage
         .filter(|s| !s.trim().is_empty())
         .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
+        .map(|s| s.trim().to_string())
         .ok_or(Error::NoStorage)
 }
 
 /// Storage option keys in lower case, as object_store's key parsers expect.
-pub fn lowercase_keys(options: BTreeMap<String, String>) -> BTreeMap<String, String> {
-    options
+/// Two keys that differ only in case are refused: one would silently win.
+pub fn lowercase_keys(options: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    let mut lowered: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (key, value) in options {
+        let lower = key.to_ascii_lowercase();
+        if let Some((first, _)) = lowered.get(&lower) {
+            return Err(Error::InvalidOption {
+                name: "storageOptions".into(),
+                reason: format!("'{first}' and '{key}' are the same option — give it once"),
+            });
+        }
+        lowered.insert(lower, (key, value));
+    }
+    Ok(lowered
         .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
+        .map(|(lower, (_, value))| (lower, value))
+        .collect())
+}
+
+/// Whether an option or parameter name looks like it holds a credential:
+/// messages name such keys, never their values.
+pub fn is_credential_key(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "secret",
+        "key",
+        "token",
+        "password",
+        "credential",
+        "sas",
+        "sig",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 impl RetainOption {
@@ -268,14 +308,13 @@ impl RetainOption {
             }
         };
         let older_than = match self.older_than {
-            None => None,
-            Some(text) => Some(parse_duration(&text).ok_or_else(|| Error::InvalidOption {
+            None => DEFAULT_WINDOW,
+            Some(text) => parse_duration(&text).map_err(|reason| Error::InvalidOption {
                 name: "delete.olderThan".into(),
-                reason: format!(
-                    "'{text}' is not a duration: use for example 90s, 30m, 1h, 7d or 1h30m"
-                ),
-            })?),
+                reason,
+            })?,
         };
+        let older_than = Some(older_than);
         Ok(DeletePolicy::Retain { keep, older_than })
     }
 }
@@ -358,6 +397,9 @@ pub const AZURE_KEYS: &[&str] = &[
     "azure_skip_signature",
     "azure_disable_tagging",
 ];
+
+/// WebDAV's basic-auth keys, an alternative to `https://user:password@host/`.
+pub const WEBDAV_KEYS: &[&str] = &["webdav_username", "webdav_password"];
 
 /// HTTP client keys every remote backend accepts.
 pub const CLIENT_KEYS: &[&str] = &[
@@ -448,6 +490,10 @@ mod tests {
             options(None).resolve(no_env),
             Err(Error::NoStorage)
         ));
+        let pasted = options(None)
+            .resolve(|name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///x\n".to_string()))
+            .unwrap();
+        assert_eq!(pasted.storage, "memory:///x");
     }
 
     #[test]
@@ -473,6 +519,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("'soon' is not a duration"));
+        for huge in ["10000000000000000000s", "213503982334602d"] {
+            let bad: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": huge}})).unwrap();
+            let error = bad.resolve(no_env).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidOption { name, .. } if name == "delete.olderThan"),
+                "{huge}: {error}"
+            );
+            assert!(error.to_string().contains("is too long"), "{error}");
+        }
+        // The 24-hour window applies unless olderThan says otherwise.
+        let keep_only: DeployOptions = serde_json::from_value(
+            serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"keep": 3}}),
+        )
+        .unwrap();
+        assert_eq!(
+            keep_only.resolve(no_env).unwrap().delete,
+            DeletePolicy::Retain {
+                keep: 3,
+                older_than: Some(DEFAULT_WINDOW)
+            }
+        );
         let off = options(Some("memory://"))
             .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "false".to_string()))
             .unwrap();
@@ -498,6 +565,52 @@ mod tests {
                 .unwrap()
                 .concurrency,
             None
+        );
+    }
+
+    #[test]
+    fn keys_differing_only_in_case_are_refused() {
+        let mut o = options(Some("memory://"));
+        o.storage_options = BTreeMap::from([
+            ("aws_endpoint".to_string(), "http://a".to_string()),
+            ("AWS_ENDPOINT".to_string(), "http://b".to_string()),
+        ]);
+        let error = o.resolve(no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("'AWS_ENDPOINT' and 'aws_endpoint' are the same option"),
+            "{error}"
+        );
+        let mut o = options(Some("memory://"));
+        o.storage_options = BTreeMap::from([("AWS_Region".to_string(), "x".to_string())]);
+        let resolved = o.resolve(no_env).unwrap();
+        assert_eq!(resolved.storage_options["aws_region"], "x");
+    }
+
+    #[test]
+    fn durations_too_long_to_count_are_refused() {
+        for text in [
+            "99999999999999999d",
+            "18446744073709551615s1s",
+            "9223372036854775808s",
+        ] {
+            let parsed: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": text}})).unwrap();
+            assert!(
+                matches!(parsed.resolve(no_env), Err(Error::InvalidOption { .. })),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_values_are_one_line() {
+        let mut o = options(Some("memory://"));
+        o.cache_control =
+            serde_json::from_value(serde_json::json!({"**/*.html": "no-cache\r\nX-Injected: 1"}))
+                .unwrap();
+        let error = o.resolve(no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("'**/*.html'") && error.contains("line break"),
+            "{error}"
         );
     }
 

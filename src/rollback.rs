@@ -63,6 +63,10 @@ pub async fn snapshot(
                 let body = tokio::fs::read(&file.path)
                     .await
                     .map_err(|e| error(e.to_string()))?;
+                // Stored under the scan's MD5, so it must hold the scanned bytes.
+                if let Some(why) = crate::publish::not_as_scanned(file, &body) {
+                    return Err(error(why));
+                }
                 target
                     .store
                     .put(&key, PutPayload::from(body))
@@ -138,7 +142,7 @@ pub struct LedgerOptions {
 async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded, Ledger)> {
     let storage =
         crate::options::storage_or_env(options.storage.clone(), |name| std::env::var(name).ok())?;
-    let storage_options = crate::options::lowercase_keys(options.storage_options.clone());
+    let storage_options = crate::options::lowercase_keys(options.storage_options.clone())?;
     let network = Network {
         retries: crate::options::DEFAULT_RETRIES,
         timeout: None,
@@ -213,6 +217,20 @@ pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
             },
         })?;
 
+    if ledger
+        .latest()
+        .is_some_and(|live| live.same_files(&release))
+    {
+        return Err(Error::Ledger {
+            store: target.url.clone(),
+            message: format!(
+                "release {} is already live: there is nothing to roll back (kept: {})",
+                release.id,
+                kept.join(", ")
+            ),
+        });
+    }
+
     let listing: BTreeSet<String> = crate::remote::list(&target, &Default::default(), &[])
         .await?
         .into_iter()
@@ -272,7 +290,8 @@ pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
     again.id = ledger::release_id(now);
     again.time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = again.id.clone();
-    let keep = ledger.releases.len().max(crate::retention::DEFAULT_KEEP);
+    // A rollback drops no release: the one it leaves stays one to return to.
+    let keep = ledger.distinct_count().max(crate::retention::DEFAULT_KEEP);
     ledger.commit(again, keep, |key| listing.contains(key));
     ledger::write(&target, &ledger, &loaded).await?;
     Ok(RollbackReport {
