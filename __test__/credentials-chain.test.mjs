@@ -100,6 +100,12 @@ describe('the AWS credential chain', () => {
     signers.length = 0
     await deployed(await run(deployArgs('static-env'), { ...env, AWS_PROFILE: 'dev' }))
     assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE1'), signers.join())
+    // `releases` (and `rollback`) take --profile too.
+    signers.length = 0
+    const [, ...storageArgs] = deployArgs('static-flag')
+    const releases = await run(['releases', ...storageArgs, '--profile', 'dev'], env)
+    assert.equal(releases.code, 0, releases.stderr + releases.stdout)
+    assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE1'), signers.join())
   })
 
   it('--profile wins over the environment\'s keys, as with aws --profile', async () => {
