@@ -153,6 +153,22 @@ EOF
     await deployed(await run(deployArgs('process-short', '--profile', 'short'), env))
     assert.ok(signers.length > 1 && signers.every((k) => k === 'AKIDPROCESSSHORT'), signers.join())
     assert.ok(runs('short') > 1, `credentials about to expire are fetched again (${runs('short')} runs)`)
+
+    // A refresh that fails keeps the credentials that are still valid.
+    const flaky = join(home, 'flaky.sh')
+    writeFileSync(flaky, `#!/bin/sh
+echo run >> '${counter}-flaky'
+if [ "$(wc -l < '${counter}-flaky')" -gt 1 ]; then echo 'refresh refused' >&2; exit 1; fi
+cat <<EOF
+{"Version": 1, "AccessKeyId": "AKIDPROCESSFLAKY", "SecretAccessKey": "process-secret", "SessionToken": "process-token", "Expiration": "$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)"}
+EOF
+`)
+    chmodSync(flaky, 0o755)
+    writeFileSync(env.AWS_CONFIG_FILE, `[profile flaky]\ncredential_process = ${flaky}\n`)
+    signers.length = 0
+    await deployed(await run(deployArgs('process-flaky', '--profile', 'flaky'), env))
+    assert.ok(signers.length > 1 && signers.every((k) => k === 'AKIDPROCESSFLAKY'), signers.join())
+    assert.ok(runs('flaky') > 1, 'a refresh was attempted')
   })
 
   it('role_arn with source_profile: assumed through STS (moto)', async () => {

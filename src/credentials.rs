@@ -247,10 +247,26 @@ impl AwsChain {
                 return Ok(current.credential.clone());
             }
         }
-        let found = self.fetch().await?;
-        let credential = found.credential.clone();
-        *cached = Some(found);
-        Ok(credential)
+        match self.fetch().await {
+            Ok(found) => {
+                let credential = found.credential.clone();
+                *cached = Some(found);
+                Ok(credential)
+            }
+            // A refresh that fails (STS briefly down, a process that exits
+            // non-zero) must not fail requests the current credentials can
+            // still sign: they are used until they have actually expired.
+            Err(not_found) => match cached.as_ref() {
+                Some(current)
+                    if current
+                        .expiry
+                        .is_some_and(|expiry| expiry > SystemTime::now()) =>
+                {
+                    Ok(current.credential.clone())
+                }
+                _ => Err(not_found),
+            },
+        }
     }
 }
 
