@@ -26,6 +26,11 @@ let closedPort
 /** Access key ids that signed requests through the proxy, in order. */
 const signers = []
 
+const OIDC_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl'
+// Every credential value a test plants, in any source: no run may print one.
+const PLANTED = ['static-secret-1', 'static-secret-2', 'env-secret', 'process-secret', 'process-token', 'source-secret', OIDC_TOKEN,
+  'AKIDSTATICPROFILE', 'AKIDFROMENVIRONMENT', 'AKIDPROCESS', 'AKIDSOURCEPROFILE', 'AKIDPLANTEDKEYID', 'PLANTED']
+
 function run(args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -34,7 +39,11 @@ function run(args, env) {
     child.stdout.on('data', (d) => { stdout += d })
     child.stderr.on('data', (d) => { stderr += d })
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('close', (code) => {
+      const shown = PLANTED.find((secret) => (stdout + stderr).includes(secret))
+      if (shown) reject(new Error(`vite-deploy ${args.join(' ')} printed the planted credential ${shown}:\n${stderr}${stdout}`))
+      else resolve({ code, stdout, stderr })
+    })
   })
 }
 
@@ -185,7 +194,7 @@ EOF
   it('web identity (GitHub Actions OIDC): AssumeRoleWithWebIdentity against moto', async () => {
     const { env, home } = isolated('web-identity')
     const tokenFile = join(home, 'oidc-token')
-    writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl')
+    writeFileSync(tokenFile, OIDC_TOKEN)
     signers.length = 0
     await deployed(await run(deployArgs('web-identity'), {
       ...env, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ci', AWS_ROLE_SESSION_NAME: 'ci', AWS_REGION: 'us-east-1',
@@ -200,14 +209,13 @@ EOF
     const silent = net.createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
     await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
     try {
-      // Half-given credentials in two sources, so their secrets are in reach of the messages.
+      // Half-given credentials, so their secrets are in reach of the message.
       const { env } = isolated('nothing', {
         AWS_SECRET_ACCESS_KEY: 'PLANTED-ENV-SECRET',
         AWS_SESSION_TOKEN: 'PLANTED-ENV-TOKEN',
         AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${silent.address().port}`,
         DEBUG: 'vite-deploy',
       })
-      writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[default]\naws_secret_access_key = PLANTED-PROFILE-SECRET\n')
       signers.length = 0
       const result = await run(deployArgs('nothing'), env)
       assert.equal(result.code, 2, result.stderr + result.stdout)
@@ -229,6 +237,19 @@ EOF
       for (const socket of sockets) socket.destroy()
       silent.close()
     }
+  })
+
+  it('a profile that is set up but broken ends the chain, as with the AWS CLI, and shows no secret', async () => {
+    const { env } = isolated('broken', { AWS_PROFILE: 'broken' })
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[broken]\naws_secret_access_key = PLANTED-PROFILE-SECRET\n')
+    signers.length = 0
+    const result = await run(deployArgs('broken'), env)
+    assert.equal(result.code, 2, result.stderr + result.stdout)
+    const { error } = JSON.parse(result.stdout)
+    assert.equal(error.code, 'MISSING_CREDENTIALS')
+    assert.match(error.message, /1\. environment .*; 2\. profile 'broken' .*aws_access_key_id.* \(set up but failing, so the sources after it were not tried\)/)
+    assert.doesNotMatch(error.message, /3\. web identity/)
+    assert.equal(signers.length, 0, 'no request to the store')
   })
 
   it('no secret in --json, human output, progress events, the report or the ledger', async () => {

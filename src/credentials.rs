@@ -76,6 +76,8 @@ impl fmt::Debug for AwsChain {
 pub struct NotFound {
     /// `(source, reason)` in the order tried.
     pub tried: Vec<(String, String)>,
+    /// Whether the last source was set up but failed, which ends the chain.
+    pub stopped: bool,
 }
 
 impl fmt::Display for NotFound {
@@ -87,9 +89,22 @@ impl fmt::Display for NotFound {
             }
             write!(f, "{}. {source} — {reason}", i + 1)?;
         }
+        if self.stopped {
+            // As the AWS CLI does: a source that is set up but broken must
+            // not hand the deploy to another identity further down.
+            write!(
+                f,
+                " (set up but failing, so the sources after it were not tried)"
+            )?;
+        }
+        let first = if self.stopped {
+            "correct that source, or "
+        } else {
+            ""
+        };
         write!(
             f,
-            ". Fix: run `aws configure` or `aws sso login` (then pass --profile / set AWS_PROFILE if not the default profile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions)"
+            ". Fix: {first}run `aws configure` or `aws sso login` (then pass --profile / set AWS_PROFILE if not the default profile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions)"
         )
     }
 }
@@ -228,10 +243,21 @@ impl AwsChain {
                         expiry: credentials.expiry(),
                     })
                 }
-                Err(error) => tried.push((source.name.clone(), reason(&error))),
+                Err(error) => {
+                    tried.push((source.name.clone(), reason(&error)));
+                    if !matches!(error, CredentialsError::CredentialsNotLoaded(_)) {
+                        return Err(NotFound {
+                            tried,
+                            stopped: true,
+                        });
+                    }
+                }
             }
         }
-        Err(NotFound { tried })
+        Err(NotFound {
+            tried,
+            stopped: false,
+        })
     }
 
     /// Credentials, fetched again when the cached ones are about to expire.
@@ -313,6 +339,7 @@ mod tests {
                 ("environment".into(), "not configured".into()),
                 ("profile 'x'".into(), "no such profile".into()),
             ],
+            stopped: false,
         };
         let text = error.to_string();
         assert!(
@@ -323,6 +350,16 @@ mod tests {
         );
         assert!(text.contains("aws sso login"), "{text}");
         assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
+        let stopped = NotFound {
+            stopped: true,
+            ..error
+        };
+        assert!(
+            stopped.to_string().contains(
+                "no such profile (set up but failing, so the sources after it were not tried)."
+            ),
+            "{stopped}"
+        );
     }
 
     #[test]
