@@ -7,7 +7,9 @@
 // (moto accepts any), and every output is searched for the planted secrets.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -28,8 +30,8 @@ const signers = []
 
 const OIDC_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl'
 // Every credential value a test plants, in any source: no run may print one.
-const PLANTED = ['static-secret-1', 'static-secret-2', 'env-secret', 'process-secret', 'process-token', 'source-secret', OIDC_TOKEN,
-  'AKIDSTATICPROFILE', 'AKIDFROMENVIRONMENT', 'AKIDPROCESS', 'AKIDSOURCEPROFILE', 'AKIDPLANTEDKEYID', 'PLANTED']
+const PLANTED = ['static-secret-1', 'static-secret-2', 'env-secret', 'process-secret', 'process-token', 'source-secret', 'sso-secret', 'sso-session', 'sso-access-token', 'ecs-secret', 'ecs-token', 'ecs-authorization', OIDC_TOKEN,
+  'AKIDSTATICPROFILE', 'AKIDFROMENVIRONMENT', 'AKIDPROCESS', 'AKIDSOURCEPROFILE', 'AKIDSSOPORTAL', 'AKIDECSCONTAINER', 'AKIDPLANTEDKEYID', 'PLANTED']
 
 function run(args, env) {
   return new Promise((resolve, reject) => {
@@ -180,6 +182,35 @@ EOF
     assert.ok(runs('flaky') > 1, 'a refresh was attempted')
   })
 
+  it('SSO: the token `aws sso login` cached, exchanged at the portal for role credentials', async () => {
+    // moto serves no SSO portal: a stand-in for its one call, GetRoleCredentials.
+    const calls = []
+    const portal = http.createServer((req, res) => {
+      calls.push({ url: req.url, token: req.headers['x-amz-sso_bearer_token'] })
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ roleCredentials: { accessKeyId: 'AKIDSSOPORTAL', secretAccessKey: 'sso-secret', sessionToken: 'sso-session', expiration: Date.now() + 3_600_000 } }))
+    })
+    await new Promise((resolve) => portal.listen(0, '127.0.0.1', resolve))
+    try {
+      const { env, home } = isolated('sso', { AWS_ENDPOINT_URL_SSO: `http://127.0.0.1:${portal.address().port}` })
+      const startUrl = 'https://d-0000000000.awsapps.com/start'
+      writeFileSync(env.AWS_CONFIG_FILE, `[profile sso-dev]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Deployer\nregion = us-east-1\n`)
+      // What `aws sso login` leaves: ~/.aws/sso/cache/<sha1 of the start URL>.json.
+      const cache = join(home, '.aws', 'sso', 'cache')
+      mkdirSync(cache, { recursive: true })
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z')
+      writeFileSync(join(cache, `${createHash('sha1').update(startUrl).digest('hex')}.json`), JSON.stringify({ accessToken: 'sso-access-token', expiresAt, region: 'us-east-1', startUrl }))
+      signers.length = 0
+      await deployed(await run(deployArgs('sso', '--profile', 'sso-dev'), env))
+      assert.equal(calls.length, 1, 'the portal is asked once')
+      assert.equal(calls[0].token, 'sso-access-token')
+      assert.match(calls[0].url, /^\/federation\/credentials\?.*role_name=Deployer/)
+      assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSSOPORTAL'), signers.join())
+    } finally {
+      portal.close()
+    }
+  })
+
   it('role_arn with source_profile: assumed through STS (moto)', async () => {
     const { env } = isolated('assume')
     writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[base]\naws_access_key_id = AKIDSOURCEPROFILE\naws_secret_access_key = source-secret\n')
@@ -200,6 +231,30 @@ EOF
       ...env, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ci', AWS_ROLE_SESSION_NAME: 'ci', AWS_REGION: 'us-east-1',
     }))
     assert.ok(signers.length > 0 && signers.every((k) => /^[A-Z0-9]{16,}$/.test(k)), signers.join())
+  })
+
+  it('ECS container credentials from AWS_CONTAINER_CREDENTIALS_FULL_URI', async () => {
+    // The container agent's one call, as ECS serves it on a link-local address.
+    const calls = []
+    const agent = http.createServer((req, res) => {
+      calls.push({ url: req.url, authorization: req.headers.authorization })
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ AccessKeyId: 'AKIDECSCONTAINER', SecretAccessKey: 'ecs-secret', Token: 'ecs-token', Expiration: new Date(Date.now() + 3_600_000).toISOString() }))
+    })
+    await new Promise((resolve) => agent.listen(0, '127.0.0.1', resolve))
+    try {
+      const { env } = isolated('ecs', {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${agent.address().port}/v2/credentials/task`,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'ecs-authorization',
+      })
+      signers.length = 0
+      await deployed(await run(deployArgs('ecs'), env))
+      assert.equal(calls.length, 1, 'the agent is asked once')
+      assert.deepEqual(calls[0], { url: '/v2/credentials/task', authorization: 'ecs-authorization' })
+      assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDECSCONTAINER'), signers.join())
+    } finally {
+      agent.close()
+    }
   })
 
   it('nothing anywhere: every source tried in order, the metadata probe given up after its timeout, no secret shown', async () => {
