@@ -27,6 +27,8 @@ let proxy
 let closedPort
 /** Access key ids that signed requests through the proxy, in order. */
 const signers = []
+/** The regions those requests were signed for. */
+const regions = []
 
 const OIDC_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl'
 // Every credential value a test plants, in any source: no run may print one.
@@ -90,8 +92,9 @@ before(async () => {
   await createBucket(moto.endpoint, BUCKET)
   proxy = await startProxy(moto.port)
   proxy.failWhen((request) => {
-    const key = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1]
+    const [, key, region] = /Credential=([^/]+)\/[^/]+\/([^/]+)\//.exec(request.headers.authorization ?? '') ?? []
     if (key) signers.push(key)
+    if (region) regions.push(region)
   })
   closedPort = await freePort()
 })
@@ -125,6 +128,21 @@ describe('the AWS credential chain', () => {
     signers.length = 0
     await deployed(await run(deployArgs('precedence', '--profile', 'dev'), env))
     assert.ok(signers.length > 0 && signers.every((k) => k === 'AKIDSTATICPROFILE2'), signers.join())
+  })
+
+  it('the bucket region is the profile\'s when the options and the environment name none', async () => {
+    const { env } = isolated('region')
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '[dev]\naws_access_key_id = AKIDSTATICPROFILE3\naws_secret_access_key = static-secret-1\n')
+    writeFileSync(env.AWS_CONFIG_FILE, '[profile dev]\nregion = eu-west-3\n')
+    regions.length = 0
+    const args = deployArgs('region', '--profile', 'dev')
+    args.splice(args.indexOf('aws_region=us-east-1') - 1, 2)
+    await deployed(await run(args, env))
+    assert.ok(regions.length > 0 && regions.every((r) => r === 'eu-west-3'), regions.join())
+    // An explicit region still wins.
+    regions.length = 0
+    await deployed(await run(deployArgs('region', '--profile', 'dev'), env))
+    assert.ok(regions.length > 0 && regions.every((r) => r === 'us-east-1'), regions.join())
   })
 
   it('a named profile that does not exist is refused, naming it', async () => {

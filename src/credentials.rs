@@ -16,6 +16,8 @@ use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::imds;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::meta::region::ProvideRegion;
+use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
@@ -113,8 +115,8 @@ impl std::error::Error for NotFound {}
 
 impl AwsChain {
     /// A chain for `profile` (else `AWS_PROFILE`, else `default`). `region`
-    /// is where STS is asked (assume-role, web identity); without one the
-    /// profile's or the environment's region is used. `imds_endpoint`
+    /// is where STS is asked (assume-role, web identity), `us-east-1` when
+    /// none is known. `imds_endpoint`
     /// replaces the metadata address (object_store's `aws_metadata_endpoint`);
     /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` is honoured too.
     pub fn new(
@@ -131,23 +133,19 @@ impl AwsChain {
         }
     }
 
+    /// The region the chain was given: the options', the environment's or
+    /// the profile's.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
     async fn sources(&self) -> &[Source] {
         self.sources.get_or_init(|| self.build_sources()).await
     }
 
     async fn build_sources(&self) -> Vec<Source> {
-        let region = match &self.region {
-            Some(region) => Some(Region::new(region.clone())),
-            None => {
-                let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
-                if let Some(profile) = &self.profile {
-                    chain = chain.profile_name(profile);
-                }
-                chain.build().region().await
-            }
-        };
         // STS has a global endpoint; a region is only needed to sign for it.
-        let region = region.unwrap_or_else(|| Region::new("us-east-1"));
+        let region = Region::new(self.region.clone().unwrap_or_else(|| "us-east-1".into()));
         let conf = ProviderConfig::without_region().with_region(Some(region));
 
         let mut profile = ProfileFileCredentialsProvider::builder().configure(&conf);
@@ -294,6 +292,38 @@ impl AwsChain {
             },
         }
     }
+}
+
+/// The `region` of a profile of `~/.aws/config` (`profile`, else
+/// `AWS_PROFILE`, else `default`), for a bucket whose region is given
+/// nowhere else, as the AWS CLI does. Only the file is read: the instance
+/// metadata service is not asked for a region.
+pub fn profile_region(profile: Option<&str>) -> Option<String> {
+    // Store construction is synchronous, and may run on a runtime's thread:
+    // the file is read on a thread and runtime of its own.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let mut provider = ProfileFileRegionProvider::builder();
+                    if let Some(name) = profile {
+                        provider = provider.profile_name(name);
+                    }
+                    provider
+                        .build()
+                        .region()
+                        .await
+                        .map(|region| region.to_string())
+                })
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
 }
 
 #[async_trait]

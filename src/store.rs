@@ -344,7 +344,13 @@ pub fn open_with_env(
                     .with_url(url.as_str())
                     .with_config(AmazonS3ConfigKey::ConditionalPut, "etag");
                 match &aws_chain {
-                    Some(chain) => builder.with_credentials(chain.clone()),
+                    // The chain's region is the bucket's too when neither the
+                    // options nor the environment name one: the profile's.
+                    Some(chain) => match chain.region() {
+                        Some(region) => builder.with_region(region),
+                        None => builder,
+                    }
+                    .with_credentials(chain.clone()),
                     None => builder,
                 }
             },
@@ -423,9 +429,18 @@ fn aws_chain(
     if own_credentials || (profile.is_none() && set("AWS_ACCESS_KEY_ID").is_some()) {
         return None;
     }
+    let region = option(&[
+        "aws_region",
+        "region",
+        "aws_default_region",
+        "default_region",
+    ])
+    .or_else(|| set("AWS_REGION"))
+    .or_else(|| set("AWS_DEFAULT_REGION"))
+    .or_else(|| crate::credentials::profile_region(profile.as_deref()));
     Some(Arc::new(AwsChain::new(
         profile,
-        option(&["aws_region", "region"]).or_else(|| set("AWS_REGION")),
+        region,
         option(&["aws_metadata_endpoint", "metadata_endpoint"])
             .or_else(|| set("AWS_METADATA_ENDPOINT")),
     )))
