@@ -294,6 +294,54 @@ impl AwsChain {
     }
 }
 
+/// One chain per configuration in a process. A deploy opens its store more
+/// than once (the check, the lease, each pass) and a watch session deploys
+/// again and again: each would otherwise run `credential_process` or ask
+/// STS anew. The configuration is the arguments, every `AWS_*` variable,
+/// `HOME`, and when the AWS files last changed, so a new login or an edited
+/// profile gets a new chain.
+pub fn shared(
+    profile: Option<String>,
+    region: Option<String>,
+    imds_endpoint: Option<String>,
+) -> Arc<AwsChain> {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    use std::sync::OnceLock;
+
+    static CHAINS: OnceLock<std::sync::Mutex<HashMap<u64, Arc<AwsChain>>>> = OnceLock::new();
+    // Hashed, so no credential value is kept as a key.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&profile, &region, &imds_endpoint).hash(&mut hasher);
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("AWS_") || name == "HOME")
+        .collect();
+    vars.sort();
+    vars.hash(&mut hasher);
+    let home = std::env::var("HOME").unwrap_or_default();
+    let files = [
+        std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| format!("{home}/.aws/config")),
+        std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+            .unwrap_or_else(|_| format!("{home}/.aws/credentials")),
+        format!("{home}/.aws/sso/cache"),
+    ];
+    for file in files {
+        std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .ok()
+            .hash(&mut hasher);
+    }
+    let key = hasher.finish();
+    let mut chains = CHAINS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    chains
+        .entry(key)
+        .or_insert_with(|| Arc::new(AwsChain::new(profile, region, imds_endpoint)))
+        .clone()
+}
+
 /// The `region` of a profile of `~/.aws/config` (`profile`, else
 /// `AWS_PROFILE`, else `default`), for a bucket whose region is given
 /// nowhere else, as the AWS CLI does. Only the file is read: the instance
