@@ -441,6 +441,15 @@ mod tests {
     }
 
     #[test]
+    fn one_chain_per_configuration() {
+        let a = shared(Some("one".into()), Some("eu-west-3".into()), None);
+        let again = shared(Some("one".into()), Some("eu-west-3".into()), None);
+        let other = shared(Some("two".into()), Some("eu-west-3".into()), None);
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!Arc::ptr_eq(&a, &other));
+    }
+
+    #[test]
     fn debug_never_shows_a_cached_credential() {
         let chain = AwsChain::new(Some("p".into()), None, None);
         *chain.cached.try_lock().unwrap() = Some(Cached {
