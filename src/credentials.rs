@@ -116,9 +116,9 @@ impl std::error::Error for NotFound {}
 impl AwsChain {
     /// A chain for `profile` (else `AWS_PROFILE`, else `default`). `region`
     /// is where STS is asked (assume-role, web identity), `us-east-1` when
-    /// none is known. `imds_endpoint`
-    /// replaces the metadata address (object_store's `aws_metadata_endpoint`);
-    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` is honoured too.
+    /// none is known. `imds_endpoint` replaces the metadata address
+    /// (object_store's `aws_metadata_endpoint`); without it
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` does.
     pub fn new(
         profile: Option<String>,
         region: Option<String>,
@@ -158,17 +158,21 @@ impl AwsChain {
             .read_timeout(IMDS_TIMEOUT)
             .operation_timeout(IMDS_TIMEOUT * 2)
             .max_attempts(1);
+        let mut imds_address = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            .unwrap_or_else(|_| "http://169.254.169.254".into());
         if let Some(endpoint) = &self.imds_endpoint {
-            // A bad address is reported by the probe itself.
-            if let Ok(with_endpoint) = imds_client.clone().endpoint(endpoint) {
-                imds_client = with_endpoint;
+            match imds_client.clone().endpoint(endpoint) {
+                Ok(with_endpoint) => {
+                    imds_client = with_endpoint;
+                    imds_address = endpoint.clone();
+                }
+                // The message then says which address was asked instead.
+                Err(_) => {
+                    imds_address =
+                        format!("{imds_address} (aws_metadata_endpoint '{endpoint}' is not a URL)")
+                }
             }
         }
-        let imds_address = self
-            .imds_endpoint
-            .clone()
-            .or_else(|| std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT").ok())
-            .unwrap_or_else(|| "http://169.254.169.254".into());
         let profile_name = self
             .profile
             .clone()
