@@ -35,7 +35,10 @@ export interface DeployOptions {
    * `aws_endpoint`, `aws_allow_http`, `google_service_account`,
    * `azure_storage_account_name` or `azure_storage_use_emulator`. An unknown
    * key is an error. Credentials not given here come from the standard
-   * environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`).
+   * environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`); for S3 from the AWS CLI's
+   * chain (environment, profile, web identity, ECS, instance metadata), and
+   * `aws_profile` (vite-deploy's own key, the CLI's `--profile`) names the
+   * one profile of `~/.aws/config` to use.
    * @default {}
    */
   storageOptions?: Record<string, string>

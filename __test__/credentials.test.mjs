@@ -7,6 +7,7 @@ import { it } from 'node:test'
 
 import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
+import { freePort } from './helpers/servers.mjs'
 
 const CREDENTIAL_VARIABLES = /^(AWS_|AZURE_|GOOGLE_)/
 
@@ -15,6 +16,11 @@ it('no credentials: a usage error naming the variables, before any request', asy
   for (const key of Object.keys(saved)) delete process.env[key]
   const savedHome = process.env.HOME
   process.env.HOME = tempDir('no-gcloud') // no application-default credentials either
+  // No ~/.aws either, and S3's instance-metadata probe goes to a closed port
+  // on 127.0.0.1, never to the real metadata address.
+  process.env.AWS_CONFIG_FILE = join(process.env.HOME, 'aws-config')
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(process.env.HOME, 'aws-credentials')
+  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = `http://127.0.0.1:${await freePort()}`
   try {
     const dir = writeBuild(join(tempDir('creds'), 'dist'), buildFiles(1))
     for (const [storage, variable] of [['s3://bucket/app', 'AWS_ACCESS_KEY_ID'], ['gs://bucket/app', 'GOOGLE_APPLICATION_CREDENTIALS'], ['az://container/app', 'AZURE_STORAGE_ACCOUNT_KEY']]) {
@@ -26,6 +32,7 @@ it('no credentials: a usage error naming the variables, before any request', asy
       assert.match(error.message, new RegExp(`no credentials for ${storage.replace(/[/.]/g, '\\$&')}: .*${variable}`))
     }
   } finally {
+    for (const key of Object.keys(process.env)) if (CREDENTIAL_VARIABLES.test(key)) delete process.env[key]
     Object.assign(process.env, saved)
     process.env.HOME = savedHome
   }

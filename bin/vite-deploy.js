@@ -114,6 +114,7 @@ function createProgram() {
     .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
     .option('--storage <url>', "where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV) (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions (default: none)", collectKeyValue)
+    .option('--profile <name>', 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE; default: the AWS CLI\'s chain)')
     .option('--base <url>', "public base URL the build is made for, used by --build (env: VITE_BASE_URL; default: the plugin's base)")
     .option('--build', 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well (default: off)')
     .option('--dry-run', 'print the plan, one line per file with its reason, and write nothing (default: off)')
@@ -264,6 +265,12 @@ async function readEnvFiles(cwd, config, mode, say) {
  * Flags first, then the plugin's options, then the environment. Values left
  * undefined fall back inside deploy() (VITE_DEPLOY_STORAGE, VITE_DEPLOY_DELETE).
  */
+/** `-o` options, and `--profile NAME` as the storage option `aws_profile`, which the engine validates like any other. */
+function flagStorageOptions(flags) {
+  if (flags.profile === undefined) return flags.storageOption
+  return { ...flags.storageOption, aws_profile: flags.profile }
+}
+
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
   const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
@@ -271,7 +278,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
   const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
-  const storageOptions = mergeStorageOptions(kept, flags.storageOption)
+  const storageOptions = mergeStorageOptions(kept, flagStorageOptions(flags))
   return {
     notes: dropped.length > 0 ? [`storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`] : [],
     outDir,
@@ -591,6 +598,7 @@ function ledgerProgram(name) {
   const program = new Command(`vite-deploy ${name}`)
     .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
+    .option('--profile <name>', 'AWS profile for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE)')
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
     .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)")
     .option('--json', 'print the result as one JSON document on stdout')
@@ -619,7 +627,7 @@ async function ledgerCommand(name, argv, say) {
   const fromConfig = config?.pluginOptions ?? {}
   const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
   if (dropped.length > 0) say(`vite-deploy: note: storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`)
-  const storageOptions = mergeStorageOptions(kept, flags.storageOption)
+  const storageOptions = mergeStorageOptions(kept, flagStorageOptions(flags))
   const options = {
     storage: flags.storage ?? fromConfig.storage,
     storageOptions,

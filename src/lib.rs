@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod binding;
+pub mod credentials;
 pub mod error;
 pub mod headers;
 pub mod lease;
@@ -127,6 +128,7 @@ async fn run(
         &options.storage_options,
         &network(options),
     )?;
+    target.resolve_credentials().await?;
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());
@@ -416,6 +418,8 @@ pub async fn check_with_env(
     };
     let target = store::open(&options.storage, &options.storage_options, &network)?;
     if reach {
+        // The chain may ask STS or the metadata service: only with `reach`.
+        target.resolve_credentials().await?;
         remote::probe(&target).await?;
     }
     Ok(())

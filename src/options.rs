@@ -362,6 +362,7 @@ pub const S3_KEYS: &[&str] = &[
     "aws_secret_access_key",
     "aws_session_token",
     "aws_region",
+    "aws_profile",
     "aws_default_region",
     "aws_bucket",
     "aws_endpoint",
@@ -690,7 +691,11 @@ mod tests {
         use object_store::aws::AmazonS3ConfigKey;
         use object_store::azure::AzureConfigKey;
         use object_store::gcp::GoogleConfigKey;
-        for key in S3_KEYS.iter().chain(CLIENT_KEYS) {
+        // `aws_profile` is vite-deploy's own: the credential chain reads it.
+        let s3_keys = S3_KEYS
+            .iter()
+            .filter(|key| **key != crate::credentials::PROFILE_KEY);
+        for key in s3_keys.chain(CLIENT_KEYS) {
             assert!(AmazonS3ConfigKey::from_str(key).is_ok(), "{key}");
         }
         for key in GCS_KEYS.iter().chain(CLIENT_KEYS) {

@@ -148,6 +148,7 @@ async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded,
         timeout: None,
     };
     let target = store::open(&storage, &storage_options, &network)?;
+    target.resolve_credentials().await?;
     let loaded = ledger::read(&target).await?;
     let ledger = loaded.ledger.clone().ok_or_else(|| Error::Ledger {
         store: target.url.clone(),

@@ -23,6 +23,7 @@ use object_store::{
 };
 use url::Url;
 
+use crate::credentials::{AwsChain, PROFILE_KEY};
 use crate::error::{Error, Result};
 use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS, WEBDAV_KEYS};
 
@@ -110,9 +111,28 @@ pub struct Target {
     /// Whether the store still answers (HTTP stores; never tripped for
     /// `file://` and `memory://`).
     pub reachability: Arc<crate::reachability::Reachability>,
+    /// The AWS credential chain the S3 store signs with, when it has one:
+    /// [`Target::resolve_credentials`] asks it before any request.
+    pub credentials: Option<Arc<AwsChain>>,
 }
 
 impl Target {
+    /// Finds credentials before the first request, so "none anywhere" is a
+    /// usage error naming every source tried rather than a failed listing.
+    /// Stores without a chain have nothing to find here.
+    pub async fn resolve_credentials(&self) -> Result<()> {
+        if let Some(chain) = &self.credentials {
+            chain
+                .credential()
+                .await
+                .map_err(|e| Error::MissingCredentials {
+                    store: self.url.clone(),
+                    hint: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
     /// The object key of a file at `relative` (a `/`-joined path under the
     /// build directory). Names are kept as they are: `Path::parse` accepts
     /// spaces, `#`, `+` and unicode, where `Path::from` would percent-encode them.
@@ -188,7 +208,7 @@ fn check_credentials(
                 || truthy("aws_skip_signature")
                 || truthy("skip_signature")
                 || set(&["AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_METADATA_ENDPOINT", "AWS_SKIP_SIGNATURE"]),
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254",
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254".to_string(),
         ),
         Backend::Azure => (
             given(&["azure_storage_account_key", "account_key", "access_key", "azure_storage_sas_key", "sas_key", "sas_token", "azure_storage_token", "bearer_token", "token", "azure_storage_client_secret", "client_secret", "azure_federated_token_file", "federated_token_file", "azure_msi_endpoint", "msi_endpoint"])
@@ -197,7 +217,7 @@ fn check_credentials(
                 || truthy("azure_use_azure_cli")
                 || truthy("azure_skip_signature")
                 || set(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_MSI_ENDPOINT", "AZURE_STORAGE_USE_EMULATOR", "AZURE_USE_AZURE_CLI"]),
-            "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or a service principal's AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID)",
+            "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or a service principal's AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID); after az login set AZURE_USE_AZURE_CLI=true; with workload identity AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID; with a managed identity AZURE_MSI_ENDPOINT (or azure_msi_endpoint)".to_string(),
         ),
         Backend::Gcs => {
             let adc = env("HOME").map(|home| std::path::Path::new(&home).join(".config/gcloud/application_default_credentials.json"));
@@ -205,18 +225,21 @@ fn check_credentials(
                 given(&["google_service_account", "service_account", "google_service_account_path", "google_service_account_key", "service_account_key", "google_application_credentials", "application_credentials", "google_bearer_token", "bearer_token"])
                     || truthy("google_skip_signature")
                     || set(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_BEARER_TOKEN", "GCE_METADATA_HOST"])
-                    || adc.is_some_and(|path| path.exists()),
-                "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or run gcloud auth application-default login); on Google Cloud with an attached service account, set GCE_METADATA_HOST=metadata.google.internal",
+                    || adc.as_ref().is_some_and(|path| path.exists()),
+                format!(
+                    "tried, in order: the options google_service_account, google_service_account_key, google_application_credentials and google_bearer_token; the variables GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_PATH, GOOGLE_SERVICE_ACCOUNT_KEY, GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_BEARER_TOKEN; gcloud's application-default file {}; none is set. Fix: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run gcloud auth application-default login; on Google Cloud with an attached service account, set GCE_METADATA_HOST=metadata.google.internal",
+                    adc.map_or("(no HOME)".to_string(), |path| path.display().to_string())
+                ),
             )
         }
-        Backend::Local | Backend::Memory | Backend::Http => (true, ""),
+        Backend::Local | Backend::Memory | Backend::Http => (true, String::new()),
     };
     if found {
         Ok(())
     } else {
         Err(Error::MissingCredentials {
             store: redact_url(raw),
-            hint: hint.to_string(),
+            hint,
         })
     }
 }
@@ -251,7 +274,7 @@ pub fn open_with_env(
     };
     for key in options.keys() {
         let valid = match backend {
-            Backend::S3 => AmazonS3ConfigKey::from_str(key).is_ok(),
+            Backend::S3 => key == PROFILE_KEY || AmazonS3ConfigKey::from_str(key).is_ok(),
             Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
             Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
             Backend::Http => {
@@ -266,7 +289,13 @@ pub fn open_with_env(
     refuse_userinfo(raw, &url, backend)?;
     let options = &clean_options(options, backend)?;
     let from_env = clean_env(backend, known, options, &env)?;
-    check_credentials(raw, backend, options, env)?;
+    let aws_chain = match backend {
+        Backend::S3 => aws_chain(options, &env),
+        _ => None,
+    };
+    if aws_chain.is_none() {
+        check_credentials(raw, backend, options, &env)?;
+    }
 
     // A builder may quote a value it cannot parse: never a credential's.
     let config_error = |e: object_store::Error| Error::StoreConfig {
@@ -287,7 +316,8 @@ pub fn open_with_env(
             let mut builder = $builder
                 .with_retry(network.retry_config())
                 .with_http_connector(crate::reachability::Connector(reachability.clone()));
-            for (key, value) in &from_env {
+            // `aws_profile` is vite-deploy's own key: the chain reads it.
+            for (key, value) in from_env.iter().filter(|(k, _)| k != PROFILE_KEY) {
                 let parsed = <$key>::from_str(key).expect("a known key");
                 builder = builder.with_config(parsed, value);
             }
@@ -298,7 +328,7 @@ pub fn open_with_env(
             // WebDAV's own keys become a header, not client settings.
             for (key, value) in options
                 .iter()
-                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()))
+                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()) && *k != PROFILE_KEY)
             {
                 let parsed = <$key>::from_str(key).expect("validated above");
                 builder = builder.with_config(parsed, value);
@@ -312,9 +342,21 @@ pub fn open_with_env(
         Backend::S3 => configured!(
             // S3 has If-Match/If-None-Match on PUT since 2024: the ledger's
             // conditional write needs them. `aws_conditional_put` overrides.
-            AmazonS3Builder::from_env()
-                .with_url(url.as_str())
-                .with_config(AmazonS3ConfigKey::ConditionalPut, "etag"),
+            {
+                let builder = AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .with_config(AmazonS3ConfigKey::ConditionalPut, "etag");
+                match &aws_chain {
+                    // The chain's region is the bucket's too when neither the
+                    // options nor the environment name one: the profile's.
+                    Some(chain) => match chain.region() {
+                        Some(region) => builder.with_region(region),
+                        None => builder,
+                    }
+                    .with_credentials(chain.clone()),
+                    None => builder,
+                }
+            },
             AmazonS3ConfigKey
         ),
         Backend::Gcs => configured!(
@@ -355,7 +397,56 @@ pub fn open_with_env(
         backend,
         url: redact_url(raw),
         reachability,
+        credentials: aws_chain,
     })
+}
+
+/// The AWS CLI's credential chain for an S3 store, unless the options name
+/// credentials of their own or the environment holds static keys (object_store
+/// reads those itself). A profile named in the options (`--profile`) takes
+/// the chain even then, as `aws --profile` does.
+fn aws_chain(
+    options: &BTreeMap<String, String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Option<Arc<AwsChain>> {
+    let option = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| options.get(*k))
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    };
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let truthy = |value: Option<String>| value.is_some_and(|v| v.trim() == "true");
+    let own_credentials = option(&[
+        "aws_access_key_id",
+        "access_key_id",
+        "aws_web_identity_token_file",
+        "web_identity_token_file",
+        "aws_container_credentials_relative_uri",
+        "aws_container_credentials_full_uri",
+    ])
+    .is_some()
+        || truthy(option(&["aws_skip_signature", "skip_signature"]))
+        || truthy(set("AWS_SKIP_SIGNATURE"));
+    let profile = option(&[PROFILE_KEY]);
+    if own_credentials || (profile.is_none() && set("AWS_ACCESS_KEY_ID").is_some()) {
+        return None;
+    }
+    let region = option(&[
+        "aws_region",
+        "region",
+        "aws_default_region",
+        "default_region",
+    ])
+    .or_else(|| set("AWS_REGION"))
+    .or_else(|| set("AWS_DEFAULT_REGION"))
+    .or_else(|| crate::credentials::profile_region(profile.as_deref()));
+    Some(crate::credentials::shared(
+        profile,
+        region,
+        option(&["aws_metadata_endpoint", "metadata_endpoint"])
+            .or_else(|| set("AWS_METADATA_ENDPOINT")),
+    ))
 }
 
 /// Mistakes that object_store would report in its own terms ("unsupported
@@ -893,28 +984,49 @@ mod tests {
     #[test]
     fn missing_credentials_are_named_before_any_request() {
         let none = |_: &str| None;
-        let error = open_with_env(
+        // S3 without keys takes the AWS CLI's chain, which is asked before
+        // the first request (Target::resolve_credentials).
+        let chained = open_with_env(
             "s3://bucket/app",
             &Default::default(),
             &Network::default(),
             none,
         )
-        .unwrap_err();
-        assert!(matches!(error, Error::MissingCredentials { .. }), "{error}");
-        assert!(error.to_string().contains("AWS_ACCESS_KEY_ID"), "{error}");
+        .unwrap();
+        assert!(chained.credentials.is_some());
         let keys = [("AWS_ACCESS_KEY_ID", "k")];
         let from_env = |name: &str| {
             keys.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         };
-        assert!(open_with_env(
+        let static_keys = open_with_env(
             "s3://bucket/app",
             &Default::default(),
             &Network::default(),
-            from_env
+            from_env,
         )
-        .is_ok());
+        .unwrap();
+        assert!(static_keys.credentials.is_none());
+        // A profile named on purpose wins over the environment's keys.
+        let profile = [("aws_profile".to_string(), "dev".to_string())].into();
+        let named =
+            open_with_env("s3://bucket/app", &profile, &Network::default(), from_env).unwrap();
+        assert!(named.credentials.is_some());
+        let error = open_with_env("az://c/p", &profile, &Network::default(), none).unwrap_err();
+        assert!(error.to_string().contains("is an S3 option"), "{error}");
+        let home = |name: &str| (name == "HOME").then(|| "/nonexistent-home".to_string());
+        let error =
+            open_with_env("gs://b/p", &Default::default(), &Network::default(), home).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("tried, in order")
+                && text.contains("GOOGLE_APPLICATION_CREDENTIALS")
+                && text.contains(
+                    "/nonexistent-home/.config/gcloud/application_default_credentials.json"
+                ),
+            "{text}"
+        );
         let error =
             open_with_env("az://c/p", &Default::default(), &Network::default(), none).unwrap_err();
         assert!(
