@@ -21,6 +21,7 @@ pub mod retention;
 pub mod rollback;
 pub mod store;
 pub mod verify;
+pub mod webdav;
 
 use std::collections::HashMap;
 use std::time::Instant;

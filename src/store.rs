@@ -13,11 +13,10 @@ use std::sync::{Arc, OnceLock};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ClientConfigKey, ObjectStore, ObjectStoreScheme, RetryConfig};
+use object_store::{ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -69,12 +68,12 @@ impl Backend {
 
     /// Whether a copy between two keys runs on the server, so the bytes are
     /// not uploaded twice. Only where the tests exercise it: object_store
-    /// copies on GCS and WebDAV too, but moto's GCS copy leaves an empty
-    /// object and no WebDAV server runs here, so those get a plain PUT.
+    /// copies on GCS too, but moto's GCS copy leaves an empty object, so GCS
+    /// gets a plain PUT. WebDAV's COPY is tested on rclone and wsgidav.
     pub fn copies_server_side(self) -> bool {
         matches!(
             self,
-            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory
+            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory | Backend::Http
         )
     }
 
@@ -294,10 +293,22 @@ pub fn open_with_env(
             MicrosoftAzureBuilder::from_env().with_url(url.as_str()),
             AzureConfigKey
         ),
-        Backend::Http => configured!(
-            HttpBuilder::new().with_url(&url[..url::Position::BeforePath]),
-            ClientConfigKey
-        ),
+        Backend::Http => {
+            // One set of client options for object_store's requests and for
+            // the MKCOLs the WebDAV store sends itself.
+            let mut client = ClientOptions::new();
+            if let Some(timeout) = &network.timeout {
+                client = client.with_config(ClientConfigKey::Timeout, timeout);
+            }
+            for (key, value) in options {
+                let parsed = ClientConfigKey::from_str(key).expect("validated above");
+                client = client.with_config(parsed, value);
+            }
+            let base = &url[..url::Position::BeforePath];
+            Arc::new(
+                crate::webdav::open(base, client, network.retry_config()).map_err(config_error)?,
+            )
+        }
         Backend::Local => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
         Backend::Memory => MEMORY.get_or_init(|| Arc::new(InMemory::new())).clone(),
     };
