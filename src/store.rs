@@ -306,7 +306,8 @@ pub fn open_with_env(
             }
             let base = &url[..url::Position::BeforePath];
             Arc::new(
-                crate::webdav::open(base, client, network.retry_config()).map_err(config_error)?,
+                crate::webdav::open(base, &prefix, client, network.retry_config())
+                    .map_err(config_error)?,
             )
         }
         Backend::Local => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),

@@ -51,6 +51,8 @@ struct Shared {
     inner: Arc<dyn ObjectStore>,
     client: HttpClient,
     base: Url,
+    /// The deploy's prefix: collections from here down are made top down.
+    prefix: Path,
     /// One cell per collection: the first write into it makes it, the others
     /// wait for that. Made collections stay in the map for the store's life
     /// (a deploy makes a few hundred at most).
@@ -59,7 +61,9 @@ struct Shared {
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebDav").field("base", &self.base.as_str()).finish()
+        f.debug_struct("WebDav")
+            .field("base", &self.base.as_str())
+            .finish()
     }
 }
 
@@ -70,10 +74,11 @@ impl fmt::Display for WebDav {
 }
 
 /// Opens the WebDAV server at `base` (scheme, host and port: keys are full
-/// paths from the server's root), with one set of client options for
-/// object_store's requests and for `MKCOL`.
+/// paths from the server's root) for a deploy under `prefix`, with one set
+/// of client options for object_store's requests and for `MKCOL`.
 pub fn open(
     base: &str,
+    prefix: &Path,
     client: ClientOptions,
     retry: RetryConfig,
 ) -> object_store::Result<WebDav> {
@@ -87,6 +92,7 @@ pub fn open(
         inner: Arc::new(inner),
         client: ReqwestConnector::default().connect(&client)?,
         base,
+        prefix: prefix.clone(),
         collections: Mutex::default(),
     })))
 }
@@ -101,6 +107,29 @@ fn generic(message: String) -> object_store::Error {
 /// The collection holding `key` (`a/b` for `a/b/c.js`), `None` at the root.
 fn parent(key: &str) -> Option<&str> {
     key.rsplit_once('/').map(|(parent, _)| parent)
+}
+
+/// The collections to make, top down, for a write into `collection`: the
+/// prefix and each one below it. Above the prefix, collections are only
+/// made when the server says they are missing (409), so a deploy touches
+/// nothing outside its prefix that exists.
+fn chain<'a>(collection: &'a str, prefix: &str) -> Vec<&'a str> {
+    let under_prefix = prefix.is_empty()
+        || collection == prefix
+        || collection
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'));
+    let from = match under_prefix {
+        true => prefix.len().max(1),
+        false => collection.len(),
+    };
+    collection
+        .match_indices('/')
+        .map(|(at, _)| at)
+        .chain([collection.len()])
+        .filter(|&end| end >= from)
+        .map(|end| &collection[..end])
+        .collect()
 }
 
 impl Shared {
@@ -150,7 +179,10 @@ impl Shared {
 
     /// Makes sure the collection at `path` exists, with one `MKCOL` per
     /// collection however many writes wait for it.
-    fn collection<'a>(self: &'a Arc<Self>, path: &'a str) -> BoxFuture<'a, object_store::Result<()>> {
+    fn collection<'a>(
+        self: &'a Arc<Self>,
+        path: &'a str,
+    ) -> BoxFuture<'a, object_store::Result<()>> {
         async move {
             let cell = self
                 .collections
@@ -193,7 +225,9 @@ impl Shared {
             }
         }
         let hint = match status {
-            401 | 403 => " — check the server's credentials (basic auth) and that this user may write there",
+            401 | 403 => {
+                " — check the server's credentials (basic auth) and that this user may write there"
+            }
             405 => " — the server refuses MKCOL here: is this URL a WebDAV folder?",
             _ => "",
         };
@@ -202,12 +236,15 @@ impl Shared {
         )))
     }
 
-    /// Makes every collection above `location`.
+    /// Makes every collection above `location`, from the prefix down, so
+    /// each MKCOL finds its parent (no 409 and second try).
     async fn parents(self: &Arc<Self>, location: &Path) -> object_store::Result<()> {
-        match parent(location.as_ref()) {
-            Some(collection) => self.collection(collection).await,
-            None => Ok(()),
+        if let Some(collection) = parent(location.as_ref()) {
+            for path in chain(collection, self.prefix.as_ref()) {
+                self.collection(path).await?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -316,6 +353,18 @@ mod tests {
     }
 
     #[test]
+    fn collections_are_made_from_the_prefix_down() {
+        assert_eq!(
+            chain("site/app/docs/a", "site/app"),
+            ["site/app", "site/app/docs", "site/app/docs/a"]
+        );
+        assert_eq!(chain("site/app", "site/app"), ["site/app"]);
+        assert_eq!(chain("a/b", ""), ["a", "a/b"]);
+        // `app2` is not under `app`: only its own collection.
+        assert_eq!(chain("app2/x", "app"), ["app2/x"]);
+    }
+
+    #[test]
     fn exists_already_is_made() {
         assert!(made(201) && made(405));
         assert!(!made(409) && !made(423) && !made(403));
@@ -323,8 +372,13 @@ mod tests {
 
     #[test]
     fn paths_become_encoded_segments_under_the_base() {
-        let store = open("http://127.0.0.1:9", ClientOptions::new(), RetryConfig::default())
-            .expect("opens without a request");
+        let store = open(
+            "http://127.0.0.1:9",
+            &Path::default(),
+            ClientOptions::new(),
+            RetryConfig::default(),
+        )
+        .expect("opens without a request");
         assert_eq!(
             store.0.url("app/docs/a file & ü+#1").as_str(),
             "http://127.0.0.1:9/app/docs/a%20file%20&%20%C3%BC+%231"
