@@ -18,6 +18,12 @@ export declare function cancelDeploy(id: number): void
 /** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text. */
 export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<string>
 
+/**
+ * A storage URL with its credentials hidden, as the engine shows URLs: the
+ * CLI and the plugin print theirs through this too.
+ */
+export declare function redactUrl(url: string): string
+
 /** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
 export declare function releases(options: object): Promise<string>
 

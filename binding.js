@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
 module.exports.deploy = nativeBinding.deploy
+module.exports.redactUrl = nativeBinding.redactUrl
 module.exports.releases = nativeBinding.releases
 module.exports.rollback = nativeBinding.rollback

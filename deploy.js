@@ -1,6 +1,6 @@
 'use strict'
 
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding } = loadBinding()
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, redactUrl } = loadBinding()
 
 // ─── the native binding ─────────────────────────────────────────────────────
 // The generated loader (binding.js) throws "Cannot find native binding" with
@@ -185,4 +185,6 @@ async function rollback(options = {}) {
   return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
 }
 
-module.exports = { deploy, releases, rollback, DeployError }
+// redactUrl: a storage URL with its userinfo and query hidden, as the engine
+// shows URLs; the CLI and the plugin print the URLs they log through it.
+module.exports = { deploy, releases, rollback, DeployError, redactUrl }

@@ -99,11 +99,11 @@ export interface DeployOptions {
   cacheControl?: Record<string, string>
   /**
    * Paths (relative to `dir`) known to be content-hashed, for example every
-   * `file`, `css` and `assets` entry of Vite's `.vite/manifest.json`. When
-   * given, only these and their source maps are treated as hashed (compared
-   * by size, cached as immutable); the plugin passes them when
-   * `build.manifest` is on.
-   * @default decided by file names (`name-XXXXXXXX.ext`)
+   * `file`, `css` and `assets` entry of Vite's `.vite/manifest.json`. Only
+   * these and their source maps are treated as hashed (compared by size,
+   * cached as immutable); a name that looks hashed proves nothing. The plugin
+   * passes what Rollup emitted with a `[hash]` name.
+   * @default the entries of `.vite/manifest.json` or `manifest.json` in `dir`, else none
    */
   hashedFiles?: string[]
   /**
@@ -338,12 +338,23 @@ export declare function rollback(options?: RollbackOptions): Promise<RollbackRep
 /** Options of the Vite plugin: those of {@link deploy} (the folder is Vite's `build.outDir`) plus these. */
 export interface ViteDeployOptions extends Omit<DeployOptions, 'dir'> {
   /**
-   * The public URL the build is served from, set as Vite's `base` for builds
-   * (for example `https://cdn.example.com/app/`). Wins over a `base` in the
-   * Vite config, with a warning.
+   * Vite's `base` for builds: the path (or URL) the HTML is served from, which
+   * is also `import.meta.env.BASE_URL`, the base routers are given. For a
+   * static site on the CDN give its path there (`'/app/'`). Wins over a `base`
+   * in the Vite config or of another plugin, with a warning; VITE_BASE_URL
+   * only applies when neither set one.
    * @default process.env.VITE_BASE_URL, else Vite's own base
    */
   base?: string
+  /**
+   * The CDN URL the built assets are served from when a backend (Litestar,
+   * Django, Laravel, Rails) serves the HTML, such as
+   * `'https://cdn.example.com/app/'`: asset URLs in HTML, CSS and JS point
+   * there (through Vite's `experimental.renderBuiltUrl`) while `base` and
+   * `import.meta.env.BASE_URL` stay the app's path.
+   * @default process.env.VITE_DEPLOY_ASSET_URL, else asset URLs follow `base`
+   */
+  assetUrl?: string
   /**
    * Publish after the build. `false`, or `VITE_DEPLOY=false`, keeps `base` but
    * uploads nothing, so local builds need not touch the CDN.

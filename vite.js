@@ -6,7 +6,9 @@
 
 const { readFileSync } = require('node:fs')
 const path = require('node:path')
-const { deploy } = require('./deploy.js')
+const { deploy, redactUrl } = require('./deploy.js')
+const { baseSettings, baseConfig, routerWarning } = require('./base.js')
+const { hashedFilesFromBundle } = require('./hashed.js')
 
 const PLUGIN_NAME = 'vite-deploy'
 
@@ -62,6 +64,7 @@ function hashedFilesFromManifest(outDir, manifestOption) {
 function viteDeploy(options = {}) {
   const {
     base,
+    assetUrl,
     enabled = true,
     failOnError = true,
     environments = ['client'],
@@ -69,27 +72,31 @@ function viteDeploy(options = {}) {
     verbose,
     ...deployOptions
   } = options
-  const baseUrl = base ?? (process.env.VITE_BASE_URL || undefined)
+  const bases = baseSettings(options)
   const uploading = enabled !== false && !isOff(process.env.VITE_DEPLOY)
 
   let resolved // the client's resolved config, for outDir, logger, manifest
-  let userBase
-  let warnedBase = false
+  let baseWarnings = []
+  let warnedRouter = false
+  // What Rollup emitted with a hashed name, per environment (see hashed.js).
+  const emitted = new Map()
   let inBuildApp = false
   let deployedOnce = false
 
-  async function publish(config) {
+  async function publish(config, environmentName = 'client') {
     const logger = config.logger
     const outDir = path.resolve(config.root, config.build.outDir)
-    const hashedFiles = deployOptions.hashedFiles ?? hashedFilesFromManifest(outDir, config.build.manifest)
+    const hashedFiles = deployOptions.hashedFiles ?? emitted.get(environmentName) ?? hashedFilesFromManifest(outDir, config.build.manifest)
     const perFile = verbose ?? /vite-deploy|vite:\*/.test(process.env.DEBUG || '')
-    logger.info(`vite-deploy: publishing ${path.relative(process.cwd(), outDir) || '.'} → ${deployOptions.storage ?? process.env.VITE_DEPLOY_STORAGE ?? '(no storage)'}`)
+    const storage = deployOptions.storage ?? process.env.VITE_DEPLOY_STORAGE
+    logger.info(`vite-deploy: publishing ${path.relative(process.cwd(), outDir) || '.'} → ${storage ? redactUrl(String(storage)) : '(no storage)'}`)
     try {
       const report = await deploy({
         ...deployOptions,
         dir: outDir,
         hashedFiles,
-        base: config.base,
+        // Where the HTML's asset URLs point, to check them before it goes live.
+        base: bases.assetUrl ?? config.base,
         onProgress: (event) => {
           if (event.type === 'planned') {
             logger.info(`vite-deploy: ${event.uploads} to upload (${formatBytes(event.uploadBytes)}), ${event.unchanged} unchanged, ${event.deletes} to delete`)
@@ -126,19 +133,41 @@ function viteDeploy(options = {}) {
     /** The options given, for tools (the CLI reads them from vite.config). */
     api: { options },
 
-    config(userConfig) {
-      if (baseUrl === undefined) return
-      if (userConfig.base !== undefined && userConfig.base !== baseUrl) userBase = userConfig.base
-      return { base: baseUrl }
+    // Last, so it sees the base other plugins (litestar-vite, Laravel's) set.
+    config: {
+      order: 'post',
+      handler(config) {
+        const { config: add, warnings } = baseConfig(bases, config)
+        baseWarnings = warnings
+        return add
+      },
     },
 
     configResolved(config) {
       resolved = config
-      if (userBase !== undefined && !warnedBase) {
-        warnedBase = true
-        const from = base !== undefined ? 'the vite-deploy `base` option' : 'VITE_BASE_URL'
-        config.logger.warn(`vite-deploy: base '${userBase}' in your Vite config is replaced by '${baseUrl}' from ${from}, so asset URLs point at the CDN`)
-      }
+      for (const warning of baseWarnings) config.logger.warn(`vite-deploy: ${warning}`)
+      baseWarnings = []
+    },
+
+    transform: {
+      order: 'pre',
+      handler(code, id) {
+        if (warnedRouter || !resolved) return
+        const warning = routerWarning(code, id, resolved.base, resolved.root)
+        if (warning === undefined) return
+        warnedRouter = true
+        resolved.logger.warn(`vite-deploy: ${warning}`)
+      },
+    },
+
+    buildStart() {
+      emitted.delete(this.environment?.name ?? 'client')
+    },
+
+    // Several outputs (@vitejs/plugin-legacy) each add theirs.
+    writeBundle(outputOptions, bundle) {
+      const name = this.environment?.name ?? 'client'
+      emitted.set(name, [...(emitted.get(name) ?? []), ...hashedFilesFromBundle(outputOptions, bundle)])
     },
 
     // With a builder (`vite build` on Vite 7+, `--app`), publish once every
@@ -154,7 +183,7 @@ function viteDeploy(options = {}) {
         const client = builder.environments.client ?? Object.values(builder.environments)[0]
         if (client && !deployedOnce && shouldPublish(client.config, client.name)) {
           deployedOnce = true
-          await publish(client.config)
+          await publish(client.config, client.name)
         }
       },
     },
@@ -171,7 +200,7 @@ function viteDeploy(options = {}) {
         if (deployedOnce && !config.build.watch) return
         if (!shouldPublish(config, environmentName)) return
         deployedOnce = true
-        await publish(config)
+        await publish(config, environmentName)
       },
     },
 

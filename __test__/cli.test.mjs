@@ -162,7 +162,10 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
   })
 
   it('-o without key=value', async () => {
-    assertUsageError(await run(['--storage', 'memory:///x', '-o', 'aws_region']), /argument 'aws_region' is invalid\. expected key=value, for example -o aws_region=us-east-1/)
+    // The argument is not echoed: `aws_secret_access_key:…` would print a secret.
+    const result = await run(['--storage', 'memory:///x', '-o', 'aws_region:eu-west-3'])
+    assertUsageError(result, /-o\/--storage-option expects key=value with '=', for example -o aws_region=us-east-1/)
+    assert.ok(!result.stderr.includes('eu-west-3'), result.stderr)
   })
 
   it('an invalid --concurrency', async () => {

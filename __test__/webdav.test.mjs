@@ -58,3 +58,46 @@ for (const kind of ['rclone', 'wsgidav']) {
     })
   })
 }
+
+for (const kind of ['rclone', 'wsgidav']) {
+  describe(`WebDAV with basic auth: ${kind}`, () => {
+    const auth = { user: 'deployer', pass: 'Pa55-w0rd-marker' }
+    let backend
+    const dir = join(tempDir(`webdav-auth-${kind}`), 'dist')
+    const files = buildFiles(1)
+    before(async () => { backend = await startWebdavBackend(kind, { auth }) })
+    after(async () => { await backend?.stop() })
+
+    it('webdav_username and webdav_password log in', async () => {
+      writeBuild(dir, files)
+      const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+      assert.equal(report.summary.uploaded.count, Object.keys(files).length)
+      assert.deepEqual([...siteOnly(await backend.read()).keys()].sort(), Object.keys(files).sort())
+    })
+
+    it('so does the URL userinfo, and the redeploy writes nothing', async () => {
+      const storage = backend.storage.replace('http://', `http://${auth.user}:${auth.pass}@`)
+      backend.proxy.reset()
+      const report = await deploy({ dir, storage, storageOptions: { allow_http: 'true' } })
+      assert.equal(report.summary.uploaded.count, 0)
+      assert.deepEqual(backend.proxy.writes(), [])
+      assert.ok(!JSON.stringify(report).includes(auth.pass), 'the report shows no password')
+    })
+
+    it('a wrong password fails with the status and without the password', async () => {
+      writeBuild(dir, { ...files, 'assets/new-Ab000001.js': 'x' })
+      const storageOptions = { ...backend.storageOptions, webdav_password: 'Wr0ng-marker' }
+      const error = await deploy({ dir, storage: backend.storage, storageOptions, retries: 0 }).then(() => null, (e) => e)
+      assert.ok(error, 'the deploy must reject')
+      assert.match(error.message, /401/)
+      for (const secret of ['Wr0ng-marker', auth.pass]) assert.ok(!`${error.message}\n${error.stack}\n${JSON.stringify(error.report ?? {})}`.includes(secret))
+      assert.equal(siteOnly(await backend.read()).has('assets/new-Ab000001.js'), false)
+    })
+
+    it('no credentials at all: refused, nothing written', async () => {
+      const error = await deploy({ dir, storage: backend.storage, storageOptions: { allow_http: 'true' }, retries: 0 }).then(() => null, (e) => e)
+      assert.ok(error, 'the deploy must reject')
+      assert.match(error.message, /401/)
+    })
+  })
+}

@@ -24,7 +24,7 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deploy, releases, rollback, DeployError } = engine
+const { deploy, releases, rollback, DeployError, redactUrl } = engine
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { version } = require('../package.json')
 
@@ -70,8 +70,26 @@ function collect(value, previous) {
 
 function collectKeyValue(value, previous) {
   const at = value.indexOf('=')
-  if (at <= 0) throw new InvalidArgumentError('expected key=value, for example -o aws_region=us-east-1')
+  // Not an InvalidArgumentError: commander would quote the argument, and it
+  // may be a secret (`aws_secret_access_key:…`).
+  if (at <= 0) throw usageError("-o/--storage-option expects key=value with '=', for example -o aws_region=us-east-1 (the argument given is not shown: it may hold a secret)")
   return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1) }
+}
+
+/**
+ * The plugin's storageOptions with the -o flags over them. A config value
+ * that is not an object goes to the engine as it is, which names the
+ * problem without printing it (spreading a string would make keys of its
+ * characters).
+ */
+function mergeStorageOptions(fromConfig, fromFlags) {
+  const isObject = fromConfig === undefined || (typeof fromConfig === 'object' && fromConfig !== null && !Array.isArray(fromConfig))
+  if (!isObject) {
+    if (fromFlags === undefined) return fromConfig
+    throw usageError('storageOptions in the vite-deploy plugin\'s options must be an object such as { aws_region: "us-east-1" } (the value is not shown: it may hold a secret)', 'INVALID_OPTION')
+  }
+  const merged = { ...fromConfig, ...fromFlags }
+  return Object.keys(merged).length > 0 ? merged : undefined
 }
 
 function wholeNumber(min, max, example) {
@@ -209,9 +227,11 @@ async function readViteConfig(cwd, configFlag) {
  */
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
-  const { base, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
+  const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
+  const storageOptions = mergeStorageOptions(fromConfig.storageOptions, flags.storageOption)
   return {
     outDir,
     // The folder as the user gave it, so every message names it that way.
@@ -229,10 +249,10 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
     deployOptions: {
       ...fromConfig,
       storage: flags.storage ?? fromConfig.storage,
-      storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+      storageOptions,
       delete: deleteOption(flags, fromConfig.delete),
       maxDeletes: flags.maxDeletes ?? fromConfig.maxDeletes,
-      base: flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
+      base: assetBase ?? flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
       dryRun: flags.dryRun ? true : fromConfig.dryRun,
       concurrency: flags.concurrency ?? fromConfig.concurrency,
       retries: flags.retries ?? fromConfig.retries,
@@ -426,7 +446,7 @@ function cancelOnSignals(say, beforeExit) {
 async function deployWithProgress(settings, flags, say) {
   const options = settings.deployOptions
   const storageLabel = options.storage ?? process.env.VITE_DEPLOY_STORAGE
-  if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${storageLabel}`)
+  if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${redactUrl(String(storageLabel))}`)
   // Read after a --build, which may have just written the manifest.
   const hashedFiles = options.hashedFiles ?? hashedFilesFromManifest(settings.outDir, settings.manifest)
   const progress = createProgress({ quiet: flags.quiet, dryRun: options.dryRun }, say)
@@ -472,7 +492,8 @@ function errorMessage(error, settings, flags) {
 }
 
 function commanderErrorMessage(error) {
-  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
+  // `--aws-secret=…` as an unknown option: name the flag, not its value.
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'")
   return `${message} — run vite-deploy --help to see every flag`
 }
 
@@ -505,10 +526,9 @@ async function ledgerCommand(name, argv, say) {
   const flags = program.opts()
   const config = await readViteConfig(process.cwd(), flags.config)
   const fromConfig = config?.pluginOptions ?? {}
-  const storageOptions = { ...fromConfig.storageOptions, ...flags.storageOption }
   const options = {
     storage: flags.storage ?? fromConfig.storage,
-    storageOptions: Object.keys(storageOptions).length > 0 ? storageOptions : undefined,
+    storageOptions: mergeStorageOptions(fromConfig.storageOptions, flags.storageOption),
   }
   if (name === 'releases') {
     const list = await releases(options)

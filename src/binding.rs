@@ -88,7 +88,7 @@ fn respond<T: serde::Serialize>(result: crate::Result<T>) -> String {
             ok: false,
             value: None,
             error: Some(
-                json!({ "code": error.code(), "message": error.to_string(), "usage": error.is_usage() }),
+                json!({ "code": error.code(), "message": crate::store::redact_text(&error.to_string()), "usage": error.is_usage() }),
             ),
         },
     };
@@ -112,11 +112,31 @@ where
 }
 
 /// Options from JS; a wrong field is named by its path (`delete.keep`).
+/// serde quotes the value it refused, so for the storage URL and its options,
+/// which hold credentials, only what was expected is said.
 fn parse_options<T: serde::de::DeserializeOwned>(options: Value) -> crate::Result<T> {
-    serde_path_to_error::deserialize(options).map_err(|error| Error::InvalidOption {
-        name: error.path().to_string(),
-        reason: error.into_inner().to_string(),
+    serde_path_to_error::deserialize(options).map_err(|error| {
+        let name = error.path().to_string();
+        let reason = error.into_inner().to_string();
+        let reason = if name.starts_with("storage") {
+            match reason.split_once(", expected ") {
+                Some((_, expected)) => format!(
+                    "expected {expected} (the value given is not shown: it may be a secret)"
+                ),
+                None => "this value is not accepted (it is not shown: it may be a secret)".into(),
+            }
+        } else {
+            reason
+        };
+        Error::InvalidOption { name, reason }
     })
+}
+
+/// A storage URL with its credentials hidden, as the engine shows URLs: the
+/// CLI and the plugin print theirs through this too.
+#[napi(js_name = "redactUrl")]
+pub fn redact_url(url: String) -> String {
+    crate::store::redact_url(&url)
 }
 
 /// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.

@@ -274,8 +274,10 @@ impl Error {
 /// Formats an error with all its sources, skipping a source whose text the
 /// previous message already contains (object_store repeats them), and
 /// shortening an XML error body to its `Code` and `Message`.
+/// URLs in it are redacted: a client's message may carry an endpoint's
+/// userinfo or a signed query.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    tidy_xml(&chain(error))
+    crate::store::redact_text(&tidy_xml(&chain(error)))
 }
 
 fn chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -15,11 +15,24 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `index.html` is seen on the next load.
 pub const REVALIDATE: &str = "no-cache";
 
-/// The `Content-Type` for a key, by its extension; `None` leaves the store's
-/// default (`application/octet-stream` on most).
+/// The `Content-Type` for a key, by its extension; `None` (an extension not
+/// in the table) leaves the store's default (`application/octet-stream` on
+/// most, `binary/octet-stream` on S3).
 pub fn content_type(relative: &str) -> Option<&'static str> {
     let name = relative.rsplit('/').next().unwrap_or(relative);
-    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    // iOS fetches it without an extension and requires JSON.
+    if name == "apple-app-site-association" {
+        return Some("application/json");
+    }
+    // Extensionless files (`_redirects`, `CNAME`, `LICENSE`) and dotfiles get
+    // an explicit type, so no store guesses one a browser would render.
+    let Some((stem, extension)) = name.rsplit_once('.') else {
+        return Some("application/octet-stream");
+    };
+    if stem.is_empty() {
+        return Some("application/octet-stream");
+    }
+    let extension = extension.to_ascii_lowercase();
     Some(match extension.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "js" | "mjs" | "cjs" => "text/javascript; charset=utf-8",
@@ -47,6 +60,9 @@ pub fn content_type(relative: &str) -> Option<&'static str> {
         "pdf" => "application/pdf",
         "zip" => "application/zip",
         "mp4" => "video/mp4",
+        // MPEG transport streams (HLS segments), as in Apache's and mime-db's
+        // tables; a TypeScript file in `public/` is never run by a browser.
+        "ts" | "mts" | "m2ts" => "video/mp2t",
         "webm" => "video/webm",
         "mp3" => "audio/mpeg",
         "ogg" => "audio/ogg",
@@ -119,8 +135,25 @@ mod tests {
             content_type("site.webmanifest"),
             Some("application/manifest+json; charset=utf-8")
         );
-        assert_eq!(content_type("LICENSE"), None);
         assert_eq!(content_type("x.unknownext"), None);
+    }
+
+    #[test]
+    fn ts_mts_and_extensionless_files_get_an_explicit_type() {
+        for path in ["video/seg-001.ts", "clip.MTS", "a.m2ts"] {
+            assert_eq!(content_type(path), Some("video/mp2t"), "{path}");
+        }
+        for path in ["LICENSE", "_redirects", "CNAME", "nested/.htaccess"] {
+            assert_eq!(
+                content_type(path),
+                Some("application/octet-stream"),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            content_type(".well-known/apple-app-site-association"),
+            Some("application/json")
+        );
     }
 
     #[test]

@@ -196,10 +196,50 @@ pub async fn read(target: &Target) -> Result<Loaded> {
             ledger.format
         )));
     }
+    if let Some(problem) = invalid_entry(&ledger, target) {
+        return Err(error(format!(
+            "{LEDGER_FILE} {problem}, so a rollback or retention could write or delete outside the site — restore the ledger, or delete it to start over (retention then keeps every older file)"
+        )));
+    }
     Ok(Loaded {
         ledger: Some(ledger),
         version: Some(version),
     })
+}
+
+/// The first entry that does not name a file of the site, if any. Every key
+/// is written back under the prefix by a rollback and may be deleted by
+/// retention, so each must map to a key inside the prefix and back to
+/// itself: `""` would name the object called like the prefix (`app` beside
+/// `app/`), and `..` or `.vite-deploy/…` other things entirely.
+fn invalid_entry(ledger: &Ledger, target: &Target) -> Option<String> {
+    let keys = ledger
+        .releases
+        .iter()
+        .flat_map(|r| r.files.keys())
+        .chain(&ledger.retired);
+    for key in keys {
+        let inside = !key.is_empty()
+            && key != LEDGER_DIR
+            && !key.starts_with(&format!("{LEDGER_DIR}/"))
+            && target
+                .key(key)
+                .is_ok_and(|path| target.relative(&path) == Some(key.as_str()));
+        if !inside {
+            return Some(format!(
+                "records the key {key:?}, which is not a file under the prefix"
+            ));
+        }
+    }
+    let md5s = ledger.releases.iter().flat_map(|r| r.files.values());
+    for md5 in md5s.filter_map(|e| e.md5.as_deref()) {
+        if md5.len() != 32 || parse_hex(md5).is_none() {
+            return Some(format!(
+                "records the content hash {md5:?}, which is not an MD5"
+            ));
+        }
+    }
+    None
 }
 
 /// How the ledger was written.
@@ -404,6 +444,77 @@ mod tests {
             .unwrap();
         let error = read(&target).await.unwrap_err().to_string();
         assert!(error.contains("upgrade vite-deploy"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn keys_that_do_not_map_back_into_the_prefix_are_refused() {
+        let target = crate::store::open(
+            "memory:///ledger-keys/app",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let key = target.key(LEDGER_FILE).unwrap();
+        let md5 = "0123456789abcdef0123456789abcdef";
+        for bad in [
+            "",
+            "a/../b",
+            "..",
+            "./x",
+            "a//b",
+            "/x",
+            "x/",
+            ".vite-deploy/ledger.json",
+            ".vite-deploy",
+            "a\u{0}b",
+        ] {
+            let mut ledger = Ledger::default();
+            ledger.commit(release("1", &["index.html", bad]), 2, |_| true);
+            let body = serde_json::to_vec(&ledger).unwrap();
+            target
+                .store
+                .put(&key, PutPayload::from(body))
+                .await
+                .unwrap();
+            let error = read(&target).await.unwrap_err().to_string();
+            assert!(
+                error.contains("not a file under the prefix"),
+                "{bad:?}: {error}"
+            );
+            // The retired list is read the same way.
+            let mut ledger = Ledger::default();
+            ledger.commit(release("1", &["index.html"]), 2, |_| true);
+            ledger.retired.insert(bad.to_string());
+            let body = serde_json::to_vec(&ledger).unwrap();
+            target
+                .store
+                .put(&key, PutPayload::from(body))
+                .await
+                .unwrap();
+            assert!(read(&target).await.is_err(), "retired {bad:?}");
+        }
+        let mut ledger = Ledger::default();
+        let mut good = release("1", &["index.html", "a b/ü#1.txt"]);
+        good.files.get_mut("index.html").unwrap().md5 = Some(md5.into());
+        ledger.commit(good.clone(), 2, |_| true);
+        let body = serde_json::to_vec(&ledger).unwrap();
+        target
+            .store
+            .put(&key, PutPayload::from(body))
+            .await
+            .unwrap();
+        assert!(read(&target).await.unwrap().ledger.is_some());
+        good.files.get_mut("index.html").unwrap().md5 = Some("../../index.html".into());
+        let mut ledger = Ledger::default();
+        ledger.commit(good, 2, |_| true);
+        let body = serde_json::to_vec(&ledger).unwrap();
+        target
+            .store
+            .put(&key, PutPayload::from(body))
+            .await
+            .unwrap();
+        let error = read(&target).await.unwrap_err().to_string();
+        assert!(error.contains("not an MD5"), "{error}");
     }
 
     #[tokio::test]

@@ -72,17 +72,20 @@ pub async fn deploy_with_env(
 
     let dir = options.dir.clone();
     let scan_filter = filter.clone();
-    let roles = local::Roles::new(options.hashed_files.clone());
+    let hashed_files = options.hashed_files.clone();
     let force = options.force;
     let local::Scan {
         files: local,
         skipped,
-    } = tokio::task::spawn_blocking(move || local::scan_build(&dir, &scan_filter, &roles, force))
-        .await
-        .map_err(|e| Error::Unreadable {
-            path: options.dir.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })??;
+    } = tokio::task::spawn_blocking(move || {
+        let roles = local::Roles::for_build(&dir, hashed_files);
+        local::scan_build(&dir, &scan_filter, &roles, force)
+    })
+    .await
+    .map_err(|e| Error::Unreadable {
+        path: options.dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })??;
 
     if let Some((file, reason)) = local
         .iter()

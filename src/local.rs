@@ -441,40 +441,62 @@ pub fn md5_of(reader: &mut impl Read) -> std::io::Result<[u8; 16]> {
     Ok(hasher.finalize().into())
 }
 
-/// Decides each file's role: from the list of content-hashed files when the
-/// caller has one (the plugin reads it from Vite's manifest), otherwise from
-/// names with [`classify`].
+/// Decides each file's role. A file counts as content-hashed (compared by
+/// size, cached as immutable) only when the build proves it: it is in the
+/// list the caller passes (the plugin's list of what Rollup emitted), or in
+/// the Vite manifest found in the build directory. Names prove nothing: a
+/// `public/og-image-1200x630.png` looks hashed but is edited in place, and a
+/// false "hashed" hides a same-size change behind a year of `immutable`,
+/// while a false "other" only costs a content comparison.
 #[derive(Debug, Clone, Default)]
 pub struct Roles {
-    hashed: Option<std::collections::HashSet<String>>,
+    hashed: std::collections::HashSet<String>,
 }
+
+/// Vite manifests the engine reads when the caller lists no hashed files:
+/// `build.manifest: true` writes the first, Vite 4 and backend integrations
+/// (`build.manifest: 'manifest.json'`) the second.
+pub const MANIFEST_NAMES: [&str; 2] = [".vite/manifest.json", "manifest.json"];
 
 impl Roles {
     /// Roles from an explicit list of content-hashed paths relative to the
-    /// build directory; `None` falls back to name patterns.
+    /// build directory; `None` proves nothing, so every file is compared by
+    /// content.
     pub fn new(hashed_files: Option<Vec<String>>) -> Self {
         Self {
-            hashed: hashed_files.map(|files| {
-                files
-                    .into_iter()
-                    .map(|f| f.trim_start_matches('/').to_string())
-                    .collect()
-            }),
+            hashed: hashed_files
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.trim_start_matches('/').to_string())
+                .collect(),
         }
     }
 
-    /// The role of the file at `relative`. With a list, a file is hashed when
-    /// listed, or when it is the source map of a listed file.
+    /// The roles of the build in `dir`: the caller's list when there is one,
+    /// else the `file`, `css` and `assets` entries of the first Vite manifest
+    /// of [`MANIFEST_NAMES`] in `dir` (a `manifest.json` of another shape, such
+    /// as a web app manifest, lists nothing), else none.
+    pub fn for_build(dir: &Path, hashed_files: Option<Vec<String>>) -> Self {
+        if hashed_files.is_some() {
+            return Self::new(hashed_files);
+        }
+        let listed = MANIFEST_NAMES.iter().find_map(|name| {
+            let content = std::fs::read(dir.join(name)).ok()?;
+            let files = crate::verify::manifest_references(&content);
+            (!files.is_empty()).then_some(files)
+        });
+        Self::new(listed)
+    }
+
+    /// The role of the file at `relative`: entry files by name, then hashed
+    /// when listed or when it is the source map of a listed file.
     pub fn classify(&self, relative: &str) -> FileKind {
-        let Some(hashed) = &self.hashed else {
-            return classify(relative);
-        };
         if is_entry(relative) {
             FileKind::Entry
-        } else if hashed.contains(relative)
+        } else if self.hashed.contains(relative)
             || relative
                 .strip_suffix(".map")
-                .is_some_and(|f| hashed.contains(f))
+                .is_some_and(|f| self.hashed.contains(f))
         {
             FileKind::Hashed
         } else {
@@ -483,7 +505,8 @@ impl Roles {
     }
 }
 
-/// Decides a file's role from its path alone.
+/// Decides a file's role from its path alone. The scan does not use it (see
+/// [`Roles`]); it tells whether a missing reference looks like a built asset.
 ///
 /// Vite names emitted assets `[name]-[hash].[ext]` under `build.assetsDir`
 /// (`assets/` by default), with an 8-character base64url hash (hex in Vite
@@ -604,10 +627,51 @@ mod tests {
             FileKind::Other
         );
         assert_eq!(roles.classify("index.html"), FileKind::Entry);
-        assert_eq!(
-            Roles::default().classify("assets/unlisted-3fA9c1xZ.js"),
-            FileKind::Hashed
+    }
+
+    #[test]
+    fn names_that_look_hashed_prove_nothing() {
+        let unproven = Roles::default();
+        for path in [
+            "assets/unlisted-3fA9c1xZ.js",
+            "og-image-1200x630.png",
+            "hero-20240101.jpg",
+        ] {
+            assert_eq!(unproven.classify(path), FileKind::Other, "{path}");
+        }
+        assert_eq!(unproven.classify("index.html"), FileKind::Entry);
+    }
+
+    #[test]
+    fn the_build_manifest_proves_hashed_files_unless_a_list_is_given() {
+        let dir = Dir::new();
+        dir.touch(
+            ".vite/manifest.json",
+            r#"{"index.html":{"file":"assets/index-3fA9c1xZ.js","css":["assets/index-DiwrgTda.css"],"assets":["assets/logo-a1B2c3D4.svg"]}}"#,
         );
+        let roles = Roles::for_build(dir.0.path(), None);
+        for hashed in [
+            "assets/index-3fA9c1xZ.js",
+            "assets/index-3fA9c1xZ.js.map",
+            "assets/index-DiwrgTda.css",
+            "assets/logo-a1B2c3D4.svg",
+        ] {
+            assert_eq!(roles.classify(hashed), FileKind::Hashed, "{hashed}");
+        }
+        assert_eq!(roles.classify("hero-20240101.jpg"), FileKind::Other);
+        let listed = Roles::for_build(dir.0.path(), Some(vec!["a-1b2C3d4e.js".into()]));
+        assert_eq!(listed.classify("assets/index-3fA9c1xZ.js"), FileKind::Other);
+        assert_eq!(listed.classify("a-1b2C3d4e.js"), FileKind::Hashed);
+
+        // A web app manifest is not Vite's: it proves nothing.
+        let pwa = Dir::new();
+        pwa.touch(
+            "manifest.json",
+            r#"{"name":"App","icons":[{"src":"icon-512x512.png"}]}"#,
+        );
+        let roles = Roles::for_build(pwa.0.path(), None);
+        assert_eq!(roles.classify("icon-512x512.png"), FileKind::Other);
+        assert_eq!(roles.classify("assets/index-3fA9c1xZ.js"), FileKind::Other);
     }
 
     struct Dir(tempfile::TempDir);
@@ -649,7 +713,21 @@ mod tests {
             ["a b/ü+#.txt", "assets/a-3fA9c1xZ.js", "index.html"]
         );
         assert_eq!(files[2].size, 6);
-        assert!(files[1].md5.is_none(), "hashed assets are compared by size");
+        let proven = scan(
+            dir.0.path(),
+            &Filter::default(),
+            &Roles::new(Some(vec!["assets/a-3fA9c1xZ.js".into()])),
+            false,
+        )
+        .unwrap();
+        assert!(
+            proven[1].md5.is_none(),
+            "hashed assets are compared by size"
+        );
+        assert!(
+            files[1].md5.is_some(),
+            "an unproven name is compared by content"
+        );
         assert_eq!(files[2].md5, Some(Md5::digest(b"<html>").into()));
     }
 

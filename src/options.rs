@@ -82,8 +82,8 @@ pub struct DeployOptions {
     pub cache_control: serde_json::Map<String, serde_json::Value>,
     /// Paths (relative to `dir`) known to be content-hashed, such as every
     /// `file`, `css` and `assets` entry of Vite's manifest. When given, only
-    /// these (and their source maps) count as hashed; by default file names
-    /// decide.
+    /// these (and their source maps) count as hashed; by default the Vite
+    /// manifest in `dir` decides, and without one no file is hashed.
     #[serde(default)]
     pub hashed_files: Option<Vec<String>>,
     /// Retries of a request that failed with a 5xx, a reset connection or a
@@ -208,6 +208,15 @@ impl DeployOptions {
             .cache_control
             .into_iter()
             .map(|(glob, value)| match value {
+                // A line break would end the header: refused before any request.
+                serde_json::Value::String(value) if value.chars().any(char::is_control) => {
+                    Err(Error::InvalidOption {
+                        name: "cacheControl".into(),
+                        reason: format!(
+                            "the value for '{glob}' contains a line break or another control character — a header value is one line"
+                        ),
+                    })
+                }
                 serde_json::Value::String(value) => Ok((glob, value)),
                 other => Err(Error::InvalidOption {
                     name: "cacheControl".into(),
@@ -219,7 +228,7 @@ impl DeployOptions {
         Ok(Resolved {
             dir: self.dir,
             storage,
-            storage_options: lowercase_keys(self.storage_options),
+            storage_options: lowercase_keys(self.storage_options)?,
             delete,
             max_deletes,
             base: self.base.filter(|b| !b.is_empty()),
@@ -241,18 +250,49 @@ pub fn storage_or_env(
     storage: Option<String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<String> {
+    // Trimmed: a trailing newline (a pasted URL) would read as a path change.
     storage
         .filter(|s| !s.trim().is_empty())
         .or_else(|| env("VITE_DEPLOY_STORAGE").filter(|s| !s.trim().is_empty()))
+        .map(|s| s.trim().to_string())
         .ok_or(Error::NoStorage)
 }
 
 /// Storage option keys in lower case, as object_store's key parsers expect.
-pub fn lowercase_keys(options: BTreeMap<String, String>) -> BTreeMap<String, String> {
-    options
+/// Two keys that differ only in case are refused: one would silently win.
+pub fn lowercase_keys(options: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    let mut lowered: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (key, value) in options {
+        let lower = key.to_ascii_lowercase();
+        if let Some((first, _)) = lowered.get(&lower) {
+            return Err(Error::InvalidOption {
+                name: "storageOptions".into(),
+                reason: format!("'{first}' and '{key}' are the same option — give it once"),
+            });
+        }
+        lowered.insert(lower, (key, value));
+    }
+    Ok(lowered
         .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
+        .map(|(lower, (_, value))| (lower, value))
+        .collect())
+}
+
+/// Whether an option or parameter name looks like it holds a credential:
+/// messages name such keys, never their values.
+pub fn is_credential_key(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "secret",
+        "key",
+        "token",
+        "password",
+        "credential",
+        "sas",
+        "sig",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 impl RetainOption {
@@ -358,6 +398,9 @@ pub const AZURE_KEYS: &[&str] = &[
     "azure_disable_tagging",
 ];
 
+/// WebDAV's basic-auth keys, an alternative to `https://user:password@host/`.
+pub const WEBDAV_KEYS: &[&str] = &["webdav_username", "webdav_password"];
+
 /// HTTP client keys every remote backend accepts.
 pub const CLIENT_KEYS: &[&str] = &[
     "allow_http",
@@ -447,6 +490,10 @@ mod tests {
             options(None).resolve(no_env),
             Err(Error::NoStorage)
         ));
+        let pasted = options(None)
+            .resolve(|name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///x\n".to_string()))
+            .unwrap();
+        assert_eq!(pasted.storage, "memory:///x");
     }
 
     #[test]
@@ -497,6 +544,52 @@ mod tests {
                 .unwrap()
                 .concurrency,
             None
+        );
+    }
+
+    #[test]
+    fn keys_differing_only_in_case_are_refused() {
+        let mut o = options(Some("memory://"));
+        o.storage_options = BTreeMap::from([
+            ("aws_endpoint".to_string(), "http://a".to_string()),
+            ("AWS_ENDPOINT".to_string(), "http://b".to_string()),
+        ]);
+        let error = o.resolve(no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("'AWS_ENDPOINT' and 'aws_endpoint' are the same option"),
+            "{error}"
+        );
+        let mut o = options(Some("memory://"));
+        o.storage_options = BTreeMap::from([("AWS_Region".to_string(), "x".to_string())]);
+        let resolved = o.resolve(no_env).unwrap();
+        assert_eq!(resolved.storage_options["aws_region"], "x");
+    }
+
+    #[test]
+    fn durations_too_long_to_count_are_refused() {
+        for text in [
+            "99999999999999999d",
+            "18446744073709551615s1s",
+            "9223372036854775808s",
+        ] {
+            let parsed: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": text}})).unwrap();
+            assert!(
+                matches!(parsed.resolve(no_env), Err(Error::InvalidOption { .. })),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_values_are_one_line() {
+        let mut o = options(Some("memory://"));
+        o.cache_control =
+            serde_json::from_value(serde_json::json!({"**/*.html": "no-cache\r\nX-Injected: 1"}))
+                .unwrap();
+        let error = o.resolve(no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("'**/*.html'") && error.contains("line break"),
+            "{error}"
         );
     }
 

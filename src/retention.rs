@@ -199,13 +199,16 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             'w' => 604_800,
             _ => return None,
         };
-        total += number.parse::<u64>().ok()? * unit;
+        // Checked: an overflow would panic, or wrap to a short duration.
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
         number.clear();
     }
     if !number.is_empty() {
         return None;
     }
-    (total > 0 || text.trim() == "0s").then(|| Duration::from_secs(total))
+    // Ages are compared as i64 seconds: a larger value would turn negative.
+    let fits = i64::try_from(total).is_ok();
+    (fits && (total > 0 || text.trim() == "0s")).then(|| Duration::from_secs(total))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub struct LedgerOptions {
 async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded, Ledger)> {
     let storage =
         crate::options::storage_or_env(options.storage.clone(), |name| std::env::var(name).ok())?;
-    let storage_options = crate::options::lowercase_keys(options.storage_options.clone());
+    let storage_options = crate::options::lowercase_keys(options.storage_options.clone())?;
     let network = Network {
         retries: crate::options::DEFAULT_RETRIES,
         timeout: None,

@@ -16,11 +16,14 @@ use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreScheme, RetryConfig};
+use object_store::{
+    ClientConfigKey, ClientOptions, HeaderMap, HeaderValue, ObjectStore, ObjectStoreScheme,
+    RetryConfig,
+};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS};
+use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS, WEBDAV_KEYS};
 
 /// The kind of store a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +104,7 @@ pub struct Target {
     pub prefix: Path,
     /// The backend the URL selected.
     pub backend: Backend,
-    /// The URL as given, for messages.
+    /// The URL for messages, with credentials hidden ([`redact_url`]).
     pub url: String,
 }
 
@@ -208,7 +211,7 @@ fn check_credentials(
         Ok(())
     } else {
         Err(Error::MissingCredentials {
-            store: raw.to_string(),
+            store: redact_url(raw),
             hint: hint.to_string(),
         })
     }
@@ -234,7 +237,7 @@ pub fn open_with_env(
         ObjectStoreScheme::AmazonS3 => (Backend::S3, S3_KEYS, "s3://"),
         ObjectStoreScheme::GoogleCloudStorage => (Backend::Gcs, GCS_KEYS, "gs://"),
         ObjectStoreScheme::MicrosoftAzure => (Backend::Azure, AZURE_KEYS, "az://"),
-        ObjectStoreScheme::Http => (Backend::Http, &[], Backend::Http.name()),
+        ObjectStoreScheme::Http => (Backend::Http, WEBDAV_KEYS, Backend::Http.name()),
         ObjectStoreScheme::Local => (Backend::Local, &[], Backend::Local.name()),
         ObjectStoreScheme::Memory => (Backend::Memory, &[], Backend::Memory.name()),
         _ => return Err(unrecognised(raw, &url)),
@@ -244,18 +247,29 @@ pub fn open_with_env(
             Backend::S3 => AmazonS3ConfigKey::from_str(key).is_ok(),
             Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
             Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
-            Backend::Http => ClientConfigKey::from_str(key).is_ok(),
+            Backend::Http => {
+                ClientConfigKey::from_str(key).is_ok() || WEBDAV_KEYS.contains(&key.as_str())
+            }
             Backend::Local | Backend::Memory => false,
         };
         if !valid {
             return Err(unknown(key, backend, known, hint));
         }
     }
+    refuse_userinfo(raw, &url, backend)?;
+    let options = &clean_options(options, backend)?;
+    let from_env = clean_env(backend, known, options, &env)?;
     check_credentials(raw, backend, options, env)?;
 
+    // A builder may quote a value it cannot parse: never a credential's.
     let config_error = |e: object_store::Error| Error::StoreConfig {
-        store: raw.to_string(),
-        message: crate::error::describe(&e),
+        store: redact_url(raw),
+        message: options
+            .iter()
+            .filter(|(key, value)| crate::options::is_credential_key(key) && value.len() >= 4)
+            .fold(crate::error::describe(&e), |message, (_, value)| {
+                message.replace(value.as_str(), "***")
+            }),
     };
 
     // Every remote backend: builder from the environment, then the options,
@@ -263,11 +277,19 @@ pub fn open_with_env(
     macro_rules! configured {
         ($builder:expr, $key:ty) => {{
             let mut builder = $builder.with_retry(network.retry_config());
+            for (key, value) in &from_env {
+                let parsed = <$key>::from_str(key).expect("a known key");
+                builder = builder.with_config(parsed, value);
+            }
             if let Some(timeout) = &network.timeout {
                 builder = builder
                     .with_config(<$key>::from_str("timeout").expect("a client key"), timeout);
             }
-            for (key, value) in options {
+            // WebDAV's own keys become a header, not client settings.
+            for (key, value) in options
+                .iter()
+                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()))
+            {
                 let parsed = <$key>::from_str(key).expect("validated above");
                 builder = builder.with_config(parsed, value);
             }
@@ -294,20 +316,39 @@ pub fn open_with_env(
             AzureConfigKey
         ),
         Backend::Http => {
-            // One set of client options for object_store's requests and for
-            // the MKCOLs the WebDAV store sends itself.
+            // object_store's HttpBuilder has no basic-auth setting: the
+            // userinfo becomes a default header, and leaves the URL that
+            // object_store puts in its messages. One set of client options
+            // serves object_store's requests and the MKCOLs the WebDAV store
+            // sends itself.
             let mut client = ClientOptions::new();
+            if let Some(header) = webdav_auth(&url, options)? {
+                let mut headers = HeaderMap::new();
+                headers.insert("authorization", header);
+                client = client.with_default_headers(headers);
+            }
             if let Some(timeout) = &network.timeout {
                 client = client.with_config(ClientConfigKey::Timeout, timeout);
             }
-            for (key, value) in options {
+            // WebDAV's own keys became the header above.
+            for (key, value) in options
+                .iter()
+                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()))
+            {
                 let parsed = ClientConfigKey::from_str(key).expect("validated above");
                 client = client.with_config(parsed, value);
             }
-            let base = &url[..url::Position::BeforePath];
+            let mut base = url.clone();
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
             Arc::new(
-                crate::webdav::open(base, &prefix, client, network.retry_config())
-                    .map_err(config_error)?,
+                crate::webdav::open(
+                    &base[..url::Position::BeforePath],
+                    &prefix,
+                    client,
+                    network.retry_config(),
+                )
+                .map_err(config_error)?,
             )
         }
         Backend::Local => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
@@ -318,22 +359,26 @@ pub fn open_with_env(
         store,
         prefix,
         backend,
-        url: raw.to_string(),
+        url: redact_url(raw),
     })
 }
 
 fn parse_url(raw: &str) -> Result<Url> {
     let invalid = |reason: &str| Error::InvalidUrl {
-        url: raw.to_string(),
+        url: redact_url(raw),
         reason: reason.to_string(),
     };
     if let Some((_, rest)) = raw.split_once("://") {
-        // `Url` would resolve these silently; a deploy must not land elsewhere.
-        if rest
-            .split('/')
+        // `Url` would resolve these silently, also when percent-encoded
+        // (`%2e%2e`) or written with `\`: a deploy must not land elsewhere.
+        let before_query = rest.split(['?', '#']).next().unwrap_or_default();
+        if decode(before_query)
+            .split(['/', '\\'])
             .any(|segment| segment == ".." || segment == ".")
         {
-            return Err(invalid("'.' and '..' segments are not allowed in the path"));
+            return Err(invalid(
+                "'.' and '..' segments are not allowed in the path (nor '%2e%2e' or '.%2E')",
+            ));
         }
     }
     let looks_like_windows_path = raw.len() > 2
@@ -351,6 +396,13 @@ fn parse_url(raw: &str) -> Result<Url> {
         }
         other => invalid(&other.to_string()),
     })?;
+    // `previews/fix#12` would deploy to `previews/fix`, and a query is
+    // dropped (an Azure SAS in it would be ignored, then printed).
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "'?' and '#' end the path, so the deploy would land in another prefix — percent-encode them in a name (%3F, %23), and pass credentials with -o / storageOptions",
+        ));
+    }
     let needs_host = matches!(
         url.scheme(),
         "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" | "adl" | "http" | "https"
@@ -371,13 +423,265 @@ fn parse_url(raw: &str) -> Result<Url> {
             "a file URL needs an absolute path after three slashes: file:///path/to/folder",
         ));
     }
+    // Whatever else the parser rewrites (`\` to `/` on file:// and http(s)://,
+    // tabs and line breaks dropped) would also move the deploy.
+    if decode(raw_path(raw)).trim_start_matches('/') != decode(url.path()).trim_start_matches('/') {
+        return Err(invalid(
+            "the path would change when parsed ('\\' reads as '/', tabs and line breaks are dropped) — write it with '/' and no control characters",
+        ));
+    }
     Ok(url)
+}
+
+/// The path of a URL as written: after the authority, before `?` and `#`.
+fn raw_path(raw: &str) -> &str {
+    let Some((_, rest)) = raw.split_once("://") else {
+        return "";
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    rest.find(['/', '\\']).map_or("", |at| &rest[at..])
+}
+
+fn decode(text: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy()
+}
+
+/// A storage URL as every message, report and log line shows it: the
+/// userinfo (`user:password@`) and the query become `***`. Works on text that
+/// does not parse, so that an invalid URL's error cannot print its secret.
+/// `abfs://container@account…` keeps its container, which is no secret.
+pub fn redact_url(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|at| at + 3) else {
+        return raw.to_string();
+    };
+    let (head, rest) = raw.split_at(start);
+    let scheme = head.trim_end_matches("://").to_ascii_lowercase();
+    let rest = redact_userinfo(&scheme, rest);
+    let rest = match rest.find('?') {
+        Some(q) => {
+            let fragment = rest[q..].find('#').map_or("", |f| &rest[q + f..]);
+            format!("{}?***{fragment}", &rest[..q])
+        }
+        None => rest,
+    };
+    format!("{head}{rest}")
+}
+
+/// `user:pass@host/…` → `***@host/…`. The first `@` ends the userinfo when
+/// what precedes it has a `:` or no `/` (a secret may hold `/`, `#` or `?`
+/// when not percent-encoded; a path may hold `@`).
+fn redact_userinfo(scheme: &str, rest: &str) -> String {
+    let Some(at) = rest.find('@') else {
+        return rest.to_string();
+    };
+    let userinfo = &rest[..at];
+    let in_path = userinfo.contains(['/', '\\']);
+    let container = matches!(scheme, "abfs" | "abfss") && !in_path && !userinfo.contains(':');
+    if container || (in_path && !userinfo.contains(':')) {
+        rest.to_string()
+    } else {
+        format!("***{}", &rest[at..])
+    }
+}
+
+/// Redacts every URL in a message from a store or a client: userinfo, and
+/// query values whose name looks like a credential (`sig`, `token`, …).
+pub fn redact_text(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_string();
+    }
+    let delimiter =
+        |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>' | '`');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(delimiter).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        match word.find("://") {
+            Some(at) => {
+                let (head, tail) = word.split_at(at + 3);
+                let scheme = head.trim_end_matches("://").to_ascii_lowercase();
+                out.push_str(head);
+                out.push_str(&redact_query_values(&redact_userinfo(&scheme, tail)));
+            }
+            None => out.push_str(word),
+        }
+        let next = after.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&after[..next]);
+        rest = &after[next..];
+    }
+    out
+}
+
+fn redact_query_values(rest: &str) -> String {
+    let Some(q) = rest.find('?') else {
+        return rest.to_string();
+    };
+    let (path, query) = rest.split_at(q + 1);
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if crate::options::is_credential_key(name) => format!("{name}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{path}{}", pairs.join("&"))
+}
+
+/// Refuses credentials in a cloud URL: object_store would ignore them (and
+/// then look for credentials elsewhere) while every message printed them.
+/// WebDAV uses them; `abfs://container@account…` names a container.
+fn refuse_userinfo(raw: &str, url: &Url, backend: Backend) -> Result<()> {
+    let has_userinfo = !url.username().is_empty() || url.password().is_some();
+    let container = matches!(url.scheme(), "abfs" | "abfss") && url.password().is_none();
+    if !has_userinfo || container || backend == Backend::Http {
+        return Ok(());
+    }
+    let fix = match backend {
+        Backend::S3 => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions",
+        Backend::Gcs => "set GOOGLE_APPLICATION_CREDENTIALS, or pass google_service_account with -o / storageOptions",
+        Backend::Azure => "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY), or pass them with -o / storageOptions",
+        Backend::Local | Backend::Memory | Backend::Http => "remove them: this store takes no credentials",
+    };
+    Err(Error::InvalidUrl {
+        url: redact_url(raw),
+        reason: format!(
+            "{} storage does not read credentials from the URL — remove them and {fix}",
+            backend.name()
+        ),
+    })
+}
+
+/// WebDAV's basic auth, from the URL's userinfo or from `webdav_username`
+/// and `webdav_password` (which keep the password out of the URL), not both.
+fn webdav_auth(url: &Url, options: &BTreeMap<String, String>) -> Result<Option<HeaderValue>> {
+    let in_url = !url.username().is_empty() || url.password().is_some();
+    let user = options.get("webdav_username");
+    let password = options.get("webdav_password");
+    if in_url && (user.is_some() || password.is_some()) {
+        return Err(Error::InvalidOption {
+            name: "storageOptions".into(),
+            reason: "the WebDAV credentials are given twice, in the storage URL and in webdav_username/webdav_password — give them once".into(),
+        });
+    }
+    Ok(if in_url {
+        basic_auth(
+            &decode(url.username()),
+            &decode(url.password().unwrap_or_default()),
+        )
+    } else if user.is_some() || password.is_some() {
+        basic_auth(
+            user.map_or("", String::as_str),
+            password.map_or("", String::as_str),
+        )
+    } else {
+        None
+    })
+}
+
+/// `Authorization: Basic …`, marked sensitive so that no debug output shows it.
+fn basic_auth(user: &str, password: &str) -> Option<HeaderValue> {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut header = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
+/// Option values whose line breaks are part of the value (a JSON key file,
+/// a PEM certificate); every other value ends up in a header or a URL.
+fn multi_line(key: &str) -> bool {
+    key.contains("service_account_key") || key.contains("ca_certificate")
+}
+
+/// What is wrong with one option or environment value, if anything. The
+/// value itself is never part of the answer: it may be a secret.
+fn check_value(key: &str, value: &str) -> Option<&'static str> {
+    let has_control = value
+        .chars()
+        .any(|c| c.is_control() && !(multi_line(key) && matches!(c, '\n' | '\r' | '\t')));
+    has_control.then_some(
+        "contains a line break or another control character — remove it (the value is not shown: it may be a secret)",
+    )
+}
+
+/// The options with surrounding whitespace trimmed (a pasted secret often
+/// ends with a newline, which would become a header and panic the client),
+/// refusing a control character inside a value, and two keys that name the
+/// same setting (`aws_endpoint` and `endpoint`).
+fn clean_options(
+    options: &BTreeMap<String, String>,
+    backend: Backend,
+) -> Result<BTreeMap<String, String>> {
+    let canonical = |key: &str| -> String {
+        match backend {
+            Backend::S3 => AmazonS3ConfigKey::from_str(key).map(|k| k.as_ref().to_string()),
+            Backend::Gcs => GoogleConfigKey::from_str(key).map(|k| k.as_ref().to_string()),
+            Backend::Azure => AzureConfigKey::from_str(key).map(|k| k.as_ref().to_string()),
+            Backend::Http => ClientConfigKey::from_str(key).map(|k| k.as_ref().to_string()),
+            Backend::Local | Backend::Memory => Ok(key.to_string()),
+        }
+        .unwrap_or_else(|_| key.to_string())
+    };
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    let mut clean = BTreeMap::new();
+    for (key, value) in options {
+        if let Some(first) = seen.insert(canonical(key), key) {
+            return Err(Error::InvalidOption {
+                name: "storageOptions".into(),
+                reason: format!(
+                    "'{first}' and '{key}' set the same option ({}) — give it once",
+                    canonical(key)
+                ),
+            });
+        }
+        let value = value.trim();
+        if let Some(problem) = check_value(key, value) {
+            return Err(Error::InvalidOption {
+                name: format!("storageOptions.{key}"),
+                reason: problem.into(),
+            });
+        }
+        clean.insert(key.clone(), value.to_string());
+    }
+    Ok(clean)
+}
+
+/// The backend's environment variables (`AWS_SESSION_TOKEN` for
+/// `aws_session_token`) that the builder's `from_env` reads with surrounding
+/// whitespace, trimmed, to be set over it; a control character inside one
+/// is refused by the variable's name, unless an option replaces it.
+fn clean_env(
+    backend: Backend,
+    known: &[&str],
+    options: &BTreeMap<String, String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>> {
+    if matches!(backend, Backend::Http | Backend::Local | Backend::Memory) {
+        return Ok(Vec::new());
+    }
+    let mut fixed = Vec::new();
+    for key in known.iter().filter(|key| !options.contains_key(**key)) {
+        let name = key.to_ascii_uppercase();
+        let Some(value) = env(&name) else { continue };
+        let trimmed = value.trim();
+        if let Some(problem) = check_value(key, trimmed) {
+            return Err(Error::InvalidOption {
+                name: name.clone(),
+                reason: format!("the environment variable {problem}"),
+            });
+        }
+        if trimmed != value {
+            fixed.push((key.to_string(), trimmed.to_string()));
+        }
+    }
+    Ok(fixed)
 }
 
 fn unrecognised(raw: &str, url: &Url) -> Error {
     Error::UnsupportedScheme {
         scheme: url.scheme().to_string(),
-        url: raw.to_string(),
+        url: redact_url(raw),
     }
 }
 
@@ -517,6 +821,201 @@ mod tests {
         let error = open_err("ftp://host/x", &[]);
         assert!(matches!(error, Error::UnsupportedScheme { .. }), "{error}");
         assert!(error.to_string().contains("s3://"), "{error}");
+    }
+
+    #[test]
+    fn urls_whose_path_the_parser_changes_are_refused() {
+        for url in [
+            "s3://site/previews/%2e%2e",
+            "s3://site/previews/.%2E/assets",
+            "s3://site/previews/%2E",
+            "s3://site/a%2F..%2Fb",
+            "file:///tmp/out/..\\x",
+            "file:///tmp/out\\..\\x",
+            "memory:///a/%2e%2e/b",
+            "https://host/dav/%2e%2e/x",
+        ] {
+            let error = open_err(url, LOCAL_S3_IF(url));
+            assert!(matches!(error, Error::InvalidUrl { .. }), "{url}: {error}");
+        }
+        for url in [
+            "s3://site/previews/fix#12",
+            "s3://site/app?x=1",
+            "s3://site/app?",
+            "gs://site/app#x",
+            "az://c/app?sv=2022&sig=abc",
+            "file:///tmp/out#1",
+            "memory:///a?b",
+        ] {
+            let error = open_err(url, &[]);
+            assert!(
+                error.to_string().contains("'?' and '#' end the path"),
+                "{url}: {error}"
+            );
+        }
+        let error = open_err("file:///tmp/a\\b", &[]);
+        assert!(error.to_string().contains("would change"), "{error}");
+        let error = open_err("s3://site/a\tb", LOCAL_S3);
+        assert!(error.to_string().contains("would change"), "{error}");
+        // Names that only look unusual keep their characters.
+        let target = open_ok("s3://site/a b/%23x/ü", LOCAL_S3);
+        assert_eq!(target.prefix.as_ref(), "a b/#x/ü");
+        let target = open_ok("file:///tmp/vite deploy", &[]);
+        assert_eq!(target.prefix.as_ref(), "tmp/vite deploy");
+    }
+
+    #[allow(non_snake_case)]
+    fn LOCAL_S3_IF(url: &str) -> &'static [(&'static str, &'static str)] {
+        if url.starts_with("s3") {
+            LOCAL_S3
+        } else {
+            &[]
+        }
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        for (raw, shown) in [
+            ("s3://AKIA:SECRET@bucket/app", "s3://***@bucket/app"),
+            (
+                "https://user:pa%40ss@dav.example/site",
+                "https://***@dav.example/site",
+            ),
+            (
+                "https://token@dav.example/site",
+                "https://***@dav.example/site",
+            ),
+            ("s3://AKIA:abc/def@bucket/app", "s3://***@bucket/app"),
+            ("s3://AKIA:ab#cd@bucket/app", "s3://***@bucket/app"),
+            ("s3://AKIA:ab?cd@bucket/app", "s3://***@bucket/app"),
+            ("az://c/app?sv=1&sig=SECRET", "az://c/app?***"),
+            ("s3://bucket/users/a@b.com/x", "s3://bucket/users/a@b.com/x"),
+            (
+                "abfs://container@acct.dfs.core.windows.net/p",
+                "abfs://container@acct.dfs.core.windows.net/p",
+            ),
+            (
+                "abfs://container:KEY@acct.dfs.core.windows.net/p",
+                "abfs://***@acct.dfs.core.windows.net/p",
+            ),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(raw), shown, "{raw}");
+        }
+        assert_eq!(
+            redact_text("error sending request for url (http://u:SECRET@127.0.0.1:9/b?list-type=2&sig=SIG&x-amz-security-token=TOK): refused"),
+            "error sending request for url (http://***@127.0.0.1:9/b?list-type=2&sig=***&x-amz-security-token=***): refused"
+        );
+        assert_eq!(redact_text("plain words, no url"), "plain words, no url");
+    }
+
+    #[test]
+    fn credentials_in_cloud_urls_are_refused_without_printing_them() {
+        for url in [
+            "s3://AKIAMARK:SECRETMARK@bucket/app",
+            "gs://AKIAMARK:SECRETMARK@bucket/app",
+            "az://AKIAMARK:SECRETMARK@container/app",
+            "memory://AKIAMARK:SECRETMARK@/app",
+            "s3://AKIAMARK:SECRET/MARK@bucket/app",
+        ] {
+            let error = open_err(url, &[]);
+            let text = error.to_string();
+            assert!(!text.contains("MARK"), "{url}: {text}");
+            assert!(matches!(error, Error::InvalidUrl { .. }), "{url}: {text}");
+        }
+        let text = open_err("s3://AKIAMARK:SECRETMARK@bucket/app", &[]).to_string();
+        assert!(text.contains("AWS_SECRET_ACCESS_KEY"), "{text}");
+        // WebDAV takes them, and shows them to no one.
+        let dav = open_ok("https://user:SECRETMARK@dav.example/site", &[]);
+        assert_eq!(dav.url, "https://***@dav.example/site");
+        assert_eq!(dav.prefix.as_ref(), "site");
+        assert!(!format!("{dav:?}").contains("SECRETMARK"));
+    }
+
+    #[test]
+    fn webdav_userinfo_or_options_become_basic_auth() {
+        let none = BTreeMap::new();
+        let url = Url::parse("https://us%40er:p%3Ass@dav.example/").unwrap();
+        let header = webdav_auth(&url, &none).unwrap().unwrap();
+        assert!(header.is_sensitive());
+        // base64("us@er:p:ss")
+        assert_eq!(header.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
+        let plain = Url::parse("https://dav.example/").unwrap();
+        assert!(webdav_auth(&plain, &none).unwrap().is_none());
+        let options = BTreeMap::from([
+            ("webdav_username".to_string(), "us@er".to_string()),
+            ("webdav_password".to_string(), "p:ss".to_string()),
+        ]);
+        let header = webdav_auth(&plain, &options).unwrap().unwrap();
+        assert_eq!(header.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
+        assert!(webdav_auth(&url, &options).is_err());
+        let dav = open_ok(
+            "https://dav.example/site",
+            &[
+                ("webdav_username", "u"),
+                ("webdav_password", "SECRETMARK"),
+                ("timeout", "5s"),
+            ],
+        );
+        assert!(!format!("{dav:?}").contains("SECRETMARK"));
+        let error = open_err("https://dav.example/site", &[("webdav_pasword", "x")]);
+        assert!(
+            error.to_string().contains("did you mean 'webdav_password'"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn values_with_line_breaks_are_trimmed_or_refused_by_key() {
+        let mut options = LOCAL_S3.to_vec();
+        options.retain(|(k, _)| *k != "aws_access_key_id");
+        options.push(("aws_access_key_id", "AKIAMARK\n"));
+        open_ok("s3://bucket/app", &options);
+        options.pop();
+        options.push(("aws_access_key_id", "AKIA\r\nMARK"));
+        let error = open_err("s3://bucket/app", &options);
+        let text = error.to_string();
+        assert!(text.contains("storageOptions.aws_access_key_id"), "{text}");
+        assert!(!text.contains("MARK"), "{text}");
+        // A key file is JSON over several lines.
+        let error = open_err(
+            "gs://bucket/app",
+            &[("google_service_account_key", "{\n\"x\": 1\n}")],
+        );
+        assert!(!error.to_string().contains("control character"), "{error}");
+        // The environment: trimmed, or refused by the variable's name.
+        let env = |value: &'static str| {
+            move |name: &str| match name {
+                "AWS_ACCESS_KEY_ID" => Some("AKIA".to_string()),
+                "AWS_SESSION_TOKEN" => Some(value.to_string()),
+                _ => None,
+            }
+        };
+        let none = BTreeMap::new();
+        let fixed = clean_env(Backend::S3, S3_KEYS, &none, &env("TOKEN\n")).unwrap();
+        assert_eq!(
+            fixed,
+            [("aws_session_token".to_string(), "TOKEN".to_string())]
+        );
+        let error = clean_env(Backend::S3, S3_KEYS, &none, &env("TO\nKENMARK")).unwrap_err();
+        assert!(error.to_string().contains("AWS_SESSION_TOKEN"), "{error}");
+        assert!(!error.to_string().contains("MARK"), "{error}");
+        // An option given in its place wins, whatever the variable holds.
+        let given = BTreeMap::from([("aws_session_token".to_string(), "t".to_string())]);
+        assert!(clean_env(Backend::S3, S3_KEYS, &given, &env("TO\nKEN"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn two_keys_for_one_setting_are_refused() {
+        let mut options = LOCAL_S3.to_vec();
+        options.push(("endpoint", "http://127.0.0.1:10"));
+        let error = open_err("s3://bucket/app", &options);
+        assert!(
+            error.to_string().contains("'aws_endpoint' and 'endpoint'"),
+            "{error}"
+        );
     }
 
     #[test]

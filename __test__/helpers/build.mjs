@@ -17,7 +17,11 @@ export function buildFiles(version = 1, { large = false } = {}) {
   const files = {
     'index.html': `<!doctype html><html><head><script type="module" src="/${chunk}"></script><link rel="stylesheet" href="/assets/index-DiwrgTda.css"></head><body><div id="app"></div></body></html>`,
     'about/index.html': '<!doctype html><html><body>About</body></html>',
-    '.vite/manifest.json': JSON.stringify({ 'index.html': { file: chunk, css: ['assets/index-DiwrgTda.css'], isEntry: true } }),
+    // As Vite writes it: the hashed files are exactly the ones it lists.
+    '.vite/manifest.json': JSON.stringify({
+      'index.html': { file: chunk, css: ['assets/index-DiwrgTda.css'], assets: ['assets/logo-a1B2c3D4.svg'], isEntry: true, dynamicImports: ['src/vendor.js'] },
+      'src/vendor.js': { file: 'assets/vendor-Bq81kLxy.js', isDynamicEntry: true },
+    }),
     [chunk]: `import('./vendor-Bq81kLxy.js');console.log(${version})`,
     'assets/vendor-Bq81kLxy.js': 'export const big = "' + 'v'.repeat(60_000) + '"',
     'assets/index-DiwrgTda.css': 'body{margin:0}',
@@ -31,6 +35,9 @@ export function buildFiles(version = 1, { large = false } = {}) {
     const big = Buffer.alloc(9 * 1024 * 1024 + 123)
     for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 12)) & 0xff
     files['assets/intro-Zz9Yy8Xx.mp4'] = big
+    const manifest = JSON.parse(files['.vite/manifest.json'])
+    manifest['index.html'].assets.push('assets/intro-Zz9Yy8Xx.mp4')
+    files['.vite/manifest.json'] = JSON.stringify(manifest)
   }
   return files
 }
