@@ -90,6 +90,8 @@ for (const kind of ['rclone', 'wsgidav']) {
       const error = await deploy({ dir, storage: backend.storage, storageOptions, retries: 0 }).then(() => null, (e) => e)
       assert.ok(error, 'the deploy must reject')
       assert.match(error.message, /401/)
+      assert.match(error.message, /webdav_username and webdav_password/, 'the hint names the WebDAV options, not cloud variables')
+      assert.doesNotMatch(error.message, /AWS_ACCESS_KEY_ID/)
       for (const secret of ['Wr0ng-marker', auth.pass]) assert.ok(!`${error.message}\n${error.stack}\n${JSON.stringify(error.report ?? {})}`.includes(secret))
       assert.equal(siteOnly(await backend.read()).has('assets/new-Ab000001.js'), false)
     })

@@ -346,6 +346,11 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
     let lower = message.to_ascii_lowercase();
     let hint = match &error {
         object_store::Error::NotFound { .. } => " — the bucket or container does not exist: create it or fix the storage URL",
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+            if target.backend == crate::store::Backend::Http =>
+        {
+            " — check the server's basic-auth credentials: webdav_username and webdav_password in storageOptions (-o), or user:password@ in the URL"
+        }
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
             " — check the credentials (storageOptions, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME/AZURE_STORAGE_ACCOUNT_KEY)"
         }
