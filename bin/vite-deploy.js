@@ -116,7 +116,7 @@ function createProgram() {
     .option('--keep <n>', 'keep orphans that one of the last n releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
     .option('--older-than <duration>', 'delete an orphan only once it is this old: 90s, 30m, 1h, 7d (default: no minimum)')
     .option('--max-deletes <n>', 'stop before writing anything when more objects would be deleted; --force passes (default: 1000, or half of the remote files)', wholeNumber(0, 1e9, '--max-deletes 50'))
-    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for remote stores, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
+    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
     .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
     .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
     .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')

@@ -59,6 +59,7 @@ impl Backend {
     pub fn default_concurrency(self) -> usize {
         match self {
             Backend::Local | Backend::Memory => crate::options::DEFAULT_LOCAL_CONCURRENCY,
+            Backend::Http => crate::options::DEFAULT_WEBDAV_CONCURRENCY,
             _ => crate::options::DEFAULT_CONCURRENCY,
         }
     }
@@ -742,6 +743,20 @@ mod tests {
             (memory.backend, memory.prefix.as_ref()),
             (Backend::Memory, "p")
         );
+    }
+
+    #[test]
+    fn webdav_has_its_own_default_concurrency() {
+        let dav = open_ok("http://127.0.0.1:9/site/app", &[("allow_http", "true")]);
+        assert_eq!(
+            (dav.backend, dav.prefix.as_ref()),
+            (Backend::Http, "site/app")
+        );
+        assert_eq!(
+            dav.backend.default_concurrency(),
+            crate::options::DEFAULT_WEBDAV_CONCURRENCY
+        );
+        assert!(dav.backend.copies_server_side());
     }
 
     #[test]
