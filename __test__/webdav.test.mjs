@@ -4,6 +4,7 @@
 // top down as far as they are missing. The contract itself runs in
 // contract-webdav-*.test.mjs.
 import assert from 'node:assert/strict'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -103,3 +104,50 @@ for (const kind of ['rclone', 'wsgidav']) {
     })
   })
 }
+
+describe('WebDAV: a locked folder (423 on MKCOL)', () => {
+  let backend
+  const dir = join(tempDir('webdav-locked'), 'dist')
+  const files = buildFiles(1)
+  before(async () => { backend = await startWebdavBackend('rclone') })
+  after(async () => { await backend?.stop() })
+  const isMkcol = (folder) => (req) => req.method === 'MKCOL' && decodeURIComponent(req.url) === folder
+
+  it('423 for a folder another client has just made: it exists, so the deploy goes on', async () => {
+    // Another deploy made `app/assets` and still holds its lock.
+    mkdirSync(join(backend.server.root, 'app', 'assets'), { recursive: true })
+    backend.proxy.failWhen((req) => (isMkcol('/app/assets')(req) ? 423 : undefined))
+    writeBuild(dir, files)
+    const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    backend.proxy.failWhen(() => undefined)
+    assert.deepEqual(report.failures, [])
+    assert.deepEqual(backend.proxy.faults.map((f) => f.url), ['/app/assets'])
+    assert.deepEqual([...siteOnly(await backend.read()).keys()].sort(), Object.keys(files).sort())
+  })
+
+  it('423 for a folder that does not exist yet: tried again', async () => {
+    let locked = 2
+    backend.proxy.reset()
+    backend.proxy.failWhen((req) => (isMkcol('/app/blog/post')(req) && locked-- > 0 ? 423 : undefined))
+    writeBuild(dir, { ...files, 'blog/post/index.html': '<p>post</p>' })
+    const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    backend.proxy.failWhen(() => undefined)
+    assert.deepEqual(report.failures, [])
+    assert.equal(backend.proxy.faults.length, 2)
+    assert.ok(siteOnly(await backend.read()).has('blog/post/index.html'))
+  })
+
+  it('a folder that stays locked fails the deploy naming it, and nothing is deleted', async () => {
+    backend.proxy.failWhen((req) => (isMkcol('/app/news')(req) ? 423 : undefined))
+    // Without assets/logo: an orphan a successful deploy would delete.
+    const next = { ...files, 'blog/post/index.html': '<p>post</p>', 'news/index.html': '<p>news</p>' }
+    delete next['assets/logo-a1B2c3D4.svg']
+    writeBuild(dir, next)
+    const error = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, delete: true }).then(() => null, (e) => e)
+    backend.proxy.failWhen(() => undefined)
+    assert.equal(error?.code, 'DEPLOY_FAILED', error?.message)
+    assert.match(error.message, /cannot create the folder 'app\/news' \(MKCOL answered 423\)/)
+    assert.match(error.message, /nothing was deleted/)
+    assert.ok(siteOnly(await backend.read()).has('assets/logo-a1B2c3D4.svg'), 'the orphan is still there')
+  })
+})
