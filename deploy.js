@@ -92,7 +92,9 @@ function failureMessage(report) {
   const planned = report.summary.new.count + report.summary.changed.count
   const waiting = report.files.filter((f) => f.status === 'notAttempted' && f.action === 'upload').length
   let head
-  if (failedUploads > 0) {
+  if (report.unreachable) {
+    head = `deploy to ${report.storage} failed: the store stopped answering (${report.unreachable}), so no further upload was started: ${waiting} of ${planned} upload(s) not attempted, ${failedUploads} failed, nothing was deleted, and the live site still references the old assets — check that the store is reachable, then rerun (only what is missing is uploaded)`
+  } else if (failedUploads > 0) {
     head = `deploy to ${report.storage} failed: ${failedUploads} of ${planned} uploads failed, nothing was deleted`
     if (waiting > 0) head += `, and ${waiting} later upload(s), entry HTML included, were not started so the live site still references the old assets`
   } else {
@@ -142,10 +144,12 @@ async function deploy(options = {}) {
   if (report.cancelled) {
     const done = report.summary.uploaded.count
     const waiting = report.files.filter((f) => f.status === 'notAttempted').length
-    throw new DeployError(
-      `deploy to ${report.storage} cancelled: ${done} file(s) uploaded, ${waiting} not started, nothing was deleted; the entry HTML is replaced only by a complete deploy, so rerun it`,
-      { code: 'CANCELLED', report: report },
-    )
+    const waitingUploads = report.files.filter((f) => f.status === 'notAttempted' && f.action === 'upload').length
+    // A cancel after the last upload (while the release was recorded) stops only the deletes.
+    const message = waitingUploads === 0 && report.release
+      ? `deploy to ${report.storage} cancelled after every upload: ${done} file(s) uploaded and the release recorded, so the new site is live; nothing was deleted — rerun to remove the ${waiting} orphan(s)`
+      : `deploy to ${report.storage} cancelled: ${done} file(s) uploaded, ${waiting} not started, nothing was deleted; the entry HTML is replaced only by a complete deploy, so rerun it`
+    throw new DeployError(message, { code: 'CANCELLED', report: report })
   }
   if (report.failures.length > 0) {
     throw new DeployError(failureMessage(report), { code: 'DEPLOY_FAILED', report: report })

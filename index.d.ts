@@ -43,13 +43,14 @@ export interface DeployOptions {
    * Which orphans (remote keys the build no longer has) to delete, once every
    * upload succeeded and the release is recorded:
    * - `{ keep, olderThan }` (the default): an orphan goes only when none of
-   *   the newest `keep` releases (the live one included) references it, a
-   *   vite-deploy release recorded it, and it was written at least
-   *   `olderThan` ago (`'90s'`, `'30m'`, `'1h'`, `'7d'`). Tabs still running
-   *   the previous HTML keep loading their lazy chunks.
+   *   the newest `keep` distinct releases (the live one included) references
+   *   it, a vite-deploy release recorded it, and it stopped being live at
+   *   least `olderThan` ago (24 hours by default). Tabs still running the
+   *   previous HTML keep loading their lazy chunks. A redeploy of the live
+   *   release deletes nothing.
    * - `true`: every orphan now, also keys no release recorded.
    * - `false`: none.
-   * @default { keep: 2 }, or false when VITE_DEPLOY_DELETE=false
+   * @default { keep: 2, olderThan: '24h' }, or false when VITE_DEPLOY_DELETE=false
    */
   delete?: boolean | RetentionOptions
   /**
@@ -145,13 +146,17 @@ export interface DeployOptions {
 /** `delete: { keep, olderThan }`. */
 export interface RetentionOptions {
   /**
-   * Releases whose files survive, the live one included (at least 1).
+   * Distinct releases whose files survive, the live one included (at least
+   * 1); a build deployed twice, or rolled back to, counts once.
    * @default 2
    */
   keep?: number
   /**
-   * Minimum age of an orphan before it is deleted: `'90s'`, `'30m'`, `'1h'`, `'7d'`, `'1h30m'`.
-   * @default no minimum
+   * How long an orphan survives after it stopped being live (the time of the
+   * first release without it), by the store's clock: a number and a unit —
+   * `s`, `m`, `h`, `d`, `w` — such as `'90s'`, `'30m'`, `'1h'`, `'7d'`,
+   * `'1h30m'`; `'0s'` (or `'0h'`) for no window.
+   * @default '24h'
    */
   olderThan?: string
 }
@@ -192,7 +197,7 @@ export interface FileReport {
   /** The full object key. */
   key: string
   action: 'upload' | 'skip' | 'delete' | 'keep'
-  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`. */
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
   reason: string
   size: number
   /** The file's role in the publish order; absent for orphans. */
@@ -220,6 +225,8 @@ export interface DeployReport {
   failures: Failure[]
   /** True when the deploy was cancelled through `signal`. */
   cancelled: boolean
+  /** Why the store counted as unreachable, when it stopped answering during the deploy; no upload started after that. */
+  unreachable?: string
   /** The id of the live release in the ledger (`.vite-deploy/ledger.json`); absent in a dry run. */
   release?: string
   durationMs: number

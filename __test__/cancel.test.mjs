@@ -49,3 +49,37 @@ it('an abort mid-deploy stops new uploads and deletes nothing', async () => {
   assert.equal(resumed.summary.deleted.count, 1)
   assert.deepEqual([...siteOnly(await readMotoBucket(moto.endpoint, 'cancelbucket', 'app')).keys()].sort(), Object.keys(next).sort())
 })
+
+it('a cancel while the ledger is written: the release is recorded, nothing is deleted', async () => {
+  const storage = 's3://cancelbucket/ledger'
+  const dir = writeBuild(join(tempDir('cancel-ledger'), 'dist'), buildFiles(1))
+  await deploy({ dir, storage, storageOptions })
+  writeBuild(dir, buildFiles(2))
+  proxy.reset()
+  const controller = new AbortController()
+  // The proxy sees the ledger's PUT before it forwards it: the cancel lands
+  // while the write is in flight, after every upload.
+  proxy.failWhen((req) => {
+    if (req.method === 'PUT' && decodeURIComponent(req.url).endsWith('/ledger/.vite-deploy/ledger.json')) controller.abort()
+    return undefined
+  })
+  let error
+  try {
+    error = await deploy({ dir, storage, storageOptions, delete: true, signal: controller.signal }).then(() => null, (e) => e)
+  } finally {
+    proxy.failWhen(() => undefined)
+  }
+
+  assert.ok(controller.signal.aborted, 'the ledger write was seen')
+  assert.ok(error, 'the deploy must reject')
+  assert.equal(error.code, 'CANCELLED')
+  assert.match(error.message, /^deploy to s3:\/\/cancelbucket\/ledger cancelled after every upload: \d+ file\(s\) uploaded and the release recorded, so the new site is live; nothing was deleted — rerun to remove the 1 orphan\(s\)/)
+  assert.equal(error.report.files.filter((f) => f.action === 'upload' && f.status !== 'done').length, 0)
+  assert.deepEqual(error.report.files.filter((f) => f.action === 'delete').map((f) => f.status), ['notAttempted'])
+  assert.equal(proxy.requests.filter((r) => r.method === 'DELETE' || (r.method === 'POST' && r.url.includes('delete'))).length, 0, 'no delete request was sent')
+  assert.ok((await readMotoBucket(moto.endpoint, 'cancelbucket', 'ledger')).has('assets/index-3fA9c1xZ.js'), 'the orphan survived')
+
+  const resumed = await deploy({ dir, storage, storageOptions, delete: true })
+  assert.equal(resumed.summary.uploaded.count, 0)
+  assert.equal(resumed.summary.deleted.count, 1)
+})

@@ -537,7 +537,7 @@ describe('releases, retention flags and rollback', () => {
       return JSON.parse(result.stdout)
     }
     await deployVersion(1)
-    const second = await deployVersion(2, '--keep', '1')
+    const second = await deployVersion(2, '--keep', '1', '--older-than', '0s')
     assert.deepEqual(second.files.filter((f) => f.action === 'delete').map((f) => f.path), ['assets/index-3fA9c1xZ.js'], '--keep 1 keeps only the live release')
     const third = await deployVersion(3)
     assert.deepEqual(third.files.filter((f) => f.action === 'keep').map((f) => f.path), ['assets/index-NEWhash1.js'], 'the default keeps the previous release')

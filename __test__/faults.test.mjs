@@ -6,7 +6,7 @@
 // bucket is always read back from moto directly, never through the proxy.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
@@ -15,7 +15,7 @@ import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, LEDGER_DIR, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, listMotoObjects, md5Hex, s3Options, storeDifferences } from './helpers/moto.mjs'
 import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
-import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { BACKENDS, readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 const BUCKET = 'faults'
 
@@ -127,7 +127,9 @@ describe('the server dies', () => {
 
     for (const line of error.message.split('\n').slice(0, 2)) t.diagnostic(line)
     assert.equal(error.code, 'DEPLOY_FAILED')
-    assert.match(error.message, /^deploy to s3:\/\/faults\/dies failed: \d+ of \d+ uploads failed, nothing was deleted, and \d+ later upload\(s\), entry HTML included, were not started/)
+    // The proxy refuses connections from then on: the store counts as
+    // unreachable (see 'a store that stops answering fails fast' below).
+    assert.match(error.message, /^deploy to s3:\/\/faults\/dies failed: the store stopped answering \(.*\), so no further upload was started: \d+ of \d+ upload\(s\) not attempted, \d+ failed, nothing was deleted, and the live site still references the old assets/)
     // Each failure names its file and why: the connection, not the file.
     const failure = error.report.failures[0]
     assert.match(error.message, new RegExp(`upload ${failure.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot upload`))
@@ -141,6 +143,63 @@ describe('the server dies', () => {
     assert.deepEqual(report.failures, [])
     await assertBucketEquals('dies', v2)
   })
+})
+
+describe('a store that stops answering fails fast', () => {
+  // The server dies at the KILL_AT-th upload and refuses connections from
+  // then on. With the default 10 retries each remaining file used to spend
+  // its whole retry budget against it (minutes); now, once the store is
+  // clearly unreachable, no new upload starts and the ones in flight stop
+  // retrying. The bound below is what can still start: the uploads in
+  // flight when it died plus one per failure before the store counted as
+  // unreachable (UNREACHABLE_AFTER in src/reachability.rs).
+  const KILL_AT = 20
+  const UNREACHABLE_AFTER = 10
+  const ASSETS = 400
+
+  for (const concurrency of [64, 2]) {
+    it(`at concurrency ${concurrency}: no upload starts once it is unreachable, one message names the store and how many were not attempted; nothing deleted; a rerun converges`, { timeout: 120_000 }, async (t) => {
+      const prefix = `unreachable-${concurrency}`
+      const v1 = buildWithAssets(1, 5, 'old')
+      const v2 = buildWithAssets(2, ASSETS, 'many')
+      const dir = await deployedThenRebuilt(prefix, v1, v2)
+      let uploads = 0
+      let killedAt
+      proxy.failWhen((req) => {
+        if (!isUpload(req) || ++uploads < KILL_AT) return undefined
+        if (killedAt === undefined) {
+          killedAt = performance.now()
+          proxy.kill()
+        }
+        return 'reset'
+      })
+      let error
+      try {
+        // The default retries (10) and timeout: what a user gets.
+        error = await rejection(deployThroughProxy(dir, prefix, { concurrency }))
+      } finally {
+        proxy.failWhen(() => undefined)
+        await proxy.revive()
+      }
+      const seconds = ((performance.now() - killedAt) / 1000).toFixed(1)
+      const planned = error.report.summary.new.count + error.report.summary.changed.count
+      const notAttempted = error.report.files.filter((f) => f.action === 'upload' && f.status === 'notAttempted').length
+      t.diagnostic(`store died at upload ${KILL_AT} of ${planned}; the deploy failed ${seconds} s later with ${error.report.failures.length} failure(s) and ${notAttempted} upload(s) not attempted`)
+      t.diagnostic(error.message.split('\n')[0])
+
+      assert.equal(error.code, 'DEPLOY_FAILED')
+      assert.equal(typeof error.report.unreachable, 'string')
+      assert.match(error.message, new RegExp(`^deploy to s3://faults/${prefix} failed: the store stopped answering \\(\\d+ requests in a row got no answer; the last: .*(connect|Connection refused).*\\), so no further upload was started: ${notAttempted} of ${planned} upload\\(s\\) not attempted, \\d+ failed, nothing was deleted`))
+      assert.ok(planned - notAttempted <= KILL_AT + concurrency + UNREACHABLE_AFTER, `${planned - notAttempted} uploads were started`)
+      assert.equal(error.report.summary.deleted.count, 0)
+      await assertOldSiteIntact(prefix, v1, v2)
+
+      proxy.reset()
+      const report = await deployThroughProxy(dir, prefix, { concurrency: 64 })
+      assert.deepEqual(report.failures, [])
+      assert.deepEqual(storeDifferences(await listMotoObjects(moto.endpoint, BUCKET, prefix), new Map(Object.entries(v2).map(([k, v]) => [k, { size: Buffer.byteLength(v), md5: md5Hex(v) }]))), [])
+    })
+  }
 })
 
 /** A deterministic pseudo-random sequence (mulberry32), so a failing run can be replayed. */
@@ -262,6 +321,28 @@ it('a 403 fails fast: one request for the key, the error names it, nothing delet
   await assertOldSiteIntact('forbidden', v1, v2)
 })
 
+it('a failure in the entry group leaves the root index.html old: it goes up last, after every other entry succeeded', async () => {
+  const v1 = buildFiles(1)
+  const v2 = { ...buildFiles(2), 'about/index.html': '<!doctype html><html><body>About, v2</body></html>' }
+  const dir = await deployedThenRebuilt('entries', v1, v2)
+  const isPut = (r, path) => r.method === 'PUT' && decodeURIComponent(r.url).endsWith(`/entries/${path}`)
+  proxy.failWhen((req) => (isPut(req, 'about/index.html') ? 403 : undefined))
+  let error
+  try {
+    error = await rejection(deployThroughProxy(dir, 'entries'))
+  } finally {
+    proxy.failWhen(() => undefined)
+  }
+  assert.equal(error.code, 'DEPLOY_FAILED')
+  assert.deepEqual(error.report.failures.map((f) => f.path), ['about/index.html'])
+  const status = Object.fromEntries(error.report.files.map((f) => [f.path, f.status]))
+  assert.equal(status['index.html'], 'notAttempted')
+  assert.equal(proxy.requests.filter((r) => isPut(r, 'index.html')).length, 0, 'no PUT of the root index.html was sent')
+  // The manifest went up beside the failed page: it references only assets already stored.
+  assert.equal(status['.vite/manifest.json'], 'done')
+  await assertOldSiteIntact('entries', v1, v2)
+})
+
 describe('files that change on disk during the deploy', () => {
   // A slow store keeps the hashed assets going up long enough for the test
   // to touch a file of a later group once the first asset is in.
@@ -300,6 +381,22 @@ describe('files that change on disk during the deploy', () => {
     await assertOldSiteIntact('rewritten', v1, v2)
   })
 
+  it('index.html rewritten with the same size: the bytes read for upload are hashed, so the upload fails, nothing deleted', async () => {
+    const { error, v1, v2, changedAfter } = await deployChangingAFile('same-size', (dir) => {
+      const path = join(dir, 'index.html')
+      const before = readFileSync(path, 'utf8')
+      const after = before.replace('<div id="app">', '<div id="APP">')
+      assert.equal(after.length, before.length)
+      assert.notEqual(after, before)
+      writeFileSync(path, after)
+    })
+    assert.match(changedAfter, /^assets\//, 'the change happened while hashed assets were going up')
+    assert.equal(error.code, 'DEPLOY_FAILED')
+    assert.deepEqual(error.report.failures.map((f) => f.path), ['index.html'])
+    assert.match(error.message, /upload index\.html: '.*index\.html' changed on disk during the deploy \(same size, different content than at scan\) — rerun the deploy once the build is finished/)
+    await assertOldSiteIntact('same-size', v1, v2)
+  })
+
   it('robots.txt deleted: its upload fails naming it, later groups and deletes do not run', async () => {
     const { error, v1, v2 } = await deployChangingAFile('vanished', (dir) => {
       unlinkSync(join(dir, 'robots.txt'))
@@ -310,6 +407,31 @@ describe('files that change on disk during the deploy', () => {
     assert.equal(Object.fromEntries(error.report.files.map((f) => [f.path, f.status]))['index.html'], 'notAttempted')
     await assertOldSiteIntact('vanished', v1, v2)
   })
+})
+
+it('gs://: a file rewritten after its upload fails the rollback copy, which is read from disk again, instead of storing other bytes', async () => {
+  // GCS has no server-side copy here, so the rollback copy of each unhashed
+  // file (.vite-deploy/blobs/<md5>) is read from the build folder again.
+  const gs = await BACKENDS.gs()
+  try {
+    const dir = writeBuild(join(tempDir('faults-gs-snapshot'), 'dist'), buildFiles(1))
+    const path = join(dir, 'index.html')
+    gs.proxy.failWhen((req) => {
+      // The upload read index.html before sending it: rewrite it now, same size.
+      if (req.method === 'PUT' && decodeURIComponent(req.url).endsWith('/site/index.html')) {
+        writeFileSync(path, readFileSync(path, 'utf8').replace('<div id="app">', '<div id="APP">'))
+      }
+      return undefined
+    })
+    const error = await rejection(deploy({ dir, storage: gs.storage, storageOptions: gs.storageOptions }))
+    assert.equal(error.code, 'LEDGER')
+    assert.match(error.message, /cannot store the rollback copy of 'index\.html': '.*index\.html' changed on disk during the deploy \(same size, different content than at scan\)/)
+    const blobs = gs.proxy.writes().filter((r) => decodeURIComponent(r.url).includes('.vite-deploy/blobs/'))
+    const indexMd5 = md5Hex(buildFiles(1)['index.html'])
+    assert.deepEqual(blobs.filter((r) => r.url.includes(indexMd5)), [], 'no copy of other bytes under the scanned MD5')
+  } finally {
+    await gs.stop()
+  }
 })
 
 describe('a slow store with a large build', () => {

@@ -50,6 +50,11 @@ pub struct Ledger {
     /// they were dropped; retention may delete them.
     #[serde(default)]
     pub retired: BTreeSet<String>,
+    /// For retired keys: when each stopped being live (the time of the first
+    /// release that no longer had it), in seconds since the epoch by the
+    /// store's clock. The age-based window of retention counts from here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replaced: BTreeMap<String, i64>,
 }
 
 /// One successful deploy.
@@ -76,6 +81,50 @@ pub struct Entry {
     pub md5: Option<String>,
     /// The file's role.
     pub kind: FileKind,
+    /// The store's ETag of the object this release wrote or found, for files
+    /// with an MD5: the next deploy trusts the MD5 only while the store still
+    /// shows this ETag (another write, such as a failed or lost deploy,
+    /// changes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+}
+
+impl Release {
+    /// Whether both releases publish the same keys with the same content:
+    /// ids, times and recorded ETags aside, they are the same site.
+    pub fn same_files(&self, other: &Release) -> bool {
+        self.files.len() == other.files.len()
+            && self
+                .files
+                .iter()
+                .zip(&other.files)
+                .all(|((k1, e1), (k2, e2))| k1 == k2 && e1.size == e2.size && e1.md5 == e2.md5)
+    }
+
+    /// A hash of what [`Release::same_files`] compares: equal releases have
+    /// equal fingerprints, so most comparisons stop at one number.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for (key, entry) in &self.files {
+            (key, entry.size, &entry.md5).hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    /// When it went live, in seconds since the epoch; `None` if unreadable.
+    pub fn unix_time(&self) -> Option<i64> {
+        chrono::DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.timestamp())
+    }
+}
+
+/// A time as the ledger writes it.
+pub fn format_time(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl Ledger {
@@ -109,34 +158,167 @@ impl Ledger {
             .collect()
     }
 
-    /// Finds a kept release by id, or the one before the live one.
+    /// Finds a kept release by id, or the newest one whose files differ
+    /// from the live one's.
     pub fn release_before_latest_or(&self, id: Option<&str>) -> Option<&Release> {
         match id {
             Some(id) => self.releases.iter().find(|r| r.id == id),
-            None => self.releases.iter().rev().nth(1),
+            None => {
+                let live = self.latest()?;
+                self.releases.iter().rev().find(|r| !r.same_files(live))
+            }
         }
     }
 
-    /// Adds `release` as the live one and keeps the newest `keep` releases.
-    /// Keys only dropped releases had, and that `still_stored` says are in
-    /// the store, move to `retired` so a later deploy may delete them.
+    /// The newest `count` distinct releases, newest first, with `build` (the
+    /// release being deployed, if any) as the newest: a release deployed
+    /// again, or rolled back to, counts once.
+    pub fn last_distinct<'a>(
+        &'a self,
+        count: usize,
+        build: Option<&'a Release>,
+    ) -> Vec<&'a Release> {
+        let mut distinct: Vec<(&Release, u64)> = Vec::new();
+        for release in build.into_iter().chain(self.releases.iter().rev()) {
+            if distinct.len() >= count {
+                break;
+            }
+            let fingerprint = release.fingerprint();
+            if !distinct
+                .iter()
+                .any(|(d, f)| *f == fingerprint && d.same_files(release))
+            {
+                distinct.push((release, fingerprint));
+            }
+        }
+        distinct.into_iter().map(|(release, _)| release).collect()
+    }
+
+    /// How many distinct releases the ledger holds.
+    pub fn distinct_count(&self) -> usize {
+        self.last_distinct(usize::MAX, None).len()
+    }
+
+    /// When `key`, which `build` does not have, stopped being live: the time
+    /// of the first release after the last one that had it (`now` when that
+    /// is `build`), or for a retired key the time recorded when it retired.
+    /// `None` when no release recorded the key.
+    pub fn stopped_live(&self, key: &str, now: i64) -> Option<i64> {
+        match self
+            .releases
+            .iter()
+            .rposition(|r| r.files.contains_key(key))
+        {
+            // A release time that cannot be read counts as now: kept longer.
+            Some(last) => Some(
+                self.releases
+                    .get(last + 1)
+                    .map_or(now, |next| next.unix_time().unwrap_or(now)),
+            ),
+            None if self.retired.contains(key) => {
+                Some(self.replaced.get(key).copied().unwrap_or_else(|| {
+                    // Retired before times were recorded: it stopped being
+                    // live no later than the oldest kept release went live.
+                    self.releases
+                        .first()
+                        .and_then(Release::unix_time)
+                        .unwrap_or(now)
+                }))
+            }
+            None => None,
+        }
+    }
+
+    /// Makes the live release's time the store's: the ledger's
+    /// Last-Modified, written when the release went live, by the clock that
+    /// every later age is measured against. Times this release's commit
+    /// recorded for retired keys move with it.
+    pub fn adopt_store_time(&mut self, written: i64) {
+        let Some(latest) = self.releases.last_mut() else {
+            return;
+        };
+        let recorded = latest.unix_time().unwrap_or(written);
+        let shift = written.saturating_sub(recorded);
+        if shift == 0 {
+            return;
+        }
+        latest.time = format_time(written);
+        for time in self.replaced.values_mut() {
+            if *time >= recorded {
+                *time = time.saturating_add(shift);
+            }
+        }
+    }
+
+    /// Adds `release` as the live one and keeps the newest releases that
+    /// cover `keep` distinct ones. Keys only dropped releases had, and that
+    /// `still_stored` says are in the store, move to `retired` (with the
+    /// time they stopped being live) so a later deploy may delete them.
     pub fn commit(&mut self, release: Release, keep: usize, still_stored: impl Fn(&str) -> bool) {
         self.format = FORMAT;
+        let now = release.unix_time().unwrap_or_default();
         self.releases.push(release);
-        let drop = self.releases.len().saturating_sub(keep.max(1));
-        let dropped: Vec<Release> = self.releases.drain(..drop).collect();
+        let oldest_kept = self
+            .last_distinct(keep.max(1), None)
+            .last()
+            .map(|r| r.id.clone());
+        let drop = self
+            .releases
+            .iter()
+            .rposition(|r| Some(&r.id) == oldest_kept.as_ref())
+            .unwrap_or(0);
+        // Times are read before the drop, while every release is here.
+        let mut stopped: BTreeMap<String, i64> = BTreeMap::new();
+        let untimed = self
+            .retired
+            .iter()
+            .filter(|key| !self.replaced.contains_key(*key));
+        for key in self.releases[..drop]
+            .iter()
+            .flat_map(|r| r.files.keys())
+            .chain(untimed)
+        {
+            if let Some(time) = self.stopped_live(key, now) {
+                stopped.insert(key.clone(), time);
+            }
+        }
+        self.releases.drain(..drop);
         let kept: BTreeSet<String> = self
             .releases
             .iter()
             .flat_map(|r| r.files.keys().cloned())
             .collect();
-        for key in dropped.iter().flat_map(|r| r.files.keys()) {
-            if !kept.contains(key) && still_stored(key) {
+        for (key, time) in stopped {
+            if !kept.contains(&key) && still_stored(&key) {
                 self.retired.insert(key.clone());
+                self.replaced.entry(key).or_insert(time);
             }
         }
         self.retired
             .retain(|key| !kept.contains(key) && still_stored(key));
+        let retired = &self.retired;
+        self.replaced.retain(|key, _| retired.contains(key));
+    }
+
+    /// The ledger after a deploy of `build`, or `None` when `build` is
+    /// already the live release: a redeploy records nothing, so the ledger
+    /// never holds the same release twice in a row and the previous
+    /// release stays the one to roll back to.
+    pub fn next(
+        current: Option<&Ledger>,
+        build: Release,
+        keep: usize,
+        still_stored: impl Fn(&str) -> bool,
+    ) -> Option<Ledger> {
+        if current
+            .and_then(Ledger::latest)
+            .is_some_and(|live| live.same_files(&build))
+        {
+            return None;
+        }
+        let mut next = current.cloned().unwrap_or_default();
+        next.commit(build, keep, still_stored);
+        Some(next)
     }
 }
 
@@ -157,6 +339,9 @@ pub struct Loaded {
     pub ledger: Option<Ledger>,
     /// ETag and version of the ledger object, for `PutMode::Update`.
     pub version: Option<UpdateVersion>,
+    /// The ledger object's Last-Modified, by the store's clock, in seconds
+    /// since the epoch.
+    pub modified: Option<i64>,
 }
 
 /// Reads the ledger; a missing one is `None`, a corrupt or newer one an error
@@ -181,11 +366,12 @@ pub async fn read(target: &Target) -> Result<Loaded> {
         e_tag: result.meta.e_tag.clone(),
         version: result.meta.version.clone(),
     };
+    let written = result.meta.last_modified.timestamp();
     let bytes = result
         .bytes()
         .await
         .map_err(|e| error(format!("cannot read {LEDGER_FILE}: {}", describe(&e))))?;
-    let ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
+    let mut ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
         error(format!(
             "{LEDGER_FILE} is not a valid ledger ({e}) — restore it, or delete it to start over (retention then keeps every older file)"
         ))
@@ -201,9 +387,11 @@ pub async fn read(target: &Target) -> Result<Loaded> {
             "{LEDGER_FILE} {problem}, so a rollback or retention could write or delete outside the site — restore the ledger, or delete it to start over (retention then keeps every older file)"
         )));
     }
+    ledger.adopt_store_time(written);
     Ok(Loaded {
         ledger: Some(ledger),
         version: Some(version),
+        modified: Some(written),
     })
 }
 
@@ -240,6 +428,14 @@ fn invalid_entry(ledger: &Ledger, target: &Target) -> Option<String> {
         }
     }
     None
+}
+
+/// The ledger's Last-Modified by the store's clock, in seconds since the
+/// epoch: right after a write, the store's "now". `None` if it cannot be read.
+pub async fn written_at(target: &Target) -> Option<i64> {
+    let key = target.key(LEDGER_FILE).ok()?;
+    let meta = target.store.head(&key).await.ok()?;
+    Some(meta.last_modified.timestamp())
 }
 
 /// How the ledger was written.
@@ -367,6 +563,7 @@ mod tests {
                         size: 1,
                         md5: None,
                         kind: FileKind::Hashed,
+                        e_tag: None,
                     };
                     (k.to_string(), entry)
                 })
@@ -406,6 +603,51 @@ mod tests {
             key != "a1.js"
         });
         assert_eq!(ledger.retired, BTreeSet::from(["a2.js".to_string()]));
+    }
+
+    #[test]
+    fn the_live_release_takes_the_store_time_and_retired_times_move_with_it() {
+        let at = |id: &str, time: i64, keys: &[&str]| Release {
+            time: format_time(time),
+            ..release(id, keys)
+        };
+        let mut ledger = Ledger::default();
+        ledger.commit(at("1", 1_000, &["a.js"]), 1, |_| true);
+        ledger.commit(at("2", 1_500, &["b.js"]), 1, |_| true);
+        // Written by a runner 3 h slow: the store wrote the ledger at 12,800.
+        ledger.commit(at("3", 2_000, &["c.js"]), 1, |_| true);
+        assert_eq!(ledger.stopped_live("b.js", 99_999), Some(2_000));
+        ledger.adopt_store_time(12_800);
+        assert_eq!(ledger.latest().unwrap().unix_time(), Some(12_800));
+        assert_eq!(ledger.stopped_live("b.js", 99_999), Some(12_800));
+        assert_eq!(
+            ledger.stopped_live("a.js", 99_999),
+            Some(1_500),
+            "retired by an earlier release"
+        );
+    }
+
+    #[test]
+    fn a_redeploy_of_the_live_release_records_nothing_and_rollback_skips_copies() {
+        let mut ledger = Ledger::default();
+        ledger.commit(release("a", &["a.js"]), 2, |_| true);
+        ledger.commit(release("b", &["b.js"]), 2, |_| true);
+        assert!(Ledger::next(Some(&ledger), release("b2", &["b.js"]), 2, |_| true).is_none());
+        let next = Ledger::next(Some(&ledger), release("a2", &["a.js"]), 2, |_| true).unwrap();
+        let ids: Vec<_> = next.releases.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["b", "a2"],
+            "A again: B and A are the two distinct releases"
+        );
+        assert_eq!(next.release_before_latest_or(None).unwrap().id, "b");
+        // A ledger written before redeploys were deduplicated.
+        let mut old = Ledger::default();
+        for (id, key) in [("a", "a.js"), ("b", "b.js"), ("b2", "b.js")] {
+            old.releases.push(release(id, &[key]));
+        }
+        assert_eq!(old.release_before_latest_or(None).unwrap().id, "a");
+        assert_eq!(old.distinct_count(), 2);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod local;
 pub mod options;
 pub mod plan;
 pub mod publish;
+pub mod reachability;
 pub mod remote;
 pub mod report;
 pub mod retention;
@@ -108,19 +109,19 @@ pub async fn deploy_with_env(
     let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
     let etag_is_md5 = target.backend.etag_is_md5();
-
-    // The ledger's MD5s stand in for the remote content where the size agrees.
-    let remote_sizes: HashMap<&str, u64> = remote
-        .iter()
-        .map(|o| (o.relative.as_str(), o.size))
-        .collect();
-    let mut remote_md5: HashMap<String, [u8; 16]> = ledger
+    let now = chrono::Utc::now();
+    let mut build = new_release(now, &local);
+    let live = ledger
         .and_then(ledger::Ledger::latest)
-        .into_iter()
-        .flat_map(|release| release.files.iter())
-        .filter(|(key, entry)| remote_sizes.get(key.as_str()) == Some(&entry.size))
-        .filter_map(|(key, entry)| Some((key.clone(), ledger::parse_hex(entry.md5.as_deref()?)?)))
-        .collect();
+        .filter(|live| live.same_files(&build));
+
+    // The ledger's MD5s stand in for the remote content only where the store
+    // still shows what the ledger recorded; the rest is read back.
+    let mut remote_md5 = remote::ledger_md5s(
+        ledger.and_then(ledger::Ledger::latest),
+        &remote,
+        etag_is_md5,
+    );
     let to_compare: Vec<String> = plan::needs_remote_md5(&local, &remote, etag_is_md5)
         .into_iter()
         .filter(|key| !remote_md5.contains_key(key))
@@ -143,9 +144,22 @@ pub async fn deploy_with_env(
     remote_md5.extend(fetched);
 
     let mut plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5, true);
-    let now = chrono::Utc::now();
-    retention::apply(&mut plan, &remote, ledger, &options.delete, now.timestamp());
+    // The plan and a dry run measure ages with this machine's clock; a real
+    // deploy checks them again by the store's before it deletes anything.
+    retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
     let mut notes = Vec::new();
+    if let Some(live) = live {
+        let writes = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
+        if !writes {
+            notes.push(format!(
+                "this build is already live (release {}): nothing written or deleted, no release recorded",
+                live.id
+            ));
+        }
+    }
     if let Some(why) = retention::guard(&plan, remote.len(), options.max_deletes) {
         let why = format!("{why}; nothing was uploaded or deleted — check the storage URL and the build folder, or pass force: true (--force) if this is intended");
         if options.dry_run {
@@ -197,24 +211,24 @@ pub async fn deploy_with_env(
         };
         let mut outcome = publish::upload(&target, &plan, &local, &settings, progress).await;
         if outcome.failures.is_empty() && !outcome.cancelled {
-            // The release is recorded before any delete: if another deploy
-            // committed first, this one stops here and deletes nothing.
-            let changed = plan
-                .steps
-                .iter()
-                .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
-            if changed || ledger.is_none() {
-                let mut next = ledger.cloned().unwrap_or_default();
-                let entry = new_release(now, &local);
-                let before: std::collections::BTreeSet<String> =
-                    next.snapshot_md5s().into_iter().map(String::from).collect();
+            record_e_tags(&mut build, &remote, &outcome.e_tags);
+            let stored: std::collections::HashSet<&str> =
+                remote.iter().map(|o| o.relative.as_str()).collect();
+            // A build that is the live release already records nothing: the
+            // ledger never holds a release twice in a row.
+            let next = ledger::Ledger::next(
+                ledger,
+                build.clone(),
+                options.delete.releases_kept(),
+                |key| stored.contains(key),
+            );
+            if let Some(next) = next {
+                // The release is recorded before any delete: if another deploy
+                // committed first, this one stops here and deletes nothing.
+                let before: std::collections::BTreeSet<String> = ledger
+                    .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
+                    .unwrap_or_default();
                 rollback::snapshot(&target, &local, &before).await?;
-                let id = entry.id.clone();
-                let stored: std::collections::HashSet<&str> =
-                    remote.iter().map(|o| o.relative.as_str()).collect();
-                next.commit(entry, options.delete.releases_kept(), |key| {
-                    stored.contains(key)
-                });
                 if ledger::write(&target, &next, &loaded).await? == ledger::Written::Unconditionally
                 {
                     notes.push(format!(
@@ -222,27 +236,49 @@ pub async fn deploy_with_env(
                         target.backend.name()
                     ));
                 }
-                release = Some(id);
+                release = Some(build.id.clone());
                 let after = next.snapshot_md5s();
                 let unused: Vec<&String> = before
                     .iter()
                     .filter(|md5| !after.contains(md5.as_str()))
                     .collect();
                 rollback::remove_snapshots(&target, &unused).await;
-            } else {
-                release = ledger
-                    .and_then(ledger::Ledger::latest)
-                    .map(|r| r.id.clone());
+                // Ages by the store's clock (the ledger just written carries
+                // it), not this machine's: a fast runner clock must not make
+                // orphans look older. Applied again, retention only keeps more.
+                let store_now = ledger::written_at(&target).await.unwrap_or_else(|| {
+                    remote
+                        .iter()
+                        .map(|o| o.modified)
+                        .chain(loaded.modified)
+                        .max()
+                        .unwrap_or(i64::MIN)
+                });
+                retention::apply(&mut plan, ledger, &build, &options.delete, store_now);
+            } else if let Some(live) = live {
+                release = Some(live.id.clone());
+                if !outcome.uploaded.is_empty() {
+                    // The store differed from the live release (a deploy failed
+                    // or lost the ledger race after writing): record the ETags
+                    // it shows now, so the next deploy trusts the ledger again.
+                    let mut refreshed = ledger.cloned().unwrap_or_default();
+                    if let Some(latest) = refreshed.releases.last_mut() {
+                        for (key, entry) in latest.files.iter_mut() {
+                            entry.e_tag = build.files.get(key).and_then(|e| e.e_tag.clone());
+                        }
+                    }
+                    ledger::write(&target, &refreshed, &loaded).await?;
+                }
             }
-            publish::delete(&target, &plan, progress, &mut outcome).await;
+            publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         } else {
-            publish::delete(&target, &plan, progress, &mut outcome).await;
+            publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         }
         Some(outcome)
     };
 
     // The report of a large build is built last; what it does not need goes first.
-    drop((local_keys, remote_sizes, remote_md5));
+    drop((local_keys, remote_md5, build));
     drop((local, remote, loaded));
 
     let key_of = |relative: &str| {
@@ -275,6 +311,7 @@ pub async fn deploy_with_env(
         ));
     }
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
+    report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -291,6 +328,7 @@ fn new_release(now: chrono::DateTime<chrono::Utc>, local: &[local::LocalFile]) -
                 size: file.size,
                 md5: file.md5.map(|md5| ledger::hex(&md5)),
                 kind: file.kind,
+                e_tag: None,
             };
             (file.relative.clone(), entry)
         })
@@ -300,6 +338,25 @@ fn new_release(now: chrono::DateTime<chrono::Utc>, local: &[local::LocalFile]) -
         time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         version: env!("CARGO_PKG_VERSION").to_string(),
         files,
+    }
+}
+
+/// Records in the release the ETag the store shows for each file compared by
+/// content: the one its upload returned, else the listing's.
+fn record_e_tags(
+    build: &mut ledger::Release,
+    remote: &[remote::RemoteObject],
+    uploaded: &HashMap<String, String>,
+) {
+    let listed: HashMap<&str, &str> = remote
+        .iter()
+        .filter_map(|o| Some((o.relative.as_str(), o.e_tag.as_deref()?)))
+        .collect();
+    for (key, entry) in build.files.iter_mut().filter(|(_, e)| e.md5.is_some()) {
+        entry.e_tag = match uploaded.get(key) {
+            Some(e_tag) => Some(e_tag.clone()),
+            None => listed.get(key.as_str()).map(|e| e.to_string()),
+        };
     }
 }
 

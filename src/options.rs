@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP};
+use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP, DEFAULT_WINDOW};
 
 /// Concurrency for remote stores when none is given. Measured with
 /// `bench/concurrency.mjs` (1,001 files, s3s-fs behind a 30 ms proxy): 8 →
@@ -321,14 +321,13 @@ impl RetainOption {
             }
         };
         let older_than = match self.older_than {
-            None => None,
-            Some(text) => Some(parse_duration(&text).ok_or_else(|| Error::InvalidOption {
+            None => DEFAULT_WINDOW,
+            Some(text) => parse_duration(&text).map_err(|reason| Error::InvalidOption {
                 name: "delete.olderThan".into(),
-                reason: format!(
-                    "'{text}' is not a duration: use for example 90s, 30m, 1h, 7d or 1h30m"
-                ),
-            })?),
+                reason,
+            })?,
         };
+        let older_than = Some(older_than);
         Ok(DeletePolicy::Retain { keep, older_than })
     }
 }
@@ -532,6 +531,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("'soon' is not a duration"));
+        for huge in ["10000000000000000000s", "213503982334602d"] {
+            let bad: DeployOptions = serde_json::from_value(serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"olderThan": huge}})).unwrap();
+            let error = bad.resolve(no_env).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidOption { name, .. } if name == "delete.olderThan"),
+                "{huge}: {error}"
+            );
+            assert!(error.to_string().contains("is too long"), "{error}");
+        }
+        // The 24-hour window applies unless olderThan says otherwise.
+        let keep_only: DeployOptions = serde_json::from_value(
+            serde_json::json!({"dir": "d", "storage": "memory://", "delete": {"keep": 3}}),
+        )
+        .unwrap();
+        assert_eq!(
+            keep_only.resolve(no_env).unwrap().delete,
+            DeletePolicy::Retain {
+                keep: 3,
+                older_than: Some(DEFAULT_WINDOW)
+            }
+        );
         let off = options(Some("memory://"))
             .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "false".to_string()))
             .unwrap();

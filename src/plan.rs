@@ -56,6 +56,16 @@ pub enum Reason {
     Orphan,
     /// In the store, not in the build, and kept.
     OrphanKept(KeptBecause),
+    /// In the store, not in the build, and deleted by retention: no recent
+    /// release has it and it stopped being live before the window.
+    OrphanExpired {
+        /// Releases kept.
+        keep: usize,
+        /// Seconds since it stopped being live.
+        ago: u64,
+        /// The window, in seconds.
+        window: u64,
+    },
 }
 
 /// Why an orphan is kept.
@@ -69,11 +79,16 @@ pub enum KeptBecause {
         /// Releases kept.
         keep: usize,
     },
-    /// Written less than `older_than` ago.
+    /// Stopped being live less than the window (`olderThan`) ago: a tab
+    /// opened just before may still load it.
     TooRecent {
-        /// The minimum age.
-        older_than: std::time::Duration,
+        /// Seconds since it stopped being live.
+        ago: u64,
+        /// The window, in seconds.
+        window: u64,
     },
+    /// The build is the live release already: a redeploy deletes nothing.
+    AlreadyLive,
     /// No release in the ledger recorded it: another tool put it there.
     NotRecorded,
 }
@@ -95,17 +110,50 @@ impl fmt::Display for Reason {
             Reason::OrphanKept(KeptBecause::RecentRelease { keep }) => {
                 write!(f, "orphan, kept: in one of the last {keep} releases")
             }
-            Reason::OrphanKept(KeptBecause::TooRecent { older_than }) => {
+            Reason::OrphanKept(KeptBecause::TooRecent { ago, window }) => {
                 write!(
                     f,
-                    "orphan, kept: written less than {} s ago",
-                    older_than.as_secs()
+                    "orphan, kept: replaced {}, window {}",
+                    ago_text(*ago),
+                    window_text(*window)
                 )
             }
+            Reason::OrphanKept(KeptBecause::AlreadyLive) => f.write_str(
+                "orphan, kept: this build is already live (retention runs with the next release)",
+            ),
+            Reason::OrphanExpired { keep, ago, window } => write!(
+                f,
+                "orphan, goes: not in the last {keep} releases, replaced {}, window {}",
+                ago_text(*ago),
+                window_text(*window)
+            ),
             Reason::OrphanKept(KeptBecause::NotRecorded) => {
                 f.write_str("orphan, kept: no release recorded it (delete: true removes it)")
             }
         }
+    }
+}
+
+/// How long ago, for a reason: `just now`, `42 s ago`, `3 min ago`,
+/// `5 h ago`, `3 d ago`.
+pub fn ago_text(seconds: u64) -> String {
+    match seconds {
+        0 => "just now".into(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 2 * 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// A window as `olderThan` spells it: `0s`, `90s`, `30m`, `24h`, `7d`.
+pub fn window_text(seconds: u64) -> String {
+    match seconds {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 && s >= 2 * 86_400 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 

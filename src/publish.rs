@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures::StreamExt;
+use md5::{Digest, Md5};
 use object_store::{
     Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
@@ -15,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::describe;
 use crate::headers::{content_type, CacheRules};
-use crate::local::LocalFile;
+use crate::local::{FileKind, LocalFile};
 use crate::plan::{Action, Plan, Step};
 use crate::store::Target;
 
@@ -157,12 +158,18 @@ pub struct Outcome {
     pub not_attempted: Vec<String>,
     /// True when the deploy was cancelled before it finished.
     pub cancelled: bool,
+    /// Why the store counted as unreachable, when it stopped answering: no
+    /// upload was started after that.
+    pub unreachable: Option<String>,
+    /// The ETag the store gave each uploaded file, for the ledger.
+    pub e_tags: HashMap<String, String>,
 }
 
-/// Runs the plan's uploads group by group.
+/// Runs the plan's uploads stage by stage (see [`stages`]).
 ///
-/// A group starts only when the previous one fully succeeded: if a hashed
-/// asset fails, no HTML referencing it goes live.
+/// A stage starts only when the previous one fully succeeded: if a hashed
+/// asset fails, no HTML referencing it goes live. No upload starts once the
+/// deploy is cancelled or the store stopped answering.
 pub async fn upload(
     target: &Target,
     plan: &Plan,
@@ -178,8 +185,9 @@ pub async fn upload(
     };
     let mut outcome = Outcome::default();
 
-    for (_, group) in plan.upload_groups() {
-        if !outcome.failures.is_empty() || settings.cancel.is_cancelled() {
+    let stopped = || settings.cancel.is_cancelled() || target.reachability.down().is_some();
+    for group in stages(plan.upload_groups()) {
+        if !outcome.failures.is_empty() || stopped() {
             outcome
                 .not_attempted
                 .extend(group.iter().map(|s| s.relative.clone()));
@@ -192,8 +200,9 @@ pub async fn upload(
             .map(|step| {
                 let file = files[step.relative.as_str()];
                 let limits = &limits;
+                let stopped = &stopped;
                 async move {
-                    if settings.cancel.is_cancelled() {
+                    if stopped() {
                         return (step, None);
                     }
                     (
@@ -207,7 +216,10 @@ pub async fn upload(
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),
-                Some(Ok(())) => {
+                Some(Ok(e_tag)) => {
+                    if let Some(e_tag) = e_tag {
+                        outcome.e_tags.insert(step.relative.clone(), e_tag);
+                    }
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
                         size: step.size,
@@ -229,14 +241,75 @@ pub async fn upload(
         }
     }
     outcome.cancelled = settings.cancel.is_cancelled();
+    outcome.unreachable = target.reachability.down();
 
     outcome
 }
 
+/// The plan's upload groups as publish stages, each finishing before the
+/// next starts: hashed assets, other files, then the entries in two stages —
+/// every entry but the root `index.html` (other pages, the manifests), then
+/// the root `index.html` alone. A failure in the entry group thus leaves the
+/// site's front page old; what did go up references only assets already in
+/// the store, since those went first.
+pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
+    let mut stages = Vec::new();
+    for (kind, group) in groups {
+        if kind == FileKind::Entry {
+            let (root, others): (Vec<&Step>, Vec<&Step>) =
+                group.into_iter().partition(|s| s.relative == ROOT_PAGE);
+            stages.extend([others, root].into_iter().filter(|s| !s.is_empty()));
+        } else {
+            stages.push(group);
+        }
+    }
+    stages
+}
+
+/// The page a visitor of the site's root gets: published strictly last.
+const ROOT_PAGE: &str = "index.html";
+
+/// Why `bytes`, read from `file` to be written to the store, are not the
+/// bytes the scan measured and hashed, if they are not. Hashed assets are
+/// checked by size only: their name is their content.
+pub fn not_as_scanned(file: &LocalFile, bytes: &[u8]) -> Option<String> {
+    if bytes.len() as u64 != file.size {
+        return Some(changed_on_disk(file, Some(bytes.len() as u64)));
+    }
+    let expected = file.md5?;
+    (<[u8; 16]>::from(Md5::digest(bytes)) != expected).then(|| changed_on_disk(file, None))
+}
+
+/// The message for a file that changed since the scan: `now` is its size
+/// when that differs, `None` for a same-size rewrite — an HTML file or
+/// manifest rewritten in place by a concurrent build keeps its size but may
+/// reference assets this deploy never uploaded.
+fn changed_on_disk(file: &LocalFile, now: Option<u64>) -> String {
+    let how = match now {
+        Some(now) => format!("{} bytes at scan, {now} now", file.size),
+        None => "same size, different content than at scan".to_string(),
+    };
+    format!(
+        "'{}' changed on disk during the deploy ({how}) — rerun the deploy once the build is finished",
+        file.path.display()
+    )
+}
+
 /// Deletes the plan's orphans, only when every upload succeeded and the
 /// deploy was not cancelled; otherwise they are marked not attempted.
-pub async fn delete(target: &Target, plan: &Plan, progress: &dyn Progress, outcome: &mut Outcome) {
+///
+/// The cancellation is checked here again, not only after the uploads: a
+/// cancel that arrives while the ledger is written still stops the deletes.
+pub async fn delete(
+    target: &Target,
+    plan: &Plan,
+    progress: &dyn Progress,
+    cancel: &Cancellation,
+    outcome: &mut Outcome,
+) {
     let steps: Vec<&Step> = plan.with_action(Action::Delete).collect();
+    // With nothing to delete the deploy is complete: a late cancel changes nothing.
+    outcome.cancelled |= !steps.is_empty() && cancel.is_cancelled();
     if !outcome.failures.is_empty() || outcome.cancelled {
         outcome
             .not_attempted
@@ -408,9 +481,12 @@ enum Read {
     Whole(PutPayload),
     /// The file no longer has the size the scan saw; its size now.
     Changed(u64),
+    /// The file has the size the scan saw but not the content it hashed.
+    Rewritten,
 }
 
-/// Reads a file of `size` bytes whole.
+/// Reads a file of `size` bytes whole and, when the scan hashed it, checks
+/// that the bytes read are the bytes hashed.
 ///
 /// The buffers are allocated here, on the runtime's worker threads, and only
 /// filled on a blocking thread. Each thread has its own heap in glibc's
@@ -418,7 +494,11 @@ enum Read {
 /// those heaps holding its own high-water mark, 5–10 MB more peak memory on
 /// a 3,000-file build. Pieces of one size, rather than one buffer per file,
 /// are reused from one file to the next.
-async fn read_whole(path: &std::path::Path, size: u64) -> std::io::Result<Read> {
+async fn read_whole(
+    path: &std::path::Path,
+    size: u64,
+    md5: Option<[u8; 16]>,
+) -> std::io::Result<Read> {
     let size = usize::try_from(size).map_err(std::io::Error::other)?;
     let mut chunks: Vec<BytesMut> = (0..size.div_ceil(READ_CHUNK))
         .map(|i| BytesMut::zeroed(READ_CHUNK.min(size - i * READ_CHUNK)))
@@ -439,6 +519,13 @@ async fn read_whole(path: &std::path::Path, size: u64) -> std::io::Result<Read> 
         if reader.read(&mut [0u8; 1])? != 0 {
             return Ok(Read::Changed(std::fs::metadata(&path)?.len()));
         }
+        if let Some(expected) = md5 {
+            let mut hasher = Md5::new();
+            chunks.iter().for_each(|chunk| hasher.update(chunk));
+            if <[u8; 16]>::from(hasher.finalize()) != expected {
+                return Ok(Read::Rewritten);
+            }
+        }
         let payload = chunks.into_iter().map(BytesMut::freeze).collect();
         Ok(Read::Whole(payload))
     })
@@ -451,7 +538,7 @@ async fn upload_file(
     file: &LocalFile,
     settings: &Settings,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let key = target
         .key(&file.relative)
         .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
@@ -464,13 +551,8 @@ async fn upload_file(
         )
     };
     let read_error = |e: std::io::Error| format!("cannot read '{}': {e}", file.path.display());
-    let changed = |read: u64| {
-        format!(
-            "'{}' changed on disk during the deploy ({} bytes at scan, {read} now) — rerun the deploy once the build is finished",
-            file.path.display(),
-            file.size
-        )
-    };
+    let changed = |now: u64| changed_on_disk(file, Some(now));
+    let rewritten = || changed_on_disk(file, None);
 
     if file.size <= MULTIPART_THRESHOLD {
         // A file larger than the whole budget waits for all of it.
@@ -482,24 +564,25 @@ async fn upload_file(
             .map_err(|e| e.to_string())?;
         let read = {
             let _reading = limits.reads.acquire().await.map_err(|e| e.to_string())?;
-            read_whole(&file.path, file.size)
+            read_whole(&file.path, file.size, file.md5)
                 .await
                 .map_err(read_error)?
         };
         let payload = match read {
             Read::Whole(payload) => payload,
             Read::Changed(now) => return Err(changed(now)),
+            Read::Rewritten => return Err(rewritten()),
         };
         let options = PutOptions {
             attributes: attributes(file, settings),
             ..Default::default()
         };
-        target
+        let written = target
             .store
             .put_opts(&key, payload, options)
             .await
             .map_err(store_error)?;
-        return Ok(());
+        return Ok(written.e_tag);
     }
 
     let _slot = limits
@@ -521,6 +604,7 @@ async fn upload_file(
         .map_err(store_error)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut read_total = 0u64;
+    let mut hasher = file.md5.map(|_| Md5::new());
     let streamed: Result<(), String> = async {
         loop {
             writer
@@ -533,23 +617,207 @@ async fn upload_file(
                 break;
             }
             read_total += read as u64;
+            if let Some(hasher) = &mut hasher {
+                hasher.update(&buffer);
+            }
             writer.put(buffer.freeze());
         }
         if read_total != file.size {
             return Err(changed(read_total));
         }
+        // Checked before `finish`: the object only appears once it completes.
+        if let (Some(hasher), Some(expected)) = (hasher.take(), file.md5) {
+            if <[u8; 16]>::from(hasher.finalize()) != expected {
+                return Err(rewritten());
+            }
+        }
         Ok(())
     }
     .await;
     match streamed {
-        Ok(()) => {
-            writer.finish().await.map_err(store_error)?;
-            Ok(())
-        }
+        Ok(()) => Ok(writer.finish().await.map_err(store_error)?.e_tag),
         Err(error) => {
             // Leave no dangling parts behind; the upload's own error matters more.
             let _ = writer.abort().await;
             Err(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Reason;
+    use object_store::ObjectStoreExt;
+
+    fn step(relative: &str, kind: FileKind) -> Step {
+        Step {
+            relative: relative.into(),
+            action: Action::Upload,
+            reason: Reason::New,
+            size: 1,
+            kind: Some(kind),
+        }
+    }
+
+    #[test]
+    fn the_root_index_html_is_a_stage_of_its_own_after_every_other_entry() {
+        let plan = Plan {
+            steps: vec![
+                step("assets/a-3fA9c1xZ.js", FileKind::Hashed),
+                step("robots.txt", FileKind::Other),
+                step(".vite/manifest.json", FileKind::Entry),
+                step("about/index.html", FileKind::Entry),
+                step("index.html", FileKind::Entry),
+            ],
+        };
+        let names: Vec<Vec<&str>> = stages(plan.upload_groups())
+            .iter()
+            .map(|stage| stage.iter().map(|s| s.relative.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                vec!["assets/a-3fA9c1xZ.js"],
+                vec!["robots.txt"],
+                vec![".vite/manifest.json", "about/index.html"],
+                vec!["index.html"],
+            ]
+        );
+        let only_root = Plan {
+            steps: vec![step("index.html", FileKind::Entry)],
+        };
+        assert_eq!(stages(only_root.upload_groups()).len(), 1);
+    }
+
+    #[test]
+    fn bytes_not_as_scanned_are_named_with_how_they_differ() {
+        let file = LocalFile {
+            relative: "index.html".into(),
+            path: "dist/index.html".into(),
+            size: 3,
+            kind: FileKind::Entry,
+            md5: Some(Md5::digest(b"abc").into()),
+        };
+        assert_eq!(not_as_scanned(&file, b"abc"), None);
+        let rewritten = not_as_scanned(&file, b"abd").unwrap();
+        assert!(rewritten.contains("'dist/index.html' changed on disk during the deploy (same size, different content than at scan)"), "{rewritten}");
+        let grown = not_as_scanned(&file, b"abcd").unwrap();
+        assert!(grown.contains("(3 bytes at scan, 4 now)"), "{grown}");
+        let hashed = LocalFile {
+            md5: None,
+            kind: FileKind::Hashed,
+            ..file
+        };
+        assert_eq!(
+            not_as_scanned(&hashed, b"xyz"),
+            None,
+            "a hashed asset is checked by size"
+        );
+    }
+
+    fn memory_target(name: &str) -> Target {
+        let url = format!("memory:///publish-tests-{name}-{}", std::process::id());
+        crate::store::open(&url, &Default::default(), &Default::default()).unwrap()
+    }
+
+    fn settings(cancel: Cancellation) -> Settings {
+        Settings {
+            concurrency: 4,
+            cache: CacheRules::new(&[]).unwrap(),
+            headers: false,
+            cancel,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_same_size_rewrite_after_the_scan_fails_its_upload_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let large = (MULTIPART_THRESHOLD + 1) as usize;
+        std::fs::write(dir.path().join("index.html"), "<p>scanned</p>").unwrap();
+        std::fs::write(dir.path().join("video.mp4"), vec![1u8; large]).unwrap();
+        let local = crate::local::scan(dir.path(), &Default::default(), &Default::default(), false)
+            .unwrap();
+        // A concurrent build rewrites both in place, keeping their sizes.
+        std::fs::write(dir.path().join("index.html"), "<p>REWRITE</p>").unwrap();
+        std::fs::write(dir.path().join("video.mp4"), vec![2u8; large]).unwrap();
+
+        let target = memory_target("rewrite");
+        let plan = crate::plan::plan(&local, &[], &HashMap::new(), false, true);
+        let outcome = upload(
+            &target,
+            &plan,
+            &local,
+            &settings(Cancellation::default()),
+            &(),
+        )
+        .await;
+
+        // video.mp4 goes up first (other files before entries) and fails, so
+        // index.html is not even attempted; each check is shown on its own
+        // below with the video skipped.
+        assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
+        assert_eq!(outcome.failures[0].path, "video.mp4");
+        assert!(
+            outcome.failures[0].error.contains(
+                "changed on disk during the deploy (same size, different content than at scan)"
+            ),
+            "{}",
+            outcome.failures[0].error
+        );
+        assert_eq!(outcome.not_attempted, ["index.html"]);
+
+        let html_only: Vec<LocalFile> = local
+            .into_iter()
+            .filter(|f| f.relative == "index.html")
+            .collect();
+        let plan = crate::plan::plan(&html_only, &[], &HashMap::new(), false, true);
+        let outcome = upload(
+            &target,
+            &plan,
+            &html_only,
+            &settings(Cancellation::default()),
+            &(),
+        )
+        .await;
+        assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
+        assert!(outcome.failures[0]
+            .error
+            .contains("same size, different content"));
+        for relative in ["index.html", "video.mp4"] {
+            let key = target.key(relative).unwrap();
+            assert!(
+                target.store.head(&key).await.is_err(),
+                "{relative} was stored"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancel_after_the_uploads_still_stops_the_deletes() {
+        let target = memory_target("cancel");
+        let key = target.key("assets/old-3fA9c1xZ.js").unwrap();
+        target.store.put(&key, "old".into()).await.unwrap();
+        let plan = Plan {
+            steps: vec![Step {
+                relative: "assets/old-3fA9c1xZ.js".into(),
+                action: Action::Delete,
+                reason: Reason::Orphan,
+                size: 3,
+                kind: None,
+            }],
+        };
+        let mut outcome = Outcome::default();
+        let cancel = Cancellation::default();
+        // Cancelled after the uploads finished, as while the ledger is written.
+        cancel.cancel();
+        delete(&target, &plan, &(), &cancel, &mut outcome).await;
+        assert!(outcome.cancelled);
+        assert!(outcome.deleted.is_empty());
+        assert_eq!(outcome.not_attempted, ["assets/old-3fA9c1xZ.js"]);
+        assert!(
+            target.store.head(&key).await.is_ok(),
+            "the orphan is still there"
+        );
     }
 }

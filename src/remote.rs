@@ -1,12 +1,14 @@
 //! What is already in the store under the prefix.
 
+use std::collections::HashMap;
+
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
 use crate::error::{describe, Error, Result};
-use crate::ledger::{LEDGER_DIR, LEDGER_FILE};
+use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE};
 use crate::local::Filter;
 use crate::store::{Backend, Target};
 
@@ -326,6 +328,41 @@ pub async fn content_md5(target: &Target, relative: &str) -> Result<[u8; 16]> {
     Ok(hasher.finalize().into())
 }
 
+/// The MD5s the ledger recorded for `release` (the live one) that still
+/// describe what the store holds. The store is the truth: a failed, killed or
+/// lost deploy may have overwritten a key since the ledger was written. Where
+/// the listing's ETag is an MD5 (`etag_is_md5`), it answers and the ledger is
+/// not needed; elsewhere the ledger's MD5 counts only while the object has
+/// the size and the ETag the ledger recorded with it. What is left out here
+/// is read back when the planner needs it.
+pub fn ledger_md5s(
+    release: Option<&Release>,
+    remote: &[RemoteObject],
+    etag_is_md5: bool,
+) -> HashMap<String, [u8; 16]> {
+    let Some(release) = release else {
+        return HashMap::new();
+    };
+    remote
+        .iter()
+        .filter(|object| !(etag_is_md5 && object.e_tag.as_deref().and_then(etag_md5).is_some()))
+        .filter_map(|object| {
+            let entry = release.files.get(&object.relative)?;
+            let recorded = entry.e_tag.as_deref()?;
+            let same = entry.size == object.size
+                && object.e_tag.as_deref().map(bare_etag) == Some(bare_etag(recorded));
+            let md5 = crate::ledger::parse_hex(entry.md5.as_deref()?)?;
+            same.then(|| (object.relative.clone(), md5))
+        })
+        .collect()
+}
+
+/// An ETag without its quotes and weak marker: Azure quotes it in the
+/// response to a write but not in listings.
+fn bare_etag(e_tag: &str) -> &str {
+    e_tag.trim_start_matches("W/").trim_matches('"')
+}
+
 /// The MD5 in an ETag such as `"9e107d9d372bb6826bd81d3542a419d6"`, or `None`
 /// when the ETag is not 32 hex digits (multipart uploads end in `-N`, Azure
 /// and local stores use other shapes).
@@ -523,7 +560,14 @@ mod tests {
             steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],
         };
         let mut outcome = crate::publish::Outcome::default();
-        crate::publish::delete(&target, &plan, &(), &mut outcome).await;
+        crate::publish::delete(
+            &target,
+            &plan,
+            &(),
+            &crate::publish::Cancellation::default(),
+            &mut outcome,
+        )
+        .await;
         assert_eq!(outcome.deleted, ["gone.txt"]);
         assert!(
             elsewhere.join("photo.jpg").exists(),
@@ -549,6 +593,53 @@ mod tests {
         assert!(etag_md5("\"0x8DC1234567890AB\"").is_none());
         assert!(etag_md5("2a-5f0e-10").is_none());
         assert!(etag_md5("\"zz107d9d372bb6826bd81d3542a419d6\"").is_none());
+    }
+
+    /// Issue 13 item 7: a deploy that wrote `index.html` and then failed,
+    /// was killed or lost the ledger race leaves a ledger whose MD5 no longer
+    /// describes the store.
+    #[test]
+    fn the_ledger_md5_counts_only_while_the_store_shows_what_it_recorded() {
+        use crate::ledger::{Entry, Release};
+        use crate::local::FileKind;
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        let entry = |e_tag: Option<&str>| Entry {
+            size: 10,
+            md5: Some(md5.into()),
+            kind: FileKind::Entry,
+            e_tag: e_tag.map(String::from),
+        };
+        let release = Release {
+            id: "1".into(),
+            time: String::new(),
+            version: String::new(),
+            files: [
+                ("same.html".to_string(), entry(Some("\"v1\""))),
+                ("rewritten.html".to_string(), entry(Some("\"v1\""))),
+                ("unrecorded.html".to_string(), entry(None)),
+                ("md5-etag.html".to_string(), entry(Some("\"v1\""))),
+            ]
+            .into(),
+        };
+        let object = |relative: &str, e_tag: &str| RemoteObject {
+            relative: relative.into(),
+            size: 10,
+            e_tag: Some(e_tag.into()),
+            modified: 0,
+        };
+        let remote = [
+            // Azure: quoted when written, bare in a listing.
+            object("same.html", "v1"),
+            object("rewritten.html", "\"v2\""),
+            object("unrecorded.html", "\"v1\""),
+            object("md5-etag.html", "\"0123456789abcdef0123456789abcdef\""),
+        ];
+        let trusted = ledger_md5s(Some(&release), &remote, false);
+        assert_eq!(trusted.keys().collect::<Vec<_>>(), ["same.html"]);
+        // Where the ETag is an MD5 the listing answers, whatever the ledger says.
+        let trusted = ledger_md5s(Some(&release), &remote, true);
+        assert!(!trusted.contains_key("md5-etag.html"));
+        assert!(trusted.contains_key("same.html"));
     }
 
     #[tokio::test]

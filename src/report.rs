@@ -89,6 +89,10 @@ pub struct Report {
     /// True when the deploy was cancelled: later files were not uploaded and
     /// nothing was deleted.
     pub cancelled: bool,
+    /// Why the store counted as unreachable, when it stopped answering
+    /// during the deploy: later uploads were not attempted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
     /// The id of the release now live, as recorded in the ledger.
     pub release: Option<String>,
     /// Wall time in milliseconds.
@@ -169,6 +173,7 @@ impl Report {
             files,
             failures: outcome.map(|o| o.failures.clone()).unwrap_or_default(),
             cancelled: false,
+            unreachable: None,
             release: None,
             duration_ms: 0,
         }

@@ -63,6 +63,10 @@ pub async fn snapshot(
                 let body = tokio::fs::read(&file.path)
                     .await
                     .map_err(|e| error(e.to_string()))?;
+                // Stored under the scan's MD5, so it must hold the scanned bytes.
+                if let Some(why) = crate::publish::not_as_scanned(file, &body) {
+                    return Err(error(why));
+                }
                 target
                     .store
                     .put(&key, PutPayload::from(body))
@@ -212,6 +216,20 @@ pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
             },
         })?;
 
+    if ledger
+        .latest()
+        .is_some_and(|live| live.same_files(&release))
+    {
+        return Err(Error::Ledger {
+            store: target.url.clone(),
+            message: format!(
+                "release {} is already live: there is nothing to roll back (kept: {})",
+                release.id,
+                kept.join(", ")
+            ),
+        });
+    }
+
     let listing: BTreeSet<String> = crate::remote::list(&target, &Default::default(), &[])
         .await?
         .into_iter()
@@ -271,7 +289,8 @@ pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
     again.id = ledger::release_id(now);
     again.time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = again.id.clone();
-    let keep = ledger.releases.len().max(crate::retention::DEFAULT_KEEP);
+    // A rollback drops no release: the one it leaves stays one to return to.
+    let keep = ledger.distinct_count().max(crate::retention::DEFAULT_KEEP);
     ledger.commit(again, keep, |key| listing.contains(key));
     ledger::write(&target, &ledger, &loaded).await?;
     Ok(RollbackReport {

@@ -107,6 +107,9 @@ pub struct Target {
     pub backend: Backend,
     /// The URL for messages, with credentials hidden ([`redact_url`]).
     pub url: String,
+    /// Whether the store still answers (HTTP stores; never tripped for
+    /// `file://` and `memory://`).
+    pub reachability: Arc<crate::reachability::Reachability>,
 }
 
 impl Target {
@@ -273,11 +276,14 @@ pub fn open_with_env(
             }),
     };
 
+    let reachability = Arc::new(crate::reachability::Reachability::default());
     // Every remote backend: builder from the environment, then the options,
     // whose keys were checked above.
     macro_rules! configured {
         ($builder:expr, $key:ty) => {{
-            let mut builder = $builder.with_retry(network.retry_config());
+            let mut builder = $builder
+                .with_retry(network.retry_config())
+                .with_http_connector(crate::reachability::Connector(reachability.clone()));
             for (key, value) in &from_env {
                 let parsed = <$key>::from_str(key).expect("a known key");
                 builder = builder.with_config(parsed, value);
@@ -361,6 +367,7 @@ pub fn open_with_env(
         prefix,
         backend,
         url: redact_url(raw),
+        reachability,
     })
 }
 
