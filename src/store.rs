@@ -354,6 +354,7 @@ pub fn open_with_env(
                     &prefix,
                     client,
                     network.retry_config(),
+                    crate::reachability::Connector(reachability.clone()),
                 )
                 .map_err(config_error)?,
             )

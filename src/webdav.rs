@@ -21,9 +21,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::FutureExt;
-use object_store::client::{
-    HttpClient, HttpConnector, HttpRequestBody, HttpResponse, ReqwestConnector,
-};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, HttpResponse};
 use object_store::http::HttpBuilder;
 use object_store::path::Path;
 use object_store::{
@@ -32,6 +30,8 @@ use object_store::{
     UploadPart,
 };
 use tokio::sync::OnceCell;
+
+use crate::reachability::Connector;
 use url::Url;
 
 const STORE: &str = "WebDAV";
@@ -75,22 +75,25 @@ impl fmt::Display for WebDav {
 
 /// Opens the WebDAV server at `base` (scheme, host and port: keys are full
 /// paths from the server's root) for a deploy under `prefix`, with one set
-/// of client options for object_store's requests and for `MKCOL`.
+/// of client options and one connector (which notices a dead server) for
+/// object_store's requests and for `MKCOL`.
 pub fn open(
     base: &str,
     prefix: &Path,
     client: ClientOptions,
     retry: RetryConfig,
+    connector: Connector,
 ) -> object_store::Result<WebDav> {
     let inner = HttpBuilder::new()
         .with_url(base)
         .with_client_options(client.clone())
         .with_retry(retry)
+        .with_http_connector(connector.clone())
         .build()?;
     let base = Url::parse(base).map_err(|e| generic(format!("invalid URL '{base}': {e}")))?;
     Ok(WebDav(Arc::new(Shared {
         inner: Arc::new(inner),
-        client: ReqwestConnector::default().connect(&client)?,
+        client: connector.connect(&client)?,
         base,
         prefix: prefix.clone(),
         collections: Mutex::default(),
@@ -377,6 +380,7 @@ mod tests {
             &Path::default(),
             ClientOptions::new(),
             RetryConfig::default(),
+            Connector(Arc::default()),
         )
         .expect("opens without a request");
         assert_eq!(
