@@ -151,3 +151,33 @@ describe('WebDAV: a locked folder (423 on MKCOL)', () => {
     assert.ok(siteOnly(await backend.read()).has('assets/logo-a1B2c3D4.svg'), 'the orphan is still there')
   })
 })
+
+describe('WebDAV: a server that dies mid-deploy', () => {
+  let backend
+  const dir = join(tempDir('webdav-dies'), 'dist')
+  before(async () => { backend = await startWebdavBackend('rclone') })
+  after(async () => { await backend?.proxy.revive().catch(() => {}); await backend?.stop() })
+
+  it('fails fast naming it, MKCOLs included, and the same deploy completes once it is back', { timeout: 120_000 }, async () => {
+    const files = manyFiles(30)
+    writeBuild(dir, files)
+    let puts = 0
+    backend.proxy.failWhen((req) => {
+      if (req.method !== 'PUT' || ++puts < 5) return undefined
+      backend.proxy.kill()
+      return 'reset'
+    })
+    let error
+    try {
+      error = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, retries: 1, timeout: '2s' }).then(() => null, (e) => e)
+    } finally {
+      backend.proxy.failWhen(() => undefined)
+      await backend.proxy.revive()
+    }
+    assert.equal(error?.code, 'DEPLOY_FAILED', error?.message)
+    assert.match(error.message, /the store stopped answering .* nothing was deleted/)
+    const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    assert.deepEqual(report.failures, [])
+    assert.deepEqual([...siteOnly(await backend.read()).keys()].sort(), Object.keys(files).sort())
+  })
+})
