@@ -181,3 +181,30 @@ describe('WebDAV: a server that dies mid-deploy', () => {
     assert.deepEqual([...siteOnly(await backend.read()).keys()].sort(), Object.keys(files).sort())
   })
 })
+
+describe('WebDAV: a server that refuses Depth: infinity (Apache mod_dav by default)', () => {
+  let backend
+  const dir = join(tempDir('webdav-depth'), 'dist')
+  before(async () => {
+    backend = await startWebdavBackend('rclone')
+    backend.proxy.failWhen((req) => (req.method === 'PROPFIND' && req.headers.depth === 'infinity' ? 403 : undefined))
+  })
+  after(async () => { await backend?.stop() })
+
+  it('is listed one folder at a time: the deploy, a no-op redeploy and an incremental deploy plan right', async () => {
+    const files = manyFiles(10)
+    writeBuild(dir, files)
+    const first = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    assert.equal(first.summary.uploaded.count, Object.keys(files).length)
+    backend.proxy.reset()
+    const again = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    assert.equal(again.summary.uploaded.count, 0)
+    assert.equal(again.summary.unchanged.count, Object.keys(files).length)
+    assert.deepEqual(backend.proxy.writes(), [])
+    assert.ok(backend.proxy.faults.length > 0, 'the server refused Depth: infinity')
+    const next = { ...files, 'docs/part1/page1/index.html': '<p>changed</p>' }
+    writeBuild(dir, next)
+    const incremental = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    assert.deepEqual(incremental.files.filter((f) => f.action === 'upload').map((f) => f.path), ['docs/part1/page1/index.html'])
+  })
+})

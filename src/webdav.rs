@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, HttpResponse};
 use object_store::http::HttpBuilder;
 use object_store::path::Path;
@@ -292,7 +292,29 @@ impl ObjectStore for WebDav {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.0.inner.list(prefix)
+        let shared = self.0.clone();
+        let prefix = prefix.cloned();
+        // object_store lists with one `PROPFIND` of `Depth: infinity` and
+        // holds the whole answer anyway, so collecting first costs nothing.
+        futures::stream::once(async move {
+            let everything = shared
+                .inner
+                .list(prefix.as_ref())
+                .try_collect::<Vec<_>>()
+                .await;
+            let objects = match everything {
+                // Apache's mod_dav (`DavDepthInfinity Off`, its default) and
+                // others refuse infinite depth with 403: walk one level at a
+                // time instead. A 403 for want of permission fails there too.
+                Err(object_store::Error::PermissionDenied { .. }) => {
+                    walk(&shared.inner, prefix).await?
+                }
+                other => other?,
+            };
+            Ok::<_, object_store::Error>(futures::stream::iter(objects.into_iter().map(Ok)))
+        })
+        .try_flatten()
+        .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
@@ -308,6 +330,21 @@ impl ObjectStore for WebDav {
         self.0.parents(to).await?;
         self.0.inner.copy_opts(from, to, options).await
     }
+}
+
+/// Every object under `prefix`, one `PROPFIND` of depth 1 per collection.
+async fn walk(
+    store: &Arc<dyn ObjectStore>,
+    prefix: Option<Path>,
+) -> object_store::Result<Vec<ObjectMeta>> {
+    let mut objects = Vec::new();
+    let mut pending = vec![prefix];
+    while let Some(collection) = pending.pop() {
+        let listing = store.list_with_delimiter(collection.as_ref()).await?;
+        objects.extend(listing.objects);
+        pending.extend(listing.common_prefixes.into_iter().map(Some));
+    }
+    Ok(objects)
 }
 
 /// A "multipart" upload to a WebDAV server: the parts are kept and go up as
