@@ -137,10 +137,22 @@ describe('WebDAV: a locked folder (423 on MKCOL)', () => {
     assert.ok(siteOnly(await backend.read()).has('blog/post/index.html'))
   })
 
+  it('a server error on MKCOL is tried again', async () => {
+    let failing = 1
+    backend.proxy.reset()
+    backend.proxy.failWhen((req) => (isMkcol('/app/shop')(req) && failing-- > 0 ? 503 : undefined))
+    writeBuild(dir, { ...files, 'blog/post/index.html': '<p>post</p>', 'shop/index.html': '<p>shop</p>' })
+    const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions })
+    backend.proxy.failWhen(() => undefined)
+    assert.deepEqual(report.failures, [])
+    assert.deepEqual(backend.proxy.faults.map((f) => f.fault), [503])
+    assert.ok(siteOnly(await backend.read()).has('shop/index.html'))
+  })
+
   it('a folder that stays locked fails the deploy naming it, and nothing is deleted', async () => {
     backend.proxy.failWhen((req) => (isMkcol('/app/news')(req) ? 423 : undefined))
     // Without assets/logo: an orphan a successful deploy would delete.
-    const next = { ...files, 'blog/post/index.html': '<p>post</p>', 'news/index.html': '<p>news</p>' }
+    const next = { ...files, 'blog/post/index.html': '<p>post</p>', 'shop/index.html': '<p>shop</p>', 'news/index.html': '<p>news</p>' }
     delete next['assets/logo-a1B2c3D4.svg']
     writeBuild(dir, next)
     const error = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, delete: true }).then(() => null, (e) => e)

@@ -11,7 +11,9 @@
 //! success.
 //!
 //! WebDAV has no multipart upload: a file above the multipart threshold is
-//! gathered in memory and sent as one PUT when complete.
+//! gathered in memory and sent as one PUT when complete. A server that
+//! refuses `PROPFIND` with `Depth: infinity` (403) is listed one collection
+//! at a time.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,9 +32,9 @@ use object_store::{
     UploadPart,
 };
 use tokio::sync::OnceCell;
+use url::Url;
 
 use crate::reachability::Connector;
-use url::Url;
 
 const STORE: &str = "WebDAV";
 
@@ -200,11 +202,15 @@ impl Shared {
     }
 
     async fn make(self: &Arc<Self>, path: &str) -> object_store::Result<()> {
-        // A lock another client holds on the collection is brief: a few tries.
-        const ATTEMPTS: usize = 3;
+        // A lock another client holds on the collection, or a server error,
+        // is usually brief: a few tries, 50, 100, 200 ms apart.
+        const ATTEMPTS: u32 = 3;
         let mut parent_made = false;
         let mut status = 0;
-        for _ in 0..ATTEMPTS + 1 {
+        for attempt in 0..=ATTEMPTS {
+            if attempt > 0 && (status == 423 || status >= 500) {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
             status = self.send(b"MKCOL", path, None).await?.status().as_u16();
             match status {
                 s if made(s) => return Ok(()),
@@ -224,6 +230,7 @@ impl Shared {
                         return Ok(());
                     }
                 }
+                500..=599 => {}
                 _ => break,
             }
         }
@@ -231,7 +238,6 @@ impl Shared {
             401 | 403 => {
                 " — check the server's credentials (basic auth) and that this user may write there"
             }
-            405 => " — the server refuses MKCOL here: is this URL a WebDAV folder?",
             _ => "",
         };
         Err(generic(format!(
