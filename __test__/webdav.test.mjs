@@ -37,6 +37,7 @@ for (const kind of ['rclone', 'wsgidav']) {
       const report = await deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, concurrency: 16 })
       assert.deepEqual(report.failures, [])
       assert.equal(report.summary.uploaded.count, Object.keys(files).length)
+      assert.ok(report.notes.some((n) => /WebDAV servers keep no Cache-Control/.test(n)), report.notes.join('\n'))
       const stored = siteOnly(await backend.read())
       assert.deepEqual([...stored.keys()].sort(), Object.keys(files).sort())
       for (const [path, content] of Object.entries(files)) assert.ok(stored.get(path).body.equals(Buffer.from(content)), path)

@@ -3,7 +3,7 @@
 // missing (npm packages, moto and wsgidav in .venv, Chromium and rclone from
 // Debian, the addon), checks formatting, lints
 // and types, then runs the Rust and Node tests. The Node tests start and stop
-// their own servers (moto, Azurite) on 127.0.0.1.
+// their own servers (moto, Azurite, rclone and wsgidav for WebDAV) on 127.0.0.1.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'

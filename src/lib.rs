@@ -299,6 +299,11 @@ pub async fn deploy_with_env(
             target.backend.name()
         ));
     }
+    if target.backend == store::Backend::Http && report.headers_applied {
+        report.notes.push(
+            "WebDAV servers keep no Cache-Control, and most answer with a Content-Type guessed from the file name: set caching headers on the web server in front".into(),
+        );
+    }
     if !report.succeeded() && plan.with_action(plan::Action::Delete).next().is_some() {
         report
             .notes
