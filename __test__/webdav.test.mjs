@@ -221,3 +221,18 @@ describe('WebDAV: a server that refuses Depth: infinity (Apache mod_dav by defau
     assert.deepEqual(incremental.files.filter((f) => f.action === 'upload').map((f) => f.path), ['docs/part1/page1/index.html'])
   })
 })
+
+describe('WebDAV on plain http://', () => {
+  let backend
+  before(async () => { backend = await startWebdavBackend('rclone') })
+  after(async () => { await backend?.stop() })
+
+  it('without allow_http: refused before any write, and the hint names allow_http=true', async () => {
+    const dir = writeBuild(join(tempDir('webdav-http'), 'dist'), buildFiles(1))
+    backend.proxy.reset()
+    const error = await deploy({ dir, storage: backend.storage, retries: 0 }).then(() => null, (e) => e)
+    assert.equal(error?.code, 'LIST_FAILED', error?.message)
+    assert.match(error.message, /needs allow_http=true/)
+    assert.deepEqual(backend.proxy.requests, [])
+  })
+})

@@ -397,6 +397,9 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         _ if lower.contains("169.254.169.254") || lower.contains("credential") => {
             " — no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY), or pass them in storageOptions"
         }
+        _ if lower.contains("url scheme is not allowed") => {
+            " — an http:// endpoint needs allow_http=true (-o allow_http=true; aws_allow_http=true for s3://)"
+        }
         _ if lower.contains("connect") || lower.contains("dns") => " — is the endpoint reachable? check aws_endpoint/azure_storage_endpoint and the network",
         _ => "",
     };
