@@ -15,8 +15,20 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare function cancelDeploy(id: number): void
 
+/**
+ * Checks the options and the store without deploying (see
+ * [`crate::check_with_env`]); resolves to `{ ok: true }` or `{ ok: false, error }`, as JSON text.
+ */
+export declare function check(options: object, env?: Record<string, string>, reach?: boolean): Promise<string>
+
 /** Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text. */
-export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number): Promise<string>
+export declare function deploy(options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>): Promise<string>
+
+/**
+ * The `src` and `href` values of an HTML document, for the check through the
+ * public URL (check.js): the same reading as the deploy's own asset check.
+ */
+export declare function htmlReferences(html: string): Array<string>
 
 /**
  * A storage URL with its credentials hidden, as the engine shows URLs: the
@@ -25,7 +37,15 @@ export declare function deploy(options: object, onProgress?: (event: object) => 
 export declare function redactUrl(url: string): string
 
 /** Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function releases(options: object): Promise<string>
+export declare function releases(options: object, env?: Record<string, string>): Promise<string>
 
 /** Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text. */
-export declare function rollback(options: object): Promise<string>
+export declare function rollback(options: object, env?: Record<string, string>): Promise<string>
+
+/**
+ * The `Content-Type` and `Cache-Control` the deploy stores for each file
+ * (`null` Content-Type: the store's default), under the `cacheControl`
+ * option; the check through the public URL compares the CDN's answers with
+ * these, so both come from headers.rs.
+ */
+export declare function storedHeaders(files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>): Array<{ contentType: string | null, cacheControl: string }>

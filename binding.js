@@ -836,7 +836,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
+module.exports.check = nativeBinding.check
 module.exports.deploy = nativeBinding.deploy
+module.exports.htmlReferences = nativeBinding.htmlReferences
 module.exports.redactUrl = nativeBinding.redactUrl
 module.exports.releases = nativeBinding.releases
 module.exports.rollback = nativeBinding.rollback
+module.exports.storedHeaders = nativeBinding.storedHeaders

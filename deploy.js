@@ -1,6 +1,9 @@
 'use strict'
 
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, redactUrl } = loadBinding()
+const binding = loadBinding()
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, redactUrl } = binding
+const { resolveCdn, invalidate, describeInvalidation } = require('./cdn.js')
+const { resolveCheck, checkSite, checkFailureMessage } = require('./check.js')
 
 // ─── the native binding ─────────────────────────────────────────────────────
 // The generated loader (binding.js) throws "Cannot find native binding" with
@@ -111,14 +114,24 @@ function failureMessage(report) {
  * @returns {Promise<import('./index').DeployReport>}
  */
 async function deploy(options = {}) {
+  return deployWithEnv(options, undefined)
+}
+
+/**
+ * deploy() with variables read from Vite's env files (`env.js`), which the
+ * engine reads after the process environment; the plugin and the CLI pass them.
+ */
+async function deployWithEnv(options = {}, env) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new DeployError('deploy() takes an options object, for example deploy({ dir: "dist", storage: "s3://bucket/app" })', { code: 'INVALID_OPTION', usage: true })
   }
-  const { onProgress, onDeployed, signal, ...rest } = options
+  const { onProgress, onDeployed, signal, cdn: cdnOption, check: checkOption, ...rest } = options
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new DeployError('invalid option `onProgress`: expected a function', { code: 'INVALID_OPTION', usage: true })
   }
   const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  // Checked before anything is written: a wrong CDN or check setting is bad usage, not a failed deploy.
+  const after = afterDeploySettings(cdnOption, checkOption, rest)
   let warned = false
   // A progress callback that throws must not fail or stall the upload.
   const progress = onProgress && ((event) => {
@@ -137,7 +150,13 @@ async function deploy(options = {}) {
   signal?.addEventListener('abort', cancel, { once: true })
   let report
   try {
-    report = valueOf(await deployBinding(request, progress, id))
+    report = valueOf(await deployBinding(request, progress, id, env))
+  } catch (error) {
+    // Aborted while waiting for another deploy's lease: a cancel like any other.
+    if (error.code === 'LEASE_HELD' && signal?.aborted) {
+      throw new DeployError(`deploy cancelled while it waited for another deploy's lease: nothing was written — ${error.message}`, { code: 'CANCELLED' })
+    }
+    throw error
   } finally {
     signal?.removeEventListener('abort', cancel)
   }
@@ -154,8 +173,46 @@ async function deploy(options = {}) {
   if (report.failures.length > 0) {
     throw new DeployError(failureMessage(report), { code: 'DEPLOY_FAILED', report: report })
   }
+  if (!report.dryRun) await afterDeploy(report, after)
+  else if (after.cdn || after.check) report.notes.push('dry run: the CDN was not invalidated and the site not checked')
   if (onDeployed && !report.dryRun) await onDeployed(report)
   return report
+}
+
+function afterDeploySettings(cdn, check, rest) {
+  try {
+    return {
+      cdn: resolveCdn(cdn, { storageOptions: rest.storageOptions, base: rest.base, check }),
+      check: resolveCheck(check),
+      base: rest.base,
+      cacheControl: rest.cacheControl,
+    }
+  } catch (error) {
+    throw new DeployError(error.message, { code: error.code, usage: error.usage })
+  }
+}
+
+/**
+ * Once the deploy succeeded: invalidate the CDN, then check the site through
+ * its public URL (after the invalidation, so the CDN answers with the new
+ * files). Each adds its field to the report; a failure keeps the report.
+ */
+async function afterDeploy(report, { cdn, check, base, cacheControl }) {
+  if (cdn) {
+    try {
+      report.invalidation = await invalidate(cdn, report)
+    } catch (error) {
+      throw new DeployError(error.message, { code: error.code ?? 'CDN_FAILED', report })
+    }
+    report.notes.push(report.invalidation ? describeInvalidation(report.invalidation) : 'no unhashed file changed: the CDN was not invalidated')
+  }
+  if (check) {
+    report.check = await checkSite({ report, root: check, base, cacheControl, binding })
+    if (report.check.problems.length > 0) {
+      throw new DeployError(checkFailureMessage(report, report.check, report.storage), { code: 'CHECK_FAILED', report })
+    }
+    report.notes.push(`checked ${report.check.pages} page(s) and ${report.check.assets} asset(s) through ${report.check.url}`)
+  }
 }
 
 /** The value of a binding's answer (`{ ok, value }` or `{ ok: false, error }` as JSON text); an error is thrown. */
@@ -163,6 +220,17 @@ function valueOf(answer) {
   const result = JSON.parse(answer)
   if (!result.ok) throw new DeployError(result.error.message, result.error)
   return result.value
+}
+
+/**
+ * Checks options and store without deploying: every setting that needs no
+ * network, and with `reach` one listing (bucket, credentials). Rejects with
+ * a DeployError as deploy() would.
+ */
+async function checkSetup(options, env, reach = false) {
+  const { onProgress, onDeployed, signal, ...rest } = options
+  const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  valueOf(await checkBinding(request, env, reach))
 }
 
 function ledgerOptions(options, name) {
@@ -177,7 +245,12 @@ function ledgerOptions(options, name) {
  * @param {import('./index').LedgerOptions} options
  */
 async function releases(options = {}) {
-  return valueOf(await releasesBinding(ledgerOptions(options, 'releases')))
+  return releasesWithEnv(options, undefined)
+}
+
+/** releases() with variables from Vite's env files, as deployWithEnv(). */
+async function releasesWithEnv(options = {}, env) {
+  return valueOf(await releasesBinding(ledgerOptions(options, 'releases'), env))
 }
 
 /**
@@ -186,9 +259,14 @@ async function releases(options = {}) {
  * @param {import('./index').RollbackOptions} options
  */
 async function rollback(options = {}) {
-  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback')))
+  return rollbackWithEnv(options, undefined)
+}
+
+/** rollback() with variables from Vite's env files, as deployWithEnv(). */
+async function rollbackWithEnv(options = {}, env) {
+  return valueOf(await rollbackBinding(ledgerOptions(options, 'rollback'), env))
 }
 
 // redactUrl: a storage URL with its userinfo and query hidden, as the engine
 // shows URLs; the CLI and the plugin print the URLs they log through it.
-module.exports = { deploy, releases, rollback, DeployError, redactUrl }
+module.exports = { deploy, deployWithEnv, checkSetup, releases, releasesWithEnv, rollback, rollbackWithEnv, DeployError, redactUrl }

@@ -128,7 +128,51 @@ export interface DeployOptions {
    * @default false
    */
   force?: boolean
-  /** Called with the report after a successful deploy (not a dry run), for example to invalidate a CDN cache. */
+  /**
+   * How long to wait for another deploy's lease on the prefix before failing
+   * with `LEASE_HELD`, such as `'30s'` or `'10m'`; `'0s'` fails at once. A
+   * deploy that writes takes the lease (`.vite-deploy/lease.json`) before it
+   * lists the prefix; a dry run or an unchanged build takes none.
+   * @default '5m'
+   */
+  leaseWait?: string
+  /**
+   * Take over the prefix's lease although another deploy holds it and it has
+   * not expired: for a deploy that died without releasing it (an expired
+   * lease is taken over anyway).
+   * @default false
+   */
+  breakLease?: boolean
+  /**
+   * Invalidate the CDN's copies of the changed unhashed files (HTML, the
+   * manifest, `public/` files; an `index.html` also as its folder) once the
+   * deploy succeeded, not in a dry run, and not when nothing unhashed
+   * changed. One of:
+   * - `{ cloudfront: { distributionId, wait?, endpoint? } }`: one CloudFront
+   *   invalidation, signed with the deploy's AWS credentials
+   *   (`storageOptions`, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`);
+   *   paths under the path of `base` when it is absolute, else the object keys.
+   * - `{ cloudflare: { zoneId, token?, url?, apiBase? } }`: a purge by URL of
+   *   the files under `url` (default: `base` when it is an absolute URL, else
+   *   `check`), with `token` (default: `CLOUDFLARE_API_TOKEN`).
+   *
+   * A failure rejects with `CDN_FAILED` (the deploy is live); the report's
+   * `invalidation` carries the id.
+   * @default no invalidation
+   */
+  cdn?: CdnOptions
+  /**
+   * The site's public URL, such as `'https://cdn.example.com/app/'`: after
+   * the deploy (and the invalidation), fetch each HTML page of the build
+   * through it and every file of the build it references, and require
+   * status 200, the stored `Content-Type` and `Cache-Control`, and a
+   * `Content-Encoding` a browser reads (8 requests at a time). Problems
+   * reject with `CHECK_FAILED`, listed in the report's `check`; the deploy
+   * is live then, and `rollback()` returns to the previous release.
+   * @default no check
+   */
+  check?: string
+  /** Called with the report after a successful deploy (not a dry run), after `cdn` and `check`. */
   onDeployed?: (report: DeployReport) => void | Promise<void>
   /**
    * Stops the deploy when aborted: uploads not yet started are skipped, those
@@ -141,6 +185,70 @@ export interface DeployOptions {
    * reported as a warning and do not stop the deploy.
    */
   onProgress?: (event: ProgressEvent) => void
+}
+
+/** `cdn`: exactly one provider. */
+export interface CdnOptions {
+  cloudfront?: {
+    /** The distribution serving the site, such as `'E2QWRUHAPOMQZL'`. */
+    distributionId: string
+    /**
+     * Wait until the invalidation has completed (polling GetInvalidation, up to 20 minutes).
+     * @default false
+     */
+    wait?: boolean
+    /**
+     * The CloudFront API endpoint.
+     * @default process.env.AWS_ENDPOINT_URL_CLOUDFRONT, else 'https://cloudfront.amazonaws.com'
+     */
+    endpoint?: string
+  }
+  cloudflare?: {
+    /** The zone (domain) id. */
+    zoneId: string
+    /**
+     * An API token with the Cache Purge permission.
+     * @default process.env.CLOUDFLARE_API_TOKEN
+     */
+    token?: string
+    /**
+     * The public URL of the site's files; the purged URLs are under it.
+     * @default base when it is an absolute URL, else check
+     */
+    url?: string
+    /**
+     * The Cloudflare API.
+     * @default 'https://api.cloudflare.com/client/v4'
+     */
+    apiBase?: string
+  }
+}
+
+/** The report's `invalidation`. */
+export interface InvalidationReport {
+  provider: 'cloudfront' | 'cloudflare'
+  /** The CloudFront invalidation id, or the id of Cloudflare's first purge request. */
+  id: string
+  /** Cloudflare: one id per request of up to 30 URLs. */
+  ids?: string[]
+  /** CloudFront: `InProgress`, or `Completed` after `wait`. */
+  status?: string
+  /** The paths (CloudFront) or URLs (Cloudflare) invalidated. */
+  paths: string[]
+}
+
+/** The report's `check`. */
+export interface CheckReport {
+  /** The URL checked through. */
+  url: string
+  /** HTML pages fetched. */
+  pages: number
+  /** Files of the build they reference, fetched. */
+  assets: number
+  /** References to other sites or outside `url`, not checked. */
+  outside: number
+  /** What is wrong; empty when the check passed. */
+  problems: Array<{ path: string; url: string; problem: string }>
 }
 
 /** `delete: { keep, olderThan }`. */
@@ -167,6 +275,8 @@ export type ProgressEvent =
   | { type: 'uploaded'; path: string; size: number }
   | { type: 'deleted'; path: string }
   | { type: 'failed'; path: string; error: string }
+  /** Another deploy holds the prefix's lease: this one waits for it (up to `leaseWait`). */
+  | { type: 'leaseHeld'; holder: string; since: string; expires: string }
 
 /** A count of files and their bytes. */
 export interface Tally {
@@ -230,6 +340,10 @@ export interface DeployReport {
   /** The id of the live release in the ledger (`.vite-deploy/ledger.json`); absent in a dry run. */
   release?: string
   durationMs: number
+  /** With `cdn`: the invalidation made; absent when nothing unhashed changed. */
+  invalidation?: InvalidationReport
+  /** With `check`: what the check through the public URL found. */
+  check?: CheckReport
 }
 
 /** Codes of {@link DeployError}. */
@@ -254,10 +368,14 @@ export type DeployErrorCode =
   | 'COMPARE_FAILED'
   | 'LEDGER'
   | 'LEDGER_CONFLICT'
+  | 'LEASE_HELD'
+  | 'LEASE'
   | 'TOO_MANY_DELETES'
   | 'LIVE_PAGES'
   | 'MISSING_ASSETS'
   | 'DEPLOY_FAILED'
+  | 'CDN_FAILED'
+  | 'CHECK_FAILED'
   | 'CANCELLED'
 
 /** The error {@link deploy} rejects with. */
@@ -267,7 +385,7 @@ export declare class DeployError extends Error {
   code: DeployErrorCode
   /** True when the input was wrong (a CLI exits 2), false when the deploy failed (exit 1). */
   usage: boolean
-  /** With `DEPLOY_FAILED` or `CANCELLED`: the report, whose `failures` and `files[].status` tell what happened. */
+  /** With `DEPLOY_FAILED`, `CANCELLED`, `CDN_FAILED` or `CHECK_FAILED`: the report, whose `failures` and `files[].status` (and `check`) tell what happened. */
   report?: DeployReport
 }
 
@@ -342,7 +460,15 @@ export declare function releases(options?: LedgerOptions): Promise<ReleaseSummar
  */
 export declare function rollback(options?: RollbackOptions): Promise<RollbackReport>
 
-/** Options of the Vite plugin: those of {@link deploy} (the folder is Vite's `build.outDir`) plus these. */
+/**
+ * Options of the Vite plugin: those of {@link deploy} (the folder is Vite's
+ * `build.outDir`) plus these. The plugin reads the environment variables
+ * named in the defaults (`VITE_DEPLOY_STORAGE`, `VITE_BASE_URL`, …) and the
+ * credentials (`AWS_*`, `GOOGLE_*`, `AZURE_*`) also from Vite's env files of
+ * the build's mode (`.env.[mode].local`, `.env.[mode]`, `.env.local`, `.env`),
+ * after the process environment. Without storage anywhere a local build
+ * publishes nothing and says so; with `CI` set it fails.
+ */
 export interface ViteDeployOptions extends Omit<DeployOptions, 'dir'> {
   /**
    * Vite's `base` for builds: the path (or URL) the HTML is served from, which

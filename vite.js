@@ -6,9 +6,11 @@
 
 const { readFileSync } = require('node:fs')
 const path = require('node:path')
-const { deploy, redactUrl } = require('./deploy.js')
+const { deployWithEnv, checkSetup, DeployError, redactUrl } = require('./deploy.js')
 const { baseSettings, baseConfig, routerWarning } = require('./base.js')
 const { hashedFilesFromBundle } = require('./hashed.js')
+const { loadDeployEnv, hideFromClient, isCi } = require('./env.js')
+const { checkPluginOptions, unknownOptionError, readableError } = require('./setup.js')
 
 const PLUGIN_NAME = 'vite-deploy'
 
@@ -56,12 +58,27 @@ function hashedFilesFromManifest(outDir, manifestOption) {
   return [...files]
 }
 
+/** The path under the bucket of a cloud storage URL (`s3://bucket/app` → `app`), else undefined. */
+function bucketPrefix(storage) {
+  const match = /^(s3|s3a|gs|az|azure|abfss?):\/\/[^/]+\/(.+)$/i.exec(String(storage).trim())
+  return match?.[2].replace(/\/+$/, '') || undefined
+}
+
 /**
  * The Vite plugin. See `ViteDeployOptions` in index.d.ts.
  * @param {import('./index').ViteDeployOptions} [options]
  * @returns {import('vite').Plugin}
  */
 function viteDeploy(options = {}) {
+  // Refused in configResolved, where Vite prints it as a build error.
+  let setupError
+  try {
+    checkPluginOptions(options)
+  } catch (error) {
+    setupError = error
+  }
+  const given = options
+  if (setupError) options = {}
   const {
     base,
     assetUrl,
@@ -72,8 +89,19 @@ function viteDeploy(options = {}) {
     verbose,
     ...deployOptions
   } = options
-  const bases = baseSettings(options)
-  const uploading = enabled !== false && !isOff(process.env.VITE_DEPLOY)
+  // The process environment until the config hook knows the mode and reads
+  // the env files too (env.js).
+  let deployEnv = loadDeployEnv(undefined)
+  let bases // base.js: the plugin's base and assetUrl over the environment's
+  let uploading
+  function settle() {
+    bases = baseSettings(options, deployEnv.values)
+    uploading = enabled !== false && !isOff(deployEnv.values.VITE_DEPLOY)
+  }
+  settle()
+  let checked = false
+  let willPublish = false
+  let probe // the listing started in buildStart: resolves to an error or null
 
   let resolved // the client's resolved config, for outDir, logger, manifest
   let baseWarnings = []
@@ -86,12 +114,14 @@ function viteDeploy(options = {}) {
   async function publish(config, environmentName = 'client') {
     const logger = config.logger
     const outDir = path.resolve(config.root, config.build.outDir)
+    const failure = await probe
+    if (failure) return failed(failure, logger)
     const hashedFiles = deployOptions.hashedFiles ?? emitted.get(environmentName) ?? hashedFilesFromManifest(outDir, config.build.manifest)
     const perFile = verbose ?? /vite-deploy|vite:\*/.test(process.env.DEBUG || '')
-    const storage = deployOptions.storage ?? process.env.VITE_DEPLOY_STORAGE
+    const storage = deployOptions.storage ?? deployEnv.values.VITE_DEPLOY_STORAGE
     logger.info(`vite-deploy: publishing ${path.relative(process.cwd(), outDir) || '.'} → ${storage ? redactUrl(String(storage)) : '(no storage)'}`)
     try {
-      const report = await deploy({
+      const report = await deployWithEnv({
         ...deployOptions,
         dir: outDir,
         hashedFiles,
@@ -105,21 +135,60 @@ function viteDeploy(options = {}) {
           }
           deployOptions.onProgress?.(event)
         },
-      })
+      }, deployEnv.fromFiles)
       for (const note of report.notes) logger.info(`vite-deploy: note: ${note}`)
       logger.info(`vite-deploy: ${summaryLine(report)}`)
       return report
     } catch (error) {
-      if (failOnError === false) {
-        logger.error(`vite-deploy: ${error.message}\nvite-deploy: the build is kept, nothing was published (failOnError: false)`)
-        return undefined
-      }
-      throw error
+      return failed(error, logger)
     }
   }
 
+  /** A failed check or deploy: the build fails with one readable block, or with failOnError: false, one logged error. */
+  function failed(error, logger) {
+    const readable = readableError(unknownOptionError(error))
+    if (failOnError === false) {
+      willPublish = false
+      // The CDN invalidation and the check run after a complete deploy.
+      const live = error.code === 'CDN_FAILED' || error.code === 'CHECK_FAILED'
+      logger.error(`vite-deploy: ${readable.message}\nvite-deploy: the build is kept, ${live ? 'the deploy is live' : 'nothing was published'} (failOnError: false)`)
+      return undefined
+    }
+    throw readable
+  }
+
+  /**
+   * Before the build: says in one line why nothing will be published, or
+   * checks every setting that needs no network, so a typo fails in a second.
+   */
+  async function checkBeforeBuild(config) {
+    const logger = config.logger
+    if (setupError) return failed(setupError, logger)
+    if (!uploading) {
+      const why = enabled === false ? 'enabled: false' : `VITE_DEPLOY=${deployEnv.values.VITE_DEPLOY}`
+      return logger.info(`vite-deploy: not publishing (${why}); base is still set`)
+    }
+    if (config.build.watch && !watch) return logger.info('vite-deploy: not publishing in watch mode (watch: true publishes every rebuild)')
+    if (config.build.ssr && !environments.includes('ssr')) return logger.info("vite-deploy: not publishing an SSR build (environments: ['ssr'] would)")
+    const storage = deployOptions.storage ?? deployEnv.values.VITE_DEPLOY_STORAGE
+    if (storage === undefined || String(storage).trim() === '') {
+      if (isCi()) return failed(new DeployError('no storage given, and CI is set: pass `storage` to viteDeploy() or set VITE_DEPLOY_STORAGE (in the environment or in .env.[mode].local)', { code: 'NO_STORAGE', usage: true }), logger)
+      return logger.info(`vite-deploy: no storage set, so nothing will be published — set VITE_DEPLOY_STORAGE (for example in .env.${config.mode}.local) or the plugin's storage option`)
+    }
+    try {
+      await checkSetup({ ...deployOptions, dir: config.build.outDir, base: bases.assetUrl ?? config.base }, deployEnv.fromFiles, false)
+    } catch (error) {
+      return failed(error, logger)
+    }
+    const prefix = bucketPrefix(storage)
+    if (prefix && bases.assetUrl === undefined && config.base === '/') {
+      logger.warn(`vite-deploy: ${redactUrl(String(storage))} publishes under '${prefix}/', but Vite's base is '/': served from there, the HTML asks for /assets/… and will not find its assets — set the plugin's base (or VITE_BASE_URL) to the URL that serves '${prefix}/', or base: './'`)
+    }
+    willPublish = true
+  }
+
   function shouldPublish(config, environmentName) {
-    if (!uploading) return false
+    if (!uploading || !willPublish) return false
     if (config.build.watch && !watch) return false
     if (config.build.ssr && !environments.includes('ssr')) return false
     return environments.includes(environmentName ?? 'client')
@@ -131,24 +200,40 @@ function viteDeploy(options = {}) {
     // One instance across environments, so closeBundle and buildApp share state.
     sharedDuringBuild: true,
     /** The options given, for tools (the CLI reads them from vite.config). */
-    api: { options },
+    api: { options: given },
 
-    // Last, so it sees the base other plugins (litestar-vite, Laravel's) set.
+    // Last, so it sees the base other plugins (litestar-vite, Laravel's) set;
+    // the env files of the build's mode are read here, once the mode is known.
     config: {
       order: 'post',
-      handler(config) {
-        const { config: add, warnings } = baseConfig(bases, config)
+      async handler(userConfig, { mode }) {
+        const root = path.resolve(userConfig.root ?? '')
+        const envDir = userConfig.envDir === false ? false : path.resolve(root, userConfig.envDir ?? '')
+        let loadEnv
+        try {
+          ;({ loadEnv } = await import('vite'))
+        } catch {} // without Vite's loadEnv, the process environment alone
+        deployEnv = loadDeployEnv(loadEnv, mode, envDir)
+        settle()
+        const { config: add, warnings } = baseConfig(bases, userConfig)
         baseWarnings = warnings
         return add
       },
     },
 
-    configResolved(config) {
+    async configResolved(config) {
       resolved = config
+      hideFromClient(config.env)
       for (const warning of baseWarnings) config.logger.warn(`vite-deploy: ${warning}`)
       baseWarnings = []
+      if (!checked) {
+        checked = true
+        await checkBeforeBuild(config)
+      }
     },
 
+    // One listing, sent while Vite builds, finds a missing bucket or refused
+    // credentials; publish() awaits it before anything is uploaded.
     transform: {
       order: 'pre',
       handler(code, id) {
@@ -160,14 +245,17 @@ function viteDeploy(options = {}) {
       },
     },
 
-    buildStart() {
-      emitted.delete(this.environment?.name ?? 'client')
-    },
-
     // Several outputs (@vitejs/plugin-legacy) each add theirs.
     writeBundle(outputOptions, bundle) {
       const name = this.environment?.name ?? 'client'
       emitted.set(name, [...(emitted.get(name) ?? []), ...hashedFilesFromBundle(outputOptions, bundle)])
+    },
+
+    buildStart() {
+      emitted.delete(this.environment?.name ?? 'client')
+      if (willPublish && !probe) {
+        probe = checkSetup({ ...deployOptions, dir: resolved.build.outDir }, deployEnv.fromFiles, true).then(() => null, (error) => error)
+      }
     },
 
     // With a builder (`vite build` on Vite 7+, `--app`), publish once every

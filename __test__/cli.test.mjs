@@ -3,7 +3,7 @@
 // (moto). Every store is read back without vite-deploy.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -183,8 +183,18 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
     assertUsageError(await run(['--storage', 's3:/bucket']), "invalid storage URL 's3:/bucket': expected s3://bucket/prefix")
   })
 
+  it('storage URLs that are almost right, each with the URL or option to write', async () => {
+    assertUsageError(await run(['--storage', 's3://bucket//app', '-o', 'aws_access_key_id=k']),
+      "invalid storage URL 's3://bucket//app': the path has a double slash, which would make an empty folder name: write s3://bucket/app")
+    assertUsageError(await run(['--storage', 'memory://site/app']), "invalid storage URL 'memory://site/app': memory storage has no host: write memory:///site/app")
+    assertUsageError(await run(['--storage', 'http://127.0.0.1:9000/bucket/app', '-o', 'aws_region=us-east-1']),
+      /WebDAV, but 'aws_region' is an S3 option: for an S3 server at http:\/\/127\.0\.0\.1:9000, write s3:\/\/bucket\/app with aws_endpoint=http:\/\/127\.0\.0\.1:9000/)
+    assertUsageError(await run(['--storage', 's3://bucket/app', '-o', 'aws_endpoint=http://127.0.0.1:9000', '-o', 'aws_access_key_id=k', '-o', 'aws_secret_access_key=s']),
+      /the endpoint http:\/\/127\.0\.0\.1:9000 is plain http, which object_store refuses unless aws_allow_http=true: add it \(-o aws_allow_http=true/)
+  })
+
   it('no storage at all', async () => {
-    assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE')
+    assertUsageError(await run([]), 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.production.local)')
   })
 
   it('a build folder that does not exist, named as the user gave it', async () => {
@@ -390,6 +400,16 @@ describe('cli: S3 (moto)', () => {
     assert.equal(document.error.code, 'LIST_FAILED')
   })
 
+  it('an http:// URL of an S3 server: the URL to write, before any request and after a refused WebDAV listing', async () => {
+    writeBuild(join(cwd, 'dist'), v1)
+    const url = `${moto.endpoint}/clibucket/app`
+    assertUsageError(await runCli(['dist', '--storage', url], { cwd }),
+      `invalid option \`storageOptions.allow_http\`: plain http:// storage is WebDAV and needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write s3://clibucket/app with aws_endpoint=${moto.endpoint} and aws_allow_http=true`)
+    const refused = await runCli(['dist', '--storage', url, '-o', 'allow_http=true'], { cwd })
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.ok(refused.stderr.includes(`the server does not speak WebDAV; if it is S3-compatible (MinIO, …), write s3://clibucket/app with aws_endpoint=${moto.endpoint}\n`), refused.stderr)
+  })
+
   it('exits 1 with the report when an upload fails, and deletes nothing', async () => {
     const v3 = { ...v2, 'assets/broken-Qw3rTy12.js': 'will fail', 'index.html': v2['index.html'].replace('<body>', '<body>v3') }
     delete v3['assets/index-DiwrgTda.css']
@@ -441,6 +461,16 @@ describe('cli: vite.config', () => {
     assert.equal(flagged.code, 0, flagged.stderr)
     const { 'favicon.ico': _alsoExcluded, ...rest } = files
     assertTreeEquals(readTree(other), rest)
+  })
+
+  it('a misspelt plugin option in vite.config gets a did-you-mean among the plugin\'s own options', async () => {
+    const cwd = tempProject('config-typo')
+    writeBuild(join(cwd, 'dist'), buildFiles(1))
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { plugins: [viteDeploy({ storage: 'memory:///typo', dryrun: true })] }
+    `)
+    assertUsageError(await runCli([], { cwd }), /unknown option `dryrun` in viteDeploy\(\{ … \}\) — did you mean `dryRun`\? Valid options: .*failOnError/)
   })
 
   it('a config that fails to load is a configuration error (exit 2)', async () => {
@@ -562,5 +592,74 @@ describe('releases, retention flags and rollback', () => {
     const badAge = await runCli(['dist', '--storage', storage, '--older-than', 'soon'], { cwd })
     assert.equal(badAge.code, 2)
     assert.match(badAge.stderr, /'soon' is not a duration/)
+  })
+})
+
+describe("cli: Vite's env files and --mode", () => {
+  it('reads VITE_DEPLOY_STORAGE from .env.[mode] for --mode (default production); the environment and --storage win', async () => {
+    const { cwd, files } = projectWithBuild('env-files')
+    const store = (name) => join(tempDir(`env-files-${name}`), 'site')
+    const stores = { env: store('env'), production: store('production'), productionLocal: store('production-local'), staging: store('staging') }
+    writeFileSync(join(cwd, '.env'), `VITE_DEPLOY_STORAGE=file://${stores.env}\n`)
+    writeFileSync(join(cwd, '.env.production'), `VITE_DEPLOY_STORAGE=file://${stores.production}\n`)
+    writeFileSync(join(cwd, '.env.production.local'), `VITE_DEPLOY_STORAGE=file://${stores.productionLocal}\n`)
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${stores.staging}\nVITE_DEPLOY_DELETE=false\n`)
+    const production = await runCli([], { cwd })
+    assert.equal(production.code, 0, production.stderr)
+    assertTreeEquals(readTree(stores.productionLocal), files)
+    const staging = await runCli(['--mode', 'staging'], { cwd })
+    assert.equal(staging.code, 0, staging.stderr)
+    assertTreeEquals(readTree(stores.staging), files)
+    const fromProcess = store('process')
+    const processWins = await runCli(['--mode', 'staging'], { cwd, env: { VITE_DEPLOY_STORAGE: `file://${fromProcess}` } })
+    assert.equal(processWins.code, 0, processWins.stderr)
+    assertTreeEquals(readTree(fromProcess), files)
+    assert.ok(!existsSync(join(stores.env, 'index.html')) && !existsSync(join(stores.production, 'index.html')))
+  })
+
+  it('--mode reaches vite.config and --build', async () => {
+    const cwd = tempProject('env-mode-build')
+    for (const entry of ['index.html', 'src', 'public']) cpSync(join(ROOT, 'examples', 'basic', entry), join(cwd, entry), { recursive: true })
+    const site = join(tempDir('env-mode-build-store'), 'site')
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default ({ mode }) => ({ build: { outDir: 'out-' + mode }, plugins: [viteDeploy()] })
+    `)
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${site}\nVITE_BASE_URL=https://staging.example.com/\n`)
+    const result = await runCli(['--build', '--mode', 'staging'], { cwd })
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(readFileSync(join(site, 'index.html'), 'utf8'), /src="https:\/\/staging\.example\.com\/assets\//)
+    assert.ok(existsSync(join(cwd, 'out-staging', 'index.html')))
+  })
+
+  it('releases and rollback read the storage from the env files of --mode too', async () => {
+    const { cwd } = projectWithBuild('env-releases')
+    const site = join(tempDir('env-releases-store'), 'site')
+    writeFileSync(join(cwd, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${site}\n`)
+    const deployed = await runCli(['--mode', 'staging'], { cwd })
+    assert.equal(deployed.code, 0, deployed.stderr)
+    const listed = await runCli(['releases', '--mode', 'staging', '--json'], { cwd })
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.equal(JSON.parse(listed.stdout).result.length, 1)
+    const production = await runCli(['releases', '--json'], { cwd })
+    assert.equal(production.code, 2, production.stderr)
+    assert.equal(JSON.parse(production.stdout).error.code, 'NO_STORAGE')
+  })
+
+  it("--storage of another backend drops the config's storageOptions with a note instead of refusing them", async () => {
+    const cwd = tempProject('env-other-backend')
+    writeBuild(join(cwd, 'dist'), buildFiles(1))
+    writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { plugins: [viteDeploy({ storage: 's3://bucket/app', storageOptions: { aws_region: 'eu-west-1', aws_endpoint: 'http://127.0.0.1:9' } })] }
+    `)
+    const result = await runCli(['--storage', 'az://container/app'], { cwd })
+    assert.match(result.stderr, /note: storage options of another backend in the config are not used with --storage az:\/\/container\/app: aws_region, aws_endpoint/)
+    // The next problem is the real one: no Azure credentials, not an unknown key.
+    assertUsageError(result, /no credentials for az:\/\/container\/app/)
+    const site = join(tempDir('env-other-backend-store'), 'site')
+    const local = await runCli(['--storage', `file://${site}`], { cwd })
+    assert.equal(local.code, 0, local.stderr)
+    assert.match(local.stderr, /note: storage options of another backend/)
   })
 })

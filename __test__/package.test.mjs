@@ -33,8 +33,8 @@ const BASE = 'https://cdn.example.com/app/'
 
 // What a user needs, and nothing else; bin/ may grow.
 const PACKED_FILES = [
-  'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts',
-  'deploy.js', 'vite.js', 'base.js', 'hashed.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
+  'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts', 'index.d.mts',
+  'deploy.js', 'vite.js', 'base.js', 'hashed.js', 'env.js', 'setup.js', 'cdn.js', 'check.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
 ]
 
 /**
@@ -97,6 +97,8 @@ describe('the packed package in a fresh Vite app', { skip: BINARY ? false : 'no 
   let storageOptions
   let mainPack
   let platformPack
+  let packs
+  let published
 
   before(async () => {
     work = tempDir('package')
@@ -108,7 +110,7 @@ describe('the packed package in a fresh Vite app', { skip: BINARY ? false : 'no 
     }
 
     // 1. `npm pack` of the repo, as `npm publish` packs it.
-    const packs = join(work, 'packs')
+    packs = join(work, 'packs')
     mkdirSync(packs)
     const packed = JSON.parse((await ok('npm', ['pack', '--json', '--pack-destination', packs], { cwd: ROOT })).stdout)
     mainPack = packed[0]
@@ -125,7 +127,7 @@ describe('the packed package in a fresh Vite app', { skip: BINARY ? false : 'no 
       return [platformManifest.name, platformManifest.version]
     }))
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2))
-    const published = join(work, 'published')
+    published = join(work, 'published')
     mkdirSync(published)
     await ok('npm', ['pack', '--pack-destination', published], { cwd: join(stage, 'package') })
 
@@ -287,7 +289,52 @@ describe('the packed package in a fresh Vite app', { skip: BINARY ? false : 'no 
       '',
     ].join('\n'))
     await ok(TSC, ['--noEmit', '-p', join(app, 'tsconfig.json')], { cwd: app })
+    // The same files as Node resolves them in this `"type": "module"` app: the
+    // default import must be callable (TS2349 when `import` gets CJS types).
+    writeFileSync(join(app, 'tsconfig.node.json'), JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' },
+    }, null, 2))
+    await ok(TSC, ['--noEmit', '-p', join(app, 'tsconfig.node.json')], { cwd: app })
   })
+
+  // pnpm, yarn and bun, each fetched from the npm registry by npx, install the
+  // same tarballs into apps of their own. The platform packages are not on
+  // the registry: pnpm, whose layout lets a package see only what it
+  // declares, gets the local one through an override of vite-deploy's
+  // optional dependency; yarn and bun get it as a dependency of the app, next
+  // to the tarball without optional dependencies.
+  const MANAGERS = {
+    pnpm: { npx: ['--yes', 'pnpm@10'], install: ['install'], exec: ['exec'] },
+    yarn: { npx: ['--yes', 'yarn@1'], install: ['install', '--non-interactive'], exec: [] },
+    bun: { npx: ['--yes', 'bun@1'], install: ['install'], exec: ['x'] },
+  }
+  for (const [name, manager] of Object.entries(MANAGERS)) {
+    it(`${name} installs the packed package: vite build publishes, the CLI plans`, async () => {
+      const dir = join(work, `app-${name}`)
+      mkdirSync(dir)
+      for (const entry of ['index.html', 'src']) cpSync(join(app, entry), join(dir, entry), { recursive: true })
+      const platformTarball = `file:${join(packs, platformPack.filename)}`
+      const manifest = { name: `app-${name}`, private: true, type: 'module', dependencies: { vite: VITE_VERSION } }
+      if (name === 'pnpm') {
+        manifest.dependencies[pkg.name] = `file:${join(published, `${pkg.name}-${pkg.version}.tgz`)}`
+        manifest.pnpm = { overrides: { [PLATFORM_PACKAGE]: platformTarball } }
+      } else {
+        manifest.dependencies[pkg.name] = `file:${join(packs, mainPack.filename)}`
+        manifest.dependencies[PLATFORM_PACKAGE] = platformTarball
+      }
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2))
+      const store = join(dir, 'store')
+      writeFileSync(join(dir, 'vite.config.js'), `import viteDeploy from 'vite-deploy'\nexport default { plugins: [viteDeploy({ storage: ${JSON.stringify(`file://${store}`)}, base: '/' })] }\n`)
+      await ok('npx', [...manager.npx, ...manager.install], { cwd: dir, timeout: INSTALL_TIMEOUT_MS })
+      const built = await ok('npx', [...manager.npx, ...manager.exec, 'vite', 'build'], { cwd: dir })
+      assert.match(built.stdout + built.stderr, /vite-deploy: \d+ uploaded .* → file:\/\//)
+      const stored = new Map([...readTree(store)].filter(([key]) => !key.startsWith('.vite-deploy/')))
+      assert.deepEqual([...stored.keys()].sort(), [...readTree(join(dir, 'dist')).keys()].sort())
+      const planned = await ok('npx', [...manager.npx, ...manager.exec, 'vite-deploy', '--dry-run'], { cwd: dir })
+      assert.match(planned.stdout + planned.stderr, /vite-deploy: 0 to upload \(0 B\), \d+ unchanged, 0 orphans .*\(dry run\)/)
+    })
+  }
 
   it('without the platform package, loading it names the package and the command', async () => {
     rmSync(join(app, 'node_modules', PLATFORM_PACKAGE), { recursive: true, force: true })

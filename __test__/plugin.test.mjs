@@ -1,7 +1,8 @@
 // The Vite plugin in real builds of the example app: programmatic `build()`,
 // the builder `vite build` uses, watch and SSR builds, and a real S3 server.
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { build, createBuilder, createLogger } from 'vite'
@@ -94,7 +95,9 @@ describe('the plugin with a local folder', () => {
     assert.match(readFileSync(join(root, 'dist', 'index.html'), 'utf8'), /src="\/cdn\/assets\//)
     process.env.VITE_DEPLOY = 'false'
     try {
-      await build(viteConfig(root, viteDeploy({ storage: `file://${out}` })).config)
+      const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }))
+      await build(config)
+      assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ['vite-deploy: not publishing (VITE_DEPLOY=false); base is still set'])
     } finally {
       delete process.env.VITE_DEPLOY
     }
@@ -121,19 +124,23 @@ describe('the plugin with a local folder', () => {
     const root = exampleApp()
     writeFileSync(join(root, 'src', 'entry-server.js'), 'export const render = () => "<p>ssr</p>"\n')
     const out = join(tempDir('plugin-out'), 'site')
-    await build(viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { ssr: 'src/entry-server.js', outDir: 'dist-ssr' } }).config)
+    const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { ssr: 'src/entry-server.js', outDir: 'dist-ssr' } })
+    await build(config)
     assert.ok(existsSync(join(root, 'dist-ssr')))
     assert.equal(existsSync(out), false)
+    assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ["vite-deploy: not publishing an SSR build (environments: ['ssr'] would)"])
   })
 
   it('a watch build uploads nothing unless watch: true', async () => {
     const root = exampleApp()
     const out = join(tempDir('plugin-out'), 'site')
-    const watcher = await build(viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { watch: {} } }).config)
+    const { log, config } = viteConfig(root, viteDeploy({ storage: `file://${out}` }), { build: { watch: {} } })
+    const watcher = await build(config)
     await new Promise((resolve, reject) => watcher.on('event', (e) => { if (e.code === 'END') resolve(); if (e.code === 'ERROR') reject(e.error) }))
     await watcher.close()
     assert.ok(existsSync(join(root, 'dist', 'index.html')))
     assert.equal(existsSync(out), false)
+    assert.deepEqual(log.lines.filter((l) => /^vite-deploy:/.test(l.message)).map((l) => l.message), ['vite-deploy: not publishing in watch mode (watch: true publishes every rebuild)'])
   })
 
   it('a build with several outputs (as @vitejs/plugin-legacy makes) publishes once', async () => {
@@ -203,5 +210,211 @@ describe('the plugin with a real S3 server', () => {
     const errors = log.lines.filter((l) => l.level === 'error')
     assert.equal(errors.length, 1, log.text())
     assert.match(errors[0].message, /NoSuchBucket[\s\S]*failOnError: false/)
+    // The listing sent at buildStart found it: publishing never started.
+    assert.equal(log.lines.filter((l) => /^vite-deploy: publishing/.test(l.message)).length, 0, log.text())
+  })
+
+  it('credentials in .env.production.local reach the deploy and nothing the deploy reads reaches client code', async () => {
+    const root = exampleApp()
+    // Client code that prints everything Vite exposes to it.
+    writeFileSync(join(root, 'src', 'main.js'), `${readFileSync(join(root, 'src', 'main.js'), 'utf8')}\nconsole.log(JSON.stringify(import.meta.env))\n`)
+    writeFileSync(join(root, '.env.production.local'), [
+      'AWS_ACCESS_KEY_ID=AKIAPLANTEDKEY0000001',
+      'AWS_SECRET_ACCESS_KEY=planted-secret-0f9e8d7c',
+      'VITE_DEPLOY_STORAGE=s3://pluginbucket/envsite',
+      'VITE_SHOWN=visible-to-the-client',
+    ].join('\n'))
+    const { aws_access_key_id: _key, aws_secret_access_key: _secret, ...withoutCredentials } = s3Options()
+    await withEnv(CLEAN_ENV, async () => {
+      await build(viteConfig(root, viteDeploy({ storageOptions: withoutCredentials })).config)
+      assert.equal(process.env.AWS_SECRET_ACCESS_KEY, undefined, 'nothing was written to process.env')
+    })
+    const stored = siteOnly(await readMotoBucket(moto.endpoint, 'pluginbucket', 'envsite'))
+    assert.ok(stored.has('index.html'), 'published with the credentials from the file')
+    const text = builtText(join(root, 'dist'))
+    assert.match(text, /visible-to-the-client/, 'the test can see what reaches the client')
+    for (const secret of ['planted-secret-0f9e8d7c', 'AKIAPLANTEDKEY0000001', 's3://pluginbucket/envsite', 'VITE_DEPLOY_STORAGE']) {
+      assert.ok(!text.includes(secret), `${secret} is in the built files`)
+    }
+  })
+})
+
+/** Runs `fn` with process.env changed as given (undefined deletes), then puts it back. */
+async function withEnv(changes, fn) {
+  const saved = Object.fromEntries(Object.keys(changes).map((key) => [key, process.env[key]]))
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete process.env[key]
+    else process.env[key] = value
+  }
+  try {
+    return await fn()
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key]
+      else process.env[key] = value
+    }
+  }
+}
+
+/** The variables the plugin reads, all unset, so each test states its own. */
+const CLEAN_ENV = Object.fromEntries(['VITE_DEPLOY_STORAGE', 'VITE_DEPLOY_DELETE', 'VITE_DEPLOY', 'VITE_BASE_URL', 'CI', 'DEBUG',
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_METADATA_ENDPOINT', 'AWS_SKIP_SIGNATURE'].map((key) => [key, undefined]))
+
+/** Every built file's text, to search for what must not reach the browser. */
+function builtText(dir) {
+  return [...readAllFiles(dir).values()].map((body) => body.toString('utf8')).join('\n')
+}
+
+describe("the plugin with Vite's env files and modes", () => {
+  it('reads VITE_DEPLOY_STORAGE for the build\'s mode: process env > .env.[mode].local > .env.[mode] > .env.local > .env', async () => {
+    const root = exampleApp()
+    const store = (name) => join(tempDir(`plugin-env-${name}`), 'site')
+    const stores = { env: store('env'), local: store('local'), production: store('production'), productionLocal: store('production-local'), staging: store('staging') }
+    writeFileSync(join(root, '.env'), `VITE_DEPLOY_STORAGE=file://${stores.env}\n`)
+    writeFileSync(join(root, '.env.local'), `VITE_DEPLOY_STORAGE=file://${stores.local}\n`)
+    writeFileSync(join(root, '.env.production'), `VITE_DEPLOY_STORAGE=file://${stores.production}\n`)
+    writeFileSync(join(root, '.env.production.local'), `VITE_DEPLOY_STORAGE=file://${stores.productionLocal}\n`)
+    writeFileSync(join(root, '.env.staging'), `VITE_DEPLOY_STORAGE=file://${stores.staging}\n`)
+    const published = () => Object.entries(stores).filter(([, dir]) => existsSync(join(dir, 'index.html'))).map(([name]) => name)
+    await withEnv(CLEAN_ENV, async () => {
+      await build(viteConfig(root, viteDeploy()).config)
+      assert.deepEqual(published(), ['productionLocal'])
+      await build({ ...viteConfig(root, viteDeploy()).config, mode: 'staging' })
+      assert.deepEqual(published(), ['productionLocal', 'staging'])
+      // A mode without files of its own: .env.local wins over .env.
+      await build({ ...viteConfig(root, viteDeploy()).config, mode: 'qa' })
+      assert.deepEqual(published(), ['local', 'productionLocal', 'staging'])
+      const fromProcess = store('process')
+      await withEnv({ VITE_DEPLOY_STORAGE: `file://${fromProcess}` }, () => build(viteConfig(root, viteDeploy()).config))
+      assert.ok(existsSync(join(fromProcess, 'index.html')), 'the process environment wins over the files')
+      const fromOption = store('option')
+      await withEnv({ VITE_DEPLOY_STORAGE: `file://${fromProcess}` }, () => build(viteConfig(root, viteDeploy({ storage: `file://${fromOption}` })).config))
+      assert.ok(existsSync(join(fromOption, 'index.html')), 'the option wins over everything')
+    })
+  })
+
+  it('VITE_BASE_URL and VITE_DEPLOY=false from .env.[mode] apply to that mode', async () => {
+    const root = exampleApp()
+    const out = join(tempDir('plugin-env-base'), 'site')
+    writeFileSync(join(root, '.env.production'), `VITE_BASE_URL=https://cdn.example.net/p/\nVITE_DEPLOY_STORAGE=file://${out}\n`)
+    writeFileSync(join(root, '.env.development'), 'VITE_DEPLOY=false\n')
+    await withEnv(CLEAN_ENV, async () => {
+      const { log, config } = viteConfig(root, viteDeploy())
+      await build({ ...config, mode: 'development' })
+      assert.equal(existsSync(out), false)
+      assert.equal(log.lines.filter((l) => /not publishing \(VITE_DEPLOY=false\)/.test(l.message)).length, 1, log.text())
+      await build(viteConfig(root, viteDeploy()).config)
+    })
+    assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /src="https:\/\/cdn\.example\.net\/p\/assets\//)
+  })
+})
+
+describe('the plugin without storage', () => {
+  it('a local build passes and says in one line that nothing was published; with CI set it fails', async () => {
+    const root = exampleApp()
+    await withEnv(CLEAN_ENV, async () => {
+      const { log, config } = viteConfig(root, viteDeploy())
+      await build(config)
+      assert.ok(existsSync(join(root, 'dist', 'index.html')))
+      const lines = log.lines.filter((l) => /^vite-deploy:/.test(l.message))
+      assert.equal(lines.length, 1, log.text())
+      assert.match(lines[0].message, /no storage set, so nothing will be published — set VITE_DEPLOY_STORAGE \(for example in \.env\.production\.local\)/)
+
+      await withEnv({ CI: 'true' }, async () => {
+        const error = await build(viteConfig(root, viteDeploy()).config).then(() => null, (e) => e)
+        assert.ok(error, 'the build must fail under CI')
+        assert.equal(error.pluginCode ?? error.code, 'NO_STORAGE')
+        const kept = viteConfig(root, viteDeploy({ failOnError: false }))
+        await build(kept.config)
+        assert.equal(kept.log.lines.filter((l) => l.level === 'error' && /no storage given/.test(l.message)).length, 1, kept.log.text())
+      })
+    })
+  })
+})
+
+describe('the plugin reports setup errors before the build, without a stack trace', () => {
+  /** Builds and returns the error; the build must fail before Vite writes dist. */
+  async function setupError(root, options) {
+    const error = await withEnv(CLEAN_ENV, () => build(viteConfig(root, viteDeploy(options)).config).then(() => null, (e) => e))
+    assert.ok(error, 'the build must fail')
+    assert.equal(existsSync(join(root, 'dist')), false, 'it failed before the build')
+    assert.doesNotMatch(error.stack, /\n\s+at /, 'no JS stack trace')
+    assert.match(error.message, /error code [A-Z_]+/)
+    return error
+  }
+
+  it('a misspelt plugin option gets a did-you-mean, and the valid options include the plugin\'s own', async () => {
+    const error = await setupError(exampleApp(), { storage: 'memory:///x', enable: false })
+    assert.match(error.message, /unknown option `enable` in viteDeploy\(\{ … \}\) — did you mean `enabled`\?/)
+    assert.match(error.message, /Valid options: .*storage.*failOnError.*verbose/)
+  })
+
+  it('`dir` is refused with a hint', async () => {
+    const error = await setupError(exampleApp(), { storage: 'memory:///x', dir: 'out' })
+    assert.match(error.message, /takes no `dir` option — set build\.outDir/)
+  })
+
+  it('an unsupported scheme, a URL without a scheme and missing credentials', async () => {
+    assert.match((await setupError(exampleApp(), { storage: 'ftp://host/x' })).message, /unsupported storage scheme 'ftp:'/)
+    assert.match((await setupError(exampleApp(), { storage: 'my-bucket/app' })).message, /invalid storage URL 'my-bucket\/app'/)
+    assert.match((await setupError(exampleApp(), { storage: 's3://bucket/app', storageOptions: { aws_endpoin: 'http://127.0.0.1:9' } })).message,
+      /unknown option 'aws_endpoin' for S3 storage \(did you mean 'aws_endpoint'\?\)/)
+    const error = await setupError(exampleApp(), { storage: 's3://bucket/app' })
+    assert.match(error.message, /no credentials for s3:\/\/bucket\/app: set AWS_ACCESS_KEY_ID/)
+    assert.match(error.message, /error code MISSING_CREDENTIALS; DEBUG=vite-deploy prints the stack trace/)
+  })
+})
+
+describe('`vite build` prints a failure as one block', () => {
+  /** The example app as a project where `vite-deploy` and `vite` resolve to this package and its Vite. */
+  function viteProject(pluginOptions) {
+    const root = exampleApp()
+    mkdirSync(join(root, 'node_modules'))
+    symlinkSync(ROOT, join(root, 'node_modules', 'vite-deploy'))
+    symlinkSync(join(ROOT, 'node_modules', 'vite'), join(root, 'node_modules', 'vite'))
+    writeFileSync(join(root, 'vite.config.mjs'), `import viteDeploy from 'vite-deploy'\nexport default { plugins: [viteDeploy(${JSON.stringify(pluginOptions)})] }\n`)
+    return root
+  }
+  const viteBuild = (cwd, extra = {}) => {
+    const env = { ...process.env, ...extra }
+    for (const key of Object.keys(CLEAN_ENV)) if (!(key in extra)) delete env[key]
+    return spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd, env, encoding: 'utf8' })
+  }
+
+  it('a setup error: the problem, the fix and the code, no stack trace unless DEBUG=vite-deploy', () => {
+    const cwd = viteProject({ storage: 's3://bucket//app' })
+    const result = viteBuild(cwd)
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /error during build:\ninvalid storage URL 's3:\/\/bucket\/\/app': the path has a double slash.*write s3:\/\/bucket\/app\n\(error code INVALID_URL; DEBUG=vite-deploy prints the stack trace\)\n/)
+    assert.doesNotMatch(result.stderr, /\n\s+at |cause:|\{/)
+    const debug = viteBuild(cwd, { DEBUG: 'vite-deploy' })
+    assert.equal(debug.status, 1)
+    assert.match(debug.stderr, /\n\s+at .*deploy\.js/)
+  })
+
+  it('a store that refuses the listing fails after the build with the same block', () => {
+    const options = { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1' }
+    const cwd = viteProject({ storage: 's3://bucket/app', base: 'https://cdn.example.com/app/', retries: 0, storageOptions: options })
+    const result = viteBuild(cwd)
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /error during build:\ncannot list s3:\/\/bucket\/app: .*is the endpoint reachable\?.*\n\(error code LIST_FAILED; DEBUG=vite-deploy prints the stack trace\)\n/)
+    assert.doesNotMatch(result.stderr, /\n\s+at /)
+  })
+})
+
+describe('the plugin warns when the HTML will not find its assets', () => {
+  it('no base while publishing under a prefix: one warning naming the prefix and the fix', async () => {
+    const root = exampleApp()
+    // A store that does not answer: the warning comes before any request.
+    const storageOptions = { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1' }
+    const { log, config } = viteConfig(root, viteDeploy({ storage: 's3://bucket/app', storageOptions, retries: 0, failOnError: false }))
+    await withEnv(CLEAN_ENV, () => build(config))
+    const warnings = log.lines.filter((l) => l.level === 'warn' && /^vite-deploy:/.test(l.message))
+    assert.equal(warnings.length, 1, log.text())
+    assert.match(warnings[0].message, /s3:\/\/bucket\/app publishes under 'app\/', but Vite's base is '\/'.*will not find its assets — set the plugin's base/)
+    const withBase = viteConfig(root, viteDeploy({ storage: 's3://bucket/app', storageOptions, retries: 0, failOnError: false, base: 'https://cdn.example.com/app/' }))
+    await withEnv(CLEAN_ENV, () => build(withBase.config))
+    assert.equal(withBase.log.lines.filter((l) => l.level === 'warn' && /publishes under/.test(l.message)).length, 0, withBase.log.text())
   })
 })

@@ -10,7 +10,7 @@
 // document of --json (and the output of --help and --version).
 
 const { spawn } = require('node:child_process')
-const { existsSync } = require('node:fs')
+const { existsSync, readdirSync } = require('node:fs')
 const path = require('node:path')
 const { pathToFileURL } = require('node:url')
 const { Command, CommanderError, InvalidArgumentError } = require('commander')
@@ -24,7 +24,9 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deploy, releases, rollback, DeployError, redactUrl } = engine
+const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl } = engine
+const { loadDeployEnv } = require('../env.js')
+const { unknownOptionError } = require('../setup.js')
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { version } = require('../package.json')
 
@@ -40,19 +42,23 @@ const PLAIN_PROGRESS_INTERVAL_MS = 2000
 
 const HELP_FOOTER = `
 Settings come from the flags first, then from the vite-deploy plugin's options
-in vite.config, then from the environment:
+in vite.config, then from the environment, then from Vite's env files for
+--mode (.env.[mode].local, .env.[mode], .env.local, .env):
   VITE_DEPLOY_STORAGE      storage URL, when neither --storage nor the config gives one
   VITE_DEPLOY_DELETE       'false' keeps orphans, like --no-delete
   VITE_BASE_URL            base URL for --build, when neither --base nor the config gives one
-  AWS_*, GOOGLE_*, AZURE_* credentials, unless given with -o
+  AWS_*, GOOGLE_*, AZURE_* credentials, unless given with -o (read from .env files for the deploy only)
+  AWS_ENDPOINT_URL_CLOUDFRONT  CloudFront API endpoint for --cloudfront (default: https://cloudfront.amazonaws.com)
+  CLOUDFLARE_API_TOKEN     token (Cache Purge permission) for --cloudflare-zone
   CI                       when true, progress is plain lines instead of a bar
 
 Releases (recorded in .vite-deploy/ledger.json under the prefix):
-  vite-deploy releases [--storage URL] [-o key=value] [--json]
-  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--json]
+  vite-deploy releases [--storage URL] [-o key=value] [--mode MODE] [--json]
+  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--mode MODE] [--json]
 
-Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed,
-2 bad usage or configuration.
+Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed (or
+the CDN invalidation or --check failed after it: the deploy is live), 2 bad
+usage or configuration.
 
 Examples:
   vite-deploy                                    build.outDir and the plugin's options from vite.config
@@ -120,11 +126,18 @@ function createProgram() {
     .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
     .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
     .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')
+    .option('--lease-wait <duration>', "how long to wait for another deploy's lease on the prefix before failing with LEASE_HELD, such as 30s or 10m; 0s fails at once (default: 5m)")
+    .option('--break-lease', 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it (default: off)')
     .option('--include <glob>', 'publish only files matching the glob, relative to the build folder, repeatable (default: every file)', collect)
     .option('--exclude <glob>', 'neither publish nor delete files matching the glob, repeatable (default: none)', collect)
+    .option('--cloudfront <distributionId>', 'after the deploy, invalidate the changed unhashed paths (HTML, manifest, public/ files) in this CloudFront distribution, signed with the AWS credentials (env: AWS_ENDPOINT_URL_CLOUDFRONT for another endpoint; default: the plugin\'s cdn)')
+    .option('--cloudfront-wait', 'wait until the CloudFront invalidation has completed (default: off)')
+    .option('--cloudflare-zone <zoneId>', "after the deploy, purge the changed unhashed URLs from this Cloudflare zone, with the token in CLOUDFLARE_API_TOKEN and the URLs under --base or the plugin's base (default: the plugin's cdn)")
+    .option('--check <url>', 'after the deploy, fetch each HTML page through this public URL and check every asset it references: status 200, Content-Type, Cache-Control, Content-Encoding; exit 1 with the list of problems (default: off)')
     .option('--json', 'print the report as one JSON document on stdout (default: off)')
     .option('--quiet', 'print errors only (default: off)')
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
+    .option('--mode <mode>', "Vite's mode: loads the config and .env.[mode] files for it, and is passed to --build (default: production)")
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .addHelpText('after', HELP_FOOTER)
@@ -142,6 +155,7 @@ function parseArgs(argv) {
   // `--no-delete` defaults `delete` to true; only an explicit flag counts,
   // so that the config and VITE_DEPLOY_DELETE still apply without it.
   flags.delete = program.getOptionValueSource('delete') === 'cli' ? flags.delete : undefined
+  flags.mode ??= 'production'
   return { dirArg: program.args[0], flags }
 }
 
@@ -195,13 +209,13 @@ function findConfigFile(cwd, configFlag) {
  * The parts of vite.config the CLI uses, or null when there is no config:
  * { file, root, outDir (absolute), manifest, pluginOptions }.
  */
-async function readViteConfig(cwd, configFlag) {
+async function readViteConfig(cwd, configFlag, mode = 'production') {
   const file = findConfigFile(cwd, configFlag)
   if (!file) return null
   const vite = await loadVite(cwd)
   let config
   try {
-    const env = { command: 'build', mode: 'production', isSsrBuild: false, isPreview: false }
+    const env = { command: 'build', mode, isSsrBuild: false, isPreview: false }
     const loaded = await vite.loadConfigFromFile(env, file, cwd, 'silent')
     config = loaded?.config ?? {}
   } catch (error) {
@@ -213,10 +227,35 @@ async function readViteConfig(cwd, configFlag) {
   return {
     file,
     root,
+    // Vite resolves envDir against root; `false` reads no env files.
+    envDir: config.envDir === false ? false : path.resolve(root, config.envDir ?? ''),
+    loadEnv: vite.loadEnv,
     outDir: path.resolve(root, config.build?.outDir ?? 'dist'),
     manifest: config.build?.manifest,
     pluginOptions: plugin?.api?.options ?? {},
   }
+}
+
+// ─── Vite's env files ───────────────────────────────────────────────────────
+
+/**
+ * The deploy's variables for `mode` (env.js): from the environment, then
+ * the env files in the config's envDir (else the current directory). Vite is
+ * loaded for its loadEnv only when there is an env file to read.
+ */
+async function readEnvFiles(cwd, config, mode, say) {
+  if (mode === 'local') throw usageError("--mode local is not allowed: Vite reserves 'local' for the .env.*.local files")
+  const envDir = config ? config.envDir : cwd
+  let loadEnv = config?.loadEnv
+  if (!loadEnv && envDir !== false && existsSync(envDir) && readdirSync(envDir).some((name) => name === '.env' || name.startsWith('.env.'))) {
+    try {
+      loadEnv = (await loadVite(cwd)).loadEnv
+    } catch (error) {
+      if (error.code !== 'VITE_MISSING') throw error
+      say('vite-deploy: note: the .env files here are not read: Vite reads them, and it is not installed (npm install --save-dev vite)')
+    }
+  }
+  return loadDeployEnv(loadEnv, mode, envDir)
 }
 
 // ─── resolve the options ────────────────────────────────────────────────────
@@ -231,14 +270,17 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
-  const storageOptions = mergeStorageOptions(fromConfig.storageOptions, flags.storageOption)
+  const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
+  const storageOptions = mergeStorageOptions(kept, flags.storageOption)
   return {
+    notes: dropped.length > 0 ? [`storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`] : [],
     outDir,
     // The folder as the user gave it, so every message names it that way.
     displayDir: dirArg ?? displayPath(cwd, outDir),
     // With --build and a folder argument, the build goes into that folder.
     buildOutDir: dirArg !== undefined ? outDir : undefined,
     root: config?.root ?? cwd,
+    mode: flags.mode,
     configFile: config?.file,
     // Like the plugin: Vite's manifest names the hashed files only when the config turns it on.
     manifest: config?.manifest,
@@ -258,10 +300,51 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
       retries: flags.retries ?? fromConfig.retries,
       timeout: flags.timeout ?? fromConfig.timeout,
       force: flags.force ? true : fromConfig.force,
+      leaseWait: flags.leaseWait ?? fromConfig.leaseWait,
+      breakLease: flags.breakLease ? true : fromConfig.breakLease,
       include: flags.include ?? fromConfig.include,
       exclude: flags.exclude ?? fromConfig.exclude,
+      cdn: cdnOption(flags, fromConfig.cdn),
+      check: flags.check ?? fromConfig.check,
     },
   }
+}
+
+/** The key prefix of a storage URL's backend: `aws_` for s3://, `null` for stores that take no options. */
+function optionPrefix(storage) {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(storage)?.[1].toLowerCase()
+  if (scheme === 'file' || scheme === 'memory') return null
+  return { s3: 'aws_', s3a: 'aws_', gs: 'google_', az: 'azure_', azure: 'azure_', abfs: 'azure_', abfss: 'azure_', adl: 'azure_' }[scheme]
+}
+
+/**
+ * The config's storageOptions that apply to --storage: with `--storage az://…`
+ * the config's `aws_*` keys are for its own S3 storage, so they are left out
+ * (with a note) rather than refused as unknown Azure options.
+ */
+function optionsForStorage(options = {}, flagStorage) {
+  // Not an object: mergeStorageOptions refuses it without showing it.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return { kept: options, dropped: [] }
+  const all = Object.keys(options)
+  if (flagStorage === undefined) return { kept: options, dropped: [] }
+  const prefix = optionPrefix(flagStorage)
+  const foreign = (key) => prefix === null || (/^(aws|google|azure)_/i.test(key) && prefix !== undefined && !key.toLowerCase().startsWith(prefix))
+  const dropped = all.filter(foreign)
+  return { kept: Object.fromEntries(all.filter((key) => !foreign(key)).map((key) => [key, options[key]])), dropped }
+}
+
+/** `cdn` from --cloudfront, --cloudfront-wait and --cloudflare-zone, over the config's. */
+function cdnOption(flags, fromConfig) {
+  if (flags.cloudfront === undefined && !flags.cloudfrontWait && flags.cloudflareZone === undefined) return fromConfig
+  if (flags.cloudflareZone !== undefined) {
+    if (flags.cloudfront !== undefined || flags.cloudfrontWait) throw usageError('--cloudflare-zone and --cloudfront are one CDN each: pass one of them')
+    return { cloudflare: { ...fromConfig?.cloudflare, zoneId: flags.cloudflareZone } }
+  }
+  const cloudfront = { ...fromConfig?.cloudfront }
+  if (flags.cloudfront !== undefined) cloudfront.distributionId = flags.cloudfront
+  if (flags.cloudfrontWait) cloudfront.wait = true
+  if (cloudfront.distributionId === undefined) throw usageError('--cloudfront-wait needs a distribution: pass --cloudfront DISTRIBUTION_ID too')
+  return { cloudfront }
 }
 
 /**
@@ -303,6 +386,7 @@ async function runViteBuild(settings, { quiet }, cwd) {
   }
   const args = [findViteBin(settings.root), 'build']
   if (settings.configFile) args.push('--config', settings.configFile)
+  args.push('--mode', settings.mode)
   if (settings.base !== undefined) args.push('--base', settings.base)
   if (settings.buildOutDir) args.push('--outDir', settings.buildOutDir)
   if (quiet) args.push('--logLevel', 'error')
@@ -445,23 +529,25 @@ function cancelOnSignals(say, beforeExit) {
 
 async function deployWithProgress(settings, flags, say) {
   const options = settings.deployOptions
-  const storageLabel = options.storage ?? process.env.VITE_DEPLOY_STORAGE
+  const storageLabel = options.storage ?? settings.env.values.VITE_DEPLOY_STORAGE
   if (storageLabel) say(`vite-deploy: ${options.dryRun ? 'planning' : 'deploying'} ${settings.displayDir} → ${redactUrl(String(storageLabel))}`)
   // Read after a --build, which may have just written the manifest.
   const hashedFiles = options.hashedFiles ?? hashedFilesFromManifest(settings.outDir, settings.manifest)
   const progress = createProgress({ quiet: flags.quiet, dryRun: options.dryRun }, say)
   const cancellation = cancelOnSignals(say, () => progress.stop())
   try {
-    return await deploy({
+    return await deployWithEnv({
       ...options,
       dir: settings.displayDir,
       hashedFiles,
       signal: cancellation.signal,
       onProgress: (event) => {
-        progress.onEvent(event)
+        if (event.type === 'leaseHeld') {
+          if (!flags.quiet) say(`vite-deploy: waiting for the lease of another deploy to this prefix: ${event.holder} holds it since ${event.since} (--lease-wait; --break-lease if that deploy is dead)`)
+        } else progress.onEvent(event)
         settings.userOnProgress?.(event)
       },
-    })
+    }, settings.env.fromFiles)
   } finally {
     cancellation.dispose()
     progress.stop()
@@ -482,7 +568,9 @@ function printReport(report, say) {
 
 /** The engine's message, or the CLI's when it can name a better fix. */
 function errorMessage(error, settings, flags) {
-  if (error.code === 'NO_STORAGE') return 'no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE'
+  // A misspelt option in the plugin's options, with the closest one among the plugin's own too.
+  if (error.code === 'INVALID_OPTION' && /unknown field/.test(error.message)) return unknownOptionError(error).message
+  if (error.code === 'NO_STORAGE') return `no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.${flags.mode ?? 'production'}.local)`
   if (error.code === 'DIR_MISSING' && settings) {
     return flags.build
       ? `directory '${settings.displayDir}' does not exist after vite build — check build.outDir in your Vite config or pass the folder that vite build writes`
@@ -504,6 +592,7 @@ function ledgerProgram(name) {
     .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
     .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
+    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)")
     .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
     .exitOverride()
@@ -524,20 +613,25 @@ async function ledgerCommand(name, argv, say) {
   const program = ledgerProgram(name)
   program.parse(argv, { from: 'user' })
   const flags = program.opts()
-  const config = await readViteConfig(process.cwd(), flags.config)
+  flags.mode ??= 'production'
+  const config = await readViteConfig(process.cwd(), flags.config, flags.mode)
+  const deployEnv = await readEnvFiles(process.cwd(), config, flags.mode, say)
   const fromConfig = config?.pluginOptions ?? {}
+  const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
+  if (dropped.length > 0) say(`vite-deploy: note: storage options of another backend in the config are not used with --storage ${flags.storage}: ${dropped.join(', ')}`)
+  const storageOptions = mergeStorageOptions(kept, flags.storageOption)
   const options = {
     storage: flags.storage ?? fromConfig.storage,
-    storageOptions: mergeStorageOptions(fromConfig.storageOptions, flags.storageOption),
+    storageOptions,
   }
   if (name === 'releases') {
-    const list = await releases(options)
+    const list = await releasesWithEnv(options, deployEnv.fromFiles)
     for (const r of list) {
       say(`${r.live ? '*' : ' '} ${r.id}  ${r.time}  ${r.files} files (${formatBytes(r.bytes)}), +${r.added} −${r.removed}  vite-deploy ${r.version}`)
     }
     return { flags, result: list }
   }
-  const report = await rollback({ ...options, to: flags.to, dryRun: flags.dryRun })
+  const report = await rollbackWithEnv({ ...options, to: flags.to, dryRun: flags.dryRun }, deployEnv.fromFiles)
   const verb = report.dryRun ? 'would restore' : 'restored'
   say(`vite-deploy: ${verb} ${report.restored.length} file(s) of release ${report.to} → ${report.storage}${report.release ? ` (recorded as ${report.release})` : ''}`)
   return { flags, result: report }
@@ -562,8 +656,11 @@ async function main(argv) {
     }
     const parsed = parseArgs(argv)
     flags = parsed.flags
-    const config = await readViteConfig(cwd, flags.config)
-    settings = resolveSettings({ cwd, dirArg: parsed.dirArg, flags, config, env })
+    const config = await readViteConfig(cwd, flags.config, flags.mode)
+    const deployEnv = await readEnvFiles(cwd, config, flags.mode, say)
+    settings = resolveSettings({ cwd, dirArg: parsed.dirArg, flags, config, env: deployEnv.values })
+    settings.env = deployEnv
+    for (const note of settings.notes) say(`vite-deploy: note: ${note}`)
     if (flags.base !== undefined && !flags.build) {
       say(`vite-deploy: note: --base only applies with --build; the build in '${settings.displayDir}' keeps the base it was built with`)
     }

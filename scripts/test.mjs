@@ -76,5 +76,8 @@ run('rustfmt', 'cargo', ['fmt', '--check'])
 run('clippy', 'cargo', ['clippy', ...target, '--all-targets', '--', '-D', 'warnings'])
 run('rust tests', 'cargo', ['test', ...target])
 run('type check index.d.ts', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '__test__/types'])
+run('type check for bundlers', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '__test__/types/tsconfig.bundler.json'])
+// The packed package's types as ESM, CJS, node10 and bundlers resolve them (from the npm registry).
+run('are the types wrong', 'npm', ['exec', '--yes', '--package=@arethetypeswrong/cli@0.18.5', '--', 'attw', '--pack', '.', '--format', 'ascii'])
 run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1' } })
 console.error('\nall tests passed')

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::error::Error;
 use crate::options::DeployOptions;
 use crate::publish::{Cancellation, Event, Progress};
+use crate::rollback::LedgerOptions;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -34,27 +35,107 @@ impl Progress for JsProgress {
 /// Runs a deploy; resolves to `{ ok: true, value: report }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "deploy",
-    ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number",
+    ts_args_type = "options: object, onProgress?: (event: object) => void, id?: number, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
 pub async fn deploy_binding(
     options: Value,
     on_progress: Option<ProgressCallback>,
     id: Option<u32>,
+    env: Option<HashMap<String, String>>,
 ) -> napi::Result<String> {
     let cancel = Cancellation::default();
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
     }
     let progress = JsProgress(on_progress);
+    let files = FileEnv(env.unwrap_or_default());
     let answer = answer(options, |options: DeployOptions| {
-        crate::deploy(options, &progress, &cancel)
+        let options = files.apply(options);
+        crate::deploy_with_env(options, |name| files.get(name), &progress, &cancel)
     })
     .await;
     if let Some(id) = id {
         RUNNING.lock().unwrap().remove(&id);
     }
     Ok(answer)
+}
+
+/// Checks the options and the store without deploying (see
+/// [`crate::check_with_env`]); resolves to `{ ok: true }` or `{ ok: false, error }`, as JSON text.
+#[napi(
+    js_name = "check",
+    ts_args_type = "options: object, env?: Record<string, string>, reach?: boolean",
+    ts_return_type = "Promise<string>"
+)]
+pub async fn check_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+    reach: Option<bool>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: DeployOptions| {
+        let options = files.apply(options);
+        crate::check_with_env(options, |name| files.get(name), reach.unwrap_or(false))
+    })
+    .await)
+}
+
+/// Variables read from Vite's env files (`.env`, `.env.[mode].local`, …) by
+/// the JS side, for this deploy only: they are never written to the process
+/// environment, which wins over them.
+struct FileEnv(HashMap<String, String>);
+
+impl FileEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.0.get(name).cloned())
+    }
+
+    /// Credentials from the files (`AWS_*`, `GOOGLE_*`, `AZURE_*`) as storage
+    /// options, under those given: object_store's builders read only the
+    /// process environment.
+    fn apply(&self, mut options: DeployOptions) -> DeployOptions {
+        self.complete(&mut options.storage, &mut options.storage_options);
+        options
+    }
+
+    /// [`FileEnv::apply`] for `releases` and `rollback`.
+    fn apply_to_ledger(&self, mut options: LedgerOptions) -> LedgerOptions {
+        self.complete(&mut options.storage, &mut options.storage_options);
+        options
+    }
+
+    /// The storage URL from `VITE_DEPLOY_STORAGE` when none is given, and the
+    /// files' credentials for its backend under the options given.
+    fn complete(
+        &self,
+        storage: &mut Option<String>,
+        storage_options: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        if storage.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            *storage = self.get("VITE_DEPLOY_STORAGE").or(storage.take());
+        }
+        let Some(storage) = storage.as_deref() else {
+            return;
+        };
+        let given: std::collections::HashSet<String> = storage_options
+            .keys()
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
+        let unset: HashMap<String, String> = self
+            .0
+            .iter()
+            .filter(|(name, _)| std::env::var_os(name).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, value) in crate::store::options_from_vars(storage, &unset) {
+            if !given.contains(&key) {
+                storage_options.insert(key, value);
+            }
+        }
+    }
 }
 
 /// Stops the deploy started with `id` between files: nothing new is uploaded,
@@ -142,19 +223,121 @@ pub fn redact_url(url: String) -> String {
 /// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "releases",
-    ts_args_type = "options: object",
+    ts_args_type = "options: object, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
-pub async fn releases_binding(options: Value) -> napi::Result<String> {
-    Ok(answer(options, crate::rollback::releases).await)
+pub async fn releases_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: LedgerOptions| {
+        crate::rollback::releases(files.apply_to_ledger(options))
+    })
+    .await)
 }
 
 /// Rolls back to an earlier release; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "rollback",
-    ts_args_type = "options: object",
+    ts_args_type = "options: object, env?: Record<string, string>",
     ts_return_type = "Promise<string>"
 )]
-pub async fn rollback_binding(options: Value) -> napi::Result<String> {
-    Ok(answer(options, crate::rollback::rollback).await)
+pub async fn rollback_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: LedgerOptions| {
+        crate::rollback::rollback(files.apply_to_ledger(options))
+    })
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn file_variables_fill_in_under_what_is_given() {
+        let names = ["VITE_DEPLOY_STORAGE", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
+        if names.iter().any(|name| std::env::var_os(name).is_some()) {
+            return; // the process environment would win over the files
+        }
+        let files = FileEnv(
+            [
+                ("VITE_DEPLOY_STORAGE", "s3://bucket/app"),
+                ("AWS_SECRET_ACCESS_KEY", "from-the-file"),
+                ("AWS_REGION", "eu-west-1"),
+                ("AZURE_STORAGE_ACCOUNT_KEY", "other-backend"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let mut storage = None;
+        let mut options = BTreeMap::from([("AWS_REGION".to_string(), "us-east-1".to_string())]);
+        files.complete(&mut storage, &mut options);
+        assert_eq!(storage.as_deref(), Some("s3://bucket/app"));
+        assert_eq!(
+            options,
+            BTreeMap::from([
+                ("AWS_REGION".to_string(), "us-east-1".to_string()),
+                (
+                    "aws_secret_access_key".to_string(),
+                    "from-the-file".to_string()
+                ),
+            ])
+        );
+        let mut given = Some("memory:///x".to_string());
+        files.complete(&mut given, &mut BTreeMap::new());
+        assert_eq!(given.as_deref(), Some("memory:///x"));
+    }
+}
+
+/// The `src` and `href` values of an HTML document, for the check through the
+/// public URL (check.js): the same reading as the deploy's own asset check.
+#[napi(js_name = "htmlReferences")]
+pub fn html_references_binding(html: String) -> Vec<String> {
+    crate::verify::html_references(&html)
+}
+
+/// The `Content-Type` and `Cache-Control` the deploy stores for each file
+/// (`null` Content-Type: the store's default), under the `cacheControl`
+/// option; the check through the public URL compares the CDN's answers with
+/// these, so both come from headers.rs.
+#[napi(
+    js_name = "storedHeaders",
+    ts_args_type = "files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>",
+    ts_return_type = "Array<{ contentType: string | null, cacheControl: string }>"
+)]
+pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> napi::Result<Value> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        path: String,
+        kind: crate::local::FileKind,
+    }
+    let invalid = |error: String| napi::Error::from_reason(error);
+    let files: Vec<File> = serde_json::from_value(files).map_err(|e| invalid(e.to_string()))?;
+    let rules: Vec<(String, String)> = match cache_control {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => serde_json::from_value::<serde_json::Map<String, Value>>(value)
+            .map_err(|e| invalid(format!("cacheControl: {e}")))?
+            .into_iter()
+            .map(|(glob, value)| (glob, value.as_str().unwrap_or_default().to_string()))
+            .collect(),
+    };
+    let rules = crate::headers::CacheRules::new(&rules).map_err(|e| invalid(e.to_string()))?;
+    Ok(Value::Array(
+        files
+            .iter()
+            .map(|file| {
+                json!({
+                    "contentType": crate::headers::content_type(&file.path),
+                    "cacheControl": rules.for_file(&file.path, file.kind),
+                })
+            })
+            .collect(),
+    ))
 }

@@ -212,6 +212,30 @@ pub enum Error {
         missing: Vec<String>,
     },
 
+    /// Another deploy to the same prefix holds its lease.
+    #[error("another deploy to {store} is running: {holder} holds its lease since {since} (renewed while it runs, else it expires {expires}); {waited} and wrote nothing — rerun once that deploy has finished, or, if it is dead, pass breakLease: true (--break-lease) to take the lease over")]
+    LeaseHeld {
+        /// The storage URL.
+        store: String,
+        /// Host, pid and CI job of the holder.
+        holder: String,
+        /// When it took the lease, RFC 3339.
+        since: String,
+        /// When the lease lapses unless renewed, RFC 3339.
+        expires: String,
+        /// How long this deploy waited, or that it was cancelled.
+        waited: String,
+    },
+
+    /// The lease cannot be read or written.
+    #[error("deploy lease of {store}: {message} — nothing was written; check the credentials' write access to the prefix")]
+    Lease {
+        /// The storage URL.
+        store: String,
+        /// What failed, with the store's message.
+        message: String,
+    },
+
     /// Reading a remote object to compare it with the local file failed.
     #[error("cannot read '{key}' from {store} to compare it: {message}")]
     Compare {
@@ -251,6 +275,8 @@ impl Error {
             Error::LivePages { .. } => "LIVE_PAGES",
             Error::MissingAssets { .. } => "MISSING_ASSETS",
             Error::LedgerConflict { .. } => "LEDGER_CONFLICT",
+            Error::LeaseHeld { .. } => "LEASE_HELD",
+            Error::Lease { .. } => "LEASE",
         }
     }
 
@@ -264,6 +290,8 @@ impl Error {
                 | Error::Unreadable { .. }
                 | Error::Ledger { .. }
                 | Error::LedgerConflict { .. }
+                | Error::LeaseHeld { .. }
+                | Error::Lease { .. }
                 | Error::TooManyDeletes { .. }
                 | Error::LivePages { .. }
                 | Error::MissingAssets { .. }

@@ -523,7 +523,7 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
 
 /// Whether a store answered a conditional write with "not supported" (400,
 /// 501, or GCS wanting a generation it never gave) rather than failing.
-fn rejects_conditions(error: &object_store::Error) -> bool {
+pub(crate) fn rejects_conditions(error: &object_store::Error) -> bool {
     let text = describe(error).to_ascii_lowercase();
     [
         "501",

@@ -10,6 +10,7 @@
 pub mod binding;
 pub mod error;
 pub mod headers;
+pub mod lease;
 pub mod ledger;
 pub mod local;
 pub mod options;
@@ -49,6 +50,12 @@ pub async fn deploy(
 /// Errors here mean nothing was written: bad options, an unreadable build, a
 /// failed listing. Failures while publishing are collected in
 /// [`Report::failures`] instead, with nothing deleted.
+///
+/// A deploy that will write takes the prefix's lease first (see [`lease`]):
+/// it plans once without it, so an unchanged build writes nothing, then
+/// lists and plans again under the lease, since another deploy may have
+/// changed the prefix meanwhile. The lease is released at the end, also when
+/// the deploy failed or was cancelled.
 pub async fn deploy_with_env(
     options: DeployOptions,
     env: impl Fn(&str) -> Option<String>,
@@ -57,13 +64,70 @@ pub async fn deploy_with_env(
 ) -> Result<Report> {
     let started = Instant::now();
     let options = options.resolve(env)?;
-    let filter = local::Filter::new(&options.include, &options.exclude)?;
-    let cache = headers::CacheRules::new(&options.cache_control)?;
-    let network = store::Network {
+    let local = match run(&options, started, None, progress, cancel).await? {
+        Pass::Done(report) => return Ok(*report),
+        Pass::NeedsLease(local) => local,
+    };
+    let target = store::open(
+        &options.storage,
+        &options.storage_options,
+        &network(&options),
+    )?;
+    let lease = lease::acquire(&target, &options.lease, progress, cancel).await?;
+    let result = run(&options, started, Some((local, &lease)), progress, cancel).await;
+    let notes = lease.notes.clone();
+    let unreleased = lease.release().await;
+    match result? {
+        Pass::Done(report) => {
+            let mut report = *report;
+            // The wait or takeover first: it explains the rest.
+            report.notes = notes
+                .into_iter()
+                .chain(report.notes)
+                .chain(unreleased)
+                .collect();
+            Ok(report)
+        }
+        Pass::NeedsLease(_) => unreachable!("a pass with the lease never asks for it"),
+    }
+}
+
+/// What one pass of a deploy ended with.
+enum Pass {
+    /// The report: nothing needed the lease, or it was held.
+    Done(Box<Report>),
+    /// The plan writes, so the lease must be taken and the prefix listed
+    /// again; the scan of the build, to reuse.
+    NeedsLease(local::Scan),
+}
+
+fn network(options: &options::Resolved) -> store::Network {
+    store::Network {
         retries: options.retries,
         timeout: options.timeout.clone(),
+    }
+}
+
+/// One pass: without `held`, up to the plan, and to the end only when it
+/// writes nothing; with `held` (the scan and the lease), the whole deploy.
+async fn run(
+    options: &options::Resolved,
+    started: Instant,
+    held: Option<(local::Scan, &lease::Lease)>,
+    progress: &dyn Progress,
+    cancel: &Cancellation,
+) -> Result<Pass> {
+    let (scanned, held) = match held {
+        Some((local, lease)) => (Some(local), Some(lease)),
+        None => (None, None),
     };
-    let target = store::open(&options.storage, &options.storage_options, &network)?;
+    let filter = local::Filter::new(&options.include, &options.exclude)?;
+    let cache = headers::CacheRules::new(&options.cache_control)?;
+    let target = store::open(
+        &options.storage,
+        &options.storage_options,
+        &network(options),
+    )?;
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());
@@ -78,15 +142,18 @@ pub async fn deploy_with_env(
     let local::Scan {
         files: local,
         skipped,
-    } = tokio::task::spawn_blocking(move || {
-        let roles = local::Roles::for_build(&dir, hashed_files);
-        local::scan_build(&dir, &scan_filter, &roles, force)
-    })
-    .await
-    .map_err(|e| Error::Unreadable {
-        path: options.dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })??;
+    } = match scanned {
+        Some(scan) => scan,
+        None => tokio::task::spawn_blocking(move || {
+            let roles = local::Roles::for_build(&dir, hashed_files);
+            local::scan_build(&dir, &scan_filter, &roles, force)
+        })
+        .await
+        .map_err(|e| Error::Unreadable {
+            path: options.dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })??,
+    };
 
     if let Some((file, reason)) = local
         .iter()
@@ -100,6 +167,7 @@ pub async fn deploy_with_env(
 
     // One LIST and one small GET: everything the plan needs.
     let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
+    let listed_at = chrono::Utc::now();
     let (remote, loaded) = tokio::join!(
         remote::list(&target, &filter, &local_keys),
         ledger::read(&target)
@@ -192,6 +260,18 @@ pub async fn deploy_with_env(
     )?;
     check_references(&plan, &local, &remote, options.base.as_deref(), &target)?;
 
+    let writes = ledger.is_none()
+        || plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
+    if held.is_none() && writes && !options.dry_run {
+        return Ok(Pass::NeedsLease(local::Scan {
+            files: local,
+            skipped,
+        }));
+    }
+
     progress.event(Event::Planned {
         uploads: plan.with_action(plan::Action::Upload).count(),
         upload_bytes: plan.with_action(plan::Action::Upload).map(|s| s.size).sum(),
@@ -270,6 +350,9 @@ pub async fn deploy_with_env(
                     ledger::write(&target, &refreshed, &loaded).await?;
                 }
             }
+            notes.extend(
+                lease::keep_fresh(&target, &mut plan, ledger, listed_at, held, concurrency).await,
+            );
             publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         } else {
             publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
@@ -318,7 +401,30 @@ pub async fn deploy_with_env(
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
     report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(Pass::Done(Box::new(report)))
+}
+
+/// Checks the options and opens the store without deploying: everything
+/// that needs no network, and with `reach` one listing request that finds a
+/// missing bucket or refused credentials. The build directory is not looked
+/// at (the plugin checks before Vite writes it).
+pub async fn check_with_env(
+    options: DeployOptions,
+    env: impl Fn(&str) -> Option<String>,
+    reach: bool,
+) -> Result<()> {
+    let options = options.resolve(env)?;
+    local::Filter::new(&options.include, &options.exclude)?;
+    headers::CacheRules::new(&options.cache_control)?;
+    let network = store::Network {
+        retries: options.retries,
+        timeout: options.timeout.clone(),
+    };
+    let target = store::open(&options.storage, &options.storage_options, &network)?;
+    if reach {
+        remote::probe(&target).await?;
+    }
+    Ok(())
 }
 
 /// The release record of this deploy: every key with its size and, for the
@@ -410,5 +516,44 @@ fn check_references(
             store: target.url.clone(),
             missing,
         })
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    fn options(storage: &str) -> DeployOptions {
+        DeployOptions {
+            dir: "no-such-build-yet".into(),
+            storage: Some(storage.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn check_opens_the_store_without_the_build_and_names_setup_errors() {
+        let none = |_: &str| None;
+        check_with_env(options("memory:///checked"), none, true)
+            .await
+            .unwrap();
+        let error = check_with_env(options("ftp://host/x"), none, false)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "UNSUPPORTED_SCHEME");
+        let mut bad_glob = options("memory:///checked");
+        bad_glob.include = vec!["[".into()];
+        let error = check_with_env(bad_glob, none, false).await.unwrap_err();
+        assert_eq!(error.code(), "INVALID_GLOB");
+        let error = check_with_env(
+            DeployOptions {
+                storage: None,
+                ..options("")
+            },
+            |name| (name == "VITE_DEPLOY_STORAGE").then(|| "memory:///from-env".into()),
+            false,
+        )
+        .await;
+        assert!(error.is_ok(), "{error:?}");
     }
 }

@@ -111,6 +111,15 @@ pub struct DeployOptions {
     /// or when the deploy would delete more than `maxDeletes`.
     #[serde(default)]
     pub force: bool,
+    /// How long to wait for another deploy's lease on the prefix before
+    /// failing with `LEASE_HELD`, such as `30s` or `10m`; `0s` fails at
+    /// once. By default 5 minutes.
+    #[serde(default)]
+    pub lease_wait: Option<String>,
+    /// Take over the prefix's lease even though another deploy holds it and
+    /// it has not expired: for a deploy that died without releasing it.
+    #[serde(default)]
+    pub break_lease: bool,
 }
 
 /// `delete` as JS gives it: a boolean or retention settings.
@@ -168,6 +177,8 @@ pub struct Resolved {
     pub timeout: Option<String>,
     /// Skip the "is this a build?" check.
     pub force: bool,
+    /// How to take the deploy lease.
+    pub lease: crate::lease::Settings,
 }
 
 impl DeployOptions {
@@ -238,6 +249,19 @@ impl DeployOptions {
             })
             .collect::<Result<_>>()?;
 
+        let lease = crate::lease::Settings {
+            wait: match self.lease_wait.as_deref().map(str::trim) {
+                None | Some("") => crate::lease::DEFAULT_WAIT,
+                Some(text) => parse_duration(text).map_err(|reason| Error::InvalidOption {
+                    name: "leaseWait".into(),
+                    reason: format!(
+                        "{reason} (0s fails at once when another deploy holds the lease)"
+                    ),
+                })?,
+            },
+            break_lease: self.break_lease,
+        };
+
         Ok(Resolved {
             dir: self.dir,
             storage,
@@ -254,6 +278,7 @@ impl DeployOptions {
             retries,
             timeout: self.timeout.filter(|t| !t.trim().is_empty()),
             force: self.force,
+            lease,
         })
     }
 }
@@ -559,6 +584,26 @@ mod tests {
         let bad = options(Some("memory://"))
             .resolve(|n| (n == "VITE_DEPLOY_DELETE").then(|| "maybe".to_string()));
         assert!(matches!(bad, Err(Error::InvalidOption { .. })));
+    }
+
+    #[test]
+    fn lease_wait_is_a_duration_and_defaults_to_five_minutes() {
+        let wait = |text: Option<&str>| {
+            let mut o = options(Some("memory://"));
+            o.lease_wait = text.map(String::from);
+            o.resolve(no_env).map(|r| r.lease.wait)
+        };
+        assert_eq!(wait(None).unwrap(), crate::lease::DEFAULT_WAIT);
+        assert_eq!(wait(Some("0s")).unwrap(), std::time::Duration::ZERO);
+        assert_eq!(
+            wait(Some("1h30m")).unwrap(),
+            std::time::Duration::from_secs(5400)
+        );
+        let error = wait(Some("soon")).unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid option `leaseWait`: 'soon' is not a duration"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -91,6 +91,12 @@ pub enum KeptBecause {
     AlreadyLive,
     /// No release in the ledger recorded it: another tool put it there.
     NotRecorded,
+    /// No release recorded it and it was written while this deploy ran:
+    /// another deploy may be about to reference it.
+    WrittenDuringDeploy,
+    /// The deploy lease was lost before deleting: another deploy may be
+    /// running.
+    LeaseLost,
 }
 
 impl fmt::Display for Reason {
@@ -129,6 +135,12 @@ impl fmt::Display for Reason {
             ),
             Reason::OrphanKept(KeptBecause::NotRecorded) => {
                 f.write_str("orphan, kept: no release recorded it (delete: true removes it)")
+            }
+            Reason::OrphanKept(KeptBecause::WrittenDuringDeploy) => f.write_str(
+                "orphan, kept: written while this deploy ran, by another deploy perhaps",
+            ),
+            Reason::OrphanKept(KeptBecause::LeaseLost) => {
+                f.write_str("orphan, kept: the deploy lease was lost before deleting")
             }
         }
     }

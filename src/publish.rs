@@ -87,6 +87,15 @@ pub enum Event {
         /// Relative path.
         path: String,
     },
+    /// Another deploy holds the prefix's lease: this one waits for it.
+    LeaseHeld {
+        /// Host, pid and CI job of the holder.
+        holder: String,
+        /// When it took the lease, RFC 3339.
+        since: String,
+        /// When the lease lapses unless renewed, RFC 3339.
+        expires: String,
+    },
 }
 
 /// Receives [`Event`]s; called from worker tasks, so it must be cheap.

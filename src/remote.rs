@@ -378,6 +378,18 @@ pub fn etag_md5(e_tag: &str) -> Option<[u8; 16]> {
     Some(digest)
 }
 
+/// One listing request under the prefix, to learn early whether the bucket
+/// exists and the credentials work: the plugin sends it while Vite builds.
+pub async fn probe(target: &Target) -> Result<()> {
+    let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
+    target
+        .store
+        .list_with_delimiter(prefix)
+        .await
+        .map(|_| ())
+        .map_err(|error| list_error(target, error))
+}
+
 fn list_error(target: &Target, error: object_store::Error) -> Error {
     let message = describe(&error);
     let lower = message.to_ascii_lowercase();
@@ -403,10 +415,20 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         _ if lower.contains("connect") || lower.contains("dns") => " — is the endpoint reachable? check aws_endpoint/azure_storage_endpoint and the network",
         _ => "",
     };
+    // A WebDAV listing refused by a server that is S3 (MinIO, …): name the URL to write.
+    let s3 = (target.backend == crate::store::Backend::Http
+        && lower.contains("propfind")
+        && (lower.contains("405") || lower.contains("501")))
+    .then(|| crate::store::as_s3(&target.url))
+    .flatten();
+    let hint = match s3 {
+        Some((s3, endpoint)) => format!(" — the server does not speak WebDAV; if it is S3-compatible (MinIO, …), write {s3} with aws_endpoint={endpoint}"),
+        None => hint.to_string(),
+    };
     Error::List {
         store: target.url.clone(),
         message,
-        hint: hint.to_string(),
+        hint,
     }
 }
 

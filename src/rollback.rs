@@ -202,7 +202,27 @@ pub struct RollbackReport {
 
 /// Puts back the unhashed files of an earlier release and records it as a
 /// new release. Refuses when an asset it references is no longer stored.
+///
+/// It holds the prefix's deploy lease (see [`crate::lease`]) while it writes,
+/// as a deploy does, waiting for a deploy in progress; a dry run takes none.
 pub async fn rollback(options: LedgerOptions) -> Result<RollbackReport> {
+    if options.dry_run {
+        return rollback_now(options).await;
+    }
+    let (target, _, _) = open_ledger(&options).await?;
+    let lease = crate::lease::acquire(
+        &target,
+        &Default::default(),
+        &(),
+        &crate::publish::Cancellation::default(),
+    )
+    .await?;
+    let result = rollback_now(options).await;
+    lease.release().await;
+    result
+}
+
+async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     let (target, loaded, mut ledger) = open_ledger(&options).await?;
     let kept: Vec<&str> = ledger.releases.iter().map(|r| r.id.as_str()).collect();
     let release = ledger

@@ -233,6 +233,9 @@ pub fn open_with_env(
     network: &Network,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Target> {
+    if let Some(error) = explain(raw, options, &env) {
+        return Err(error);
+    }
     let url = parse_url(raw)?;
     let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| unrecognised(raw, &url))?;
     // Keys first (a misspelt credential key is a typo, not a missing
@@ -370,6 +373,102 @@ pub fn open_with_env(
         url: redact_url(raw),
         reachability,
     })
+}
+
+/// Mistakes that object_store would report in its own terms ("unsupported
+/// scheme", "builder error"), named with the fix instead. Checked before
+/// anything else, so the first message is the useful one.
+fn explain(
+    raw: &str,
+    options: &BTreeMap<String, String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<Error> {
+    // Every message below quotes the URL or parts of it: never its userinfo.
+    let raw = &redact_url(raw);
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: raw.to_string(),
+        reason,
+    };
+    let (scheme, rest) = raw.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme == "memory" && !rest.is_empty() && !rest.starts_with('/') {
+        return Some(invalid(format!(
+            "memory storage has no host: write memory:///{rest}"
+        )));
+    }
+    if let Some((host, path)) = rest.split_once('/') {
+        if !host.is_empty() && (path.starts_with('/') || path.contains("//")) {
+            let tidy: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            return Some(invalid(format!(
+                "the path has a double slash, which would make an empty folder name: write {scheme}://{host}/{}",
+                tidy.join("/")
+            )));
+        }
+    }
+    let option = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| options.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)))
+            .map(|(_, v)| v.clone())
+    };
+    if matches!(scheme.as_str(), "s3" | "s3a") {
+        let endpoint = option(&[
+            "aws_endpoint",
+            "aws_endpoint_url",
+            "endpoint_url",
+            "endpoint",
+        ])
+        .or_else(|| env("AWS_ENDPOINT"))
+        .or_else(|| env("AWS_ENDPOINT_URL"));
+        let allowed = option(&["aws_allow_http", "allow_http"])
+            .or_else(|| env("AWS_ALLOW_HTTP"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if let Some(endpoint) = endpoint.filter(|e| e.to_ascii_lowercase().starts_with("http://")) {
+            if !allowed {
+                return Some(Error::InvalidOption {
+                    name: "storageOptions.aws_allow_http".into(),
+                    reason: format!("the endpoint {} is plain http, which object_store refuses unless aws_allow_http=true: add it (-o aws_allow_http=true, or in storageOptions), or use https", redact_url(&endpoint)),
+                });
+            }
+        }
+    }
+    if let Some((s3, endpoint)) = as_s3(raw) {
+        let s3_key = options
+            .keys()
+            .find(|k| k.to_ascii_lowercase().starts_with("aws_"));
+        if let Some(key) = s3_key {
+            return Some(invalid(format!(
+                "{scheme}:// storage is WebDAV, but '{key}' is an S3 option: for an S3 server at {endpoint}, write {s3} with aws_endpoint={endpoint}"
+            )));
+        }
+        let allowed = option(&["allow_http"]).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if scheme == "http" && !allowed {
+            return Some(Error::InvalidOption {
+                name: "storageOptions.allow_http".into(),
+                reason: format!("plain http:// storage is WebDAV and needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write {s3} with aws_endpoint={endpoint} and aws_allow_http=true"),
+            });
+        }
+    }
+    None
+}
+
+/// An `http(s)://host/bucket/prefix` URL as the S3 URL and endpoint it
+/// would be if the server is S3-compatible: `(s3://bucket/prefix, http(s)://host)`.
+pub fn as_s3(raw: &str) -> Option<(String, String)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let (host, path) = rest.split_once('/')?;
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    if host.is_empty() || bucket.is_empty() {
+        return None;
+    }
+    let s3 = format!("s3://{bucket}/{prefix}");
+    Some((
+        s3.trim_end_matches('/').to_string(),
+        format!("{scheme}://{host}"),
+    ))
 }
 
 fn parse_url(raw: &str) -> Result<Url> {
@@ -700,6 +799,41 @@ fn unknown(key: &str, backend: Backend, known: &[&str], scheme: &str) -> Error {
         backend: backend.name(),
         hint: suggest(key, known, scheme),
     }
+}
+
+/// Storage options from variables read out of Vite's env files
+/// (`.env.production.local` …): `AWS_*` for `s3://`, `GOOGLE_*` for `gs://`,
+/// `AZURE_*` for `az://`, lowercased into the object_store keys they name,
+/// as each builder's `from_env()` does with the process environment. Names
+/// that are not keys of the URL's backend are left out, not refused: a
+/// `.env` file may hold variables for other tools.
+pub fn options_from_vars(
+    raw: &str,
+    vars: &std::collections::HashMap<String, String>,
+) -> BTreeMap<String, String> {
+    let Ok(url) = Url::parse(raw) else {
+        return BTreeMap::new();
+    };
+    let Ok((scheme, _)) = ObjectStoreScheme::parse(&url) else {
+        return BTreeMap::new();
+    };
+    let valid = |key: &str| match scheme {
+        ObjectStoreScheme::AmazonS3 => {
+            key.starts_with("aws_") && AmazonS3ConfigKey::from_str(key).is_ok()
+        }
+        ObjectStoreScheme::GoogleCloudStorage => {
+            key.starts_with("google_") && GoogleConfigKey::from_str(key).is_ok()
+        }
+        ObjectStoreScheme::MicrosoftAzure => {
+            key.starts_with("azure_") && AzureConfigKey::from_str(key).is_ok()
+        }
+        _ => false,
+    };
+    vars.iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .filter(|(key, _)| valid(key))
+        .map(|(key, value)| (key, value.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1052,5 +1186,61 @@ mod tests {
         assert!(error.to_string().contains("is an S3 option"), "{error}");
         let error = open_err("file:///tmp/x", &[("aws_region", "x")]);
         assert!(matches!(error, Error::UnknownOption { .. }), "{error}");
+    }
+
+    #[test]
+    fn env_file_variables_become_options_of_their_backend_only() {
+        let vars: std::collections::HashMap<String, String> = [
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_PROFILE_NOT_A_KEY", "x"),
+            ("AZURE_STORAGE_ACCOUNT_KEY", "a"),
+            ("VITE_DEPLOY_STORAGE", "s3://b"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s3 = options_from_vars("s3://bucket/app", &vars);
+        assert_eq!(
+            s3.into_iter().collect::<Vec<_>>(),
+            [("aws_access_key_id".to_string(), "k".to_string())]
+        );
+        let az = options_from_vars("az://c/p", &vars);
+        assert_eq!(az.keys().collect::<Vec<_>>(), ["azure_storage_account_key"]);
+        assert!(options_from_vars("file:///tmp/x", &vars).is_empty());
+        assert!(options_from_vars("not a url", &vars).is_empty());
+    }
+
+    #[test]
+    fn common_mistakes_are_named_with_their_fix() {
+        for (url, options, needle) in [
+            (
+                "s3://bucket//app",
+                &[][..],
+                "double slash, which would make an empty folder name: write s3://bucket/app",
+            ),
+            ("memory://site/app", &[][..], "write memory:///site/app"),
+            (
+                "http://127.0.0.1:9000/bucket/app",
+                &[][..],
+                "needs allow_http=true (-o allow_http=true, or in storageOptions); for an S3-compatible server (MinIO, …) write s3://bucket/app with aws_endpoint=http://127.0.0.1:9000 and aws_allow_http=true",
+            ),
+            (
+                "http://127.0.0.1:9000/bucket/app",
+                &[("aws_region", "us-east-1")][..],
+                "write s3://bucket/app with aws_endpoint=http://127.0.0.1:9000",
+            ),
+            (
+                "s3://bucket/app",
+                &[
+                    ("aws_endpoint", "http://127.0.0.1:9000"),
+                    ("aws_access_key_id", "k"),
+                ][..],
+                "add it (-o aws_allow_http=true",
+            ),
+        ] {
+            let error = open_err(url, options);
+            assert!(error.is_usage(), "{url}: {error}");
+            assert!(error.to_string().contains(needle), "{url}: {error}");
+        }
     }
 }

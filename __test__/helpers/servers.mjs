@@ -95,6 +95,25 @@ export async function startAzurite() {
   }
 }
 
+/** vite-deploy's deploy lease, removed at the end of every deploy (a failed or cancelled one too). */
+export const LEASE_KEY = '.vite-deploy/lease.json'
+
+/**
+ * Whether a request the proxy recorded deletes objects of the site: a
+ * DELETE, an S3 bulk delete (`POST ?delete`) or an Azure batch (`POST
+ * ?comp=batch`), unless all it removes is the deploy lease.
+ */
+export function isSiteDelete(request) {
+  if (request.method === 'DELETE') return !decodeURIComponent(request.url).endsWith(LEASE_KEY)
+  if (request.method !== 'POST' || !/[?&](delete|comp=batch)/.test(request.url)) return false
+  if (request.body === undefined) return true
+  const keys = [
+    ...[...request.body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]),
+    ...[...request.body.matchAll(/^DELETE (\S+) HTTP/gm)].map((m) => decodeURIComponent(m[1])),
+  ]
+  return keys.length === 0 || keys.some((key) => !key.endsWith(LEASE_KEY))
+}
+
 /**
  * A loopback HTTP proxy in front of a real server. It records every request
  * (`requests`: method and path) and can hold each request for `delayMs` to
@@ -120,7 +139,8 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
     // A copy on the server (S3's and Azure's copy headers) uploads no bytes.
     // WebDAV's COPY names its target in a header: `url` is where it writes.
     const copyTo = req.method === 'COPY' && req.headers.destination ? new URL(req.headers.destination).pathname : null
-    requests.push({ method: req.method, url: copyTo || req.url, copy: Boolean(copyTo || req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) })
+    const record = { method: req.method, url: copyTo || req.url, copy: Boolean(copyTo || req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) }
+    requests.push(record)
     const fault = fail(req)
     if (fault) faults.push({ method: req.method, url: req.url, fault })
     if (typeof fault === 'number') {
@@ -151,6 +171,11 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
       // An abandoned request is abandoned upstream too, rather than left
       // waiting for a body that never comes.
       res.on('close', () => { if (!res.writableFinished) upstream.destroy() })
+      // A bulk delete names its keys in the body: kept for isSiteDelete.
+      if (req.method === 'POST') {
+        record.body = ''
+        req.on('data', (chunk) => { if (record.body.length < 100_000) record.body += chunk })
+      }
       req.pipe(upstream)
     }
     const hold = typeof fault === 'object' && fault.delayMs !== undefined ? fault.delayMs : delayMs

@@ -37,3 +37,24 @@ export async function releaseTools(): Promise<void> {
   console.log(report.restored.join(', '), report.to)
   await deploy({ dir: 'dist', delete: { keep: 3, olderThan: '1h' }, maxDeletes: 100, base: 'https://cdn.example.com/app/', onDeployed: async (r) => console.log(r.release) })
 }
+
+export async function twoDeploysAtOnce(): Promise<void> {
+  try {
+    await deploy({ dir: 'dist', leaseWait: '10m', onProgress: (e) => { if (e.type === 'leaseHeld') console.log(`waiting for ${e.holder} (since ${e.since}, until ${e.expires})`) } })
+  } catch (error) {
+    if (error instanceof DeployError && error.code === 'LEASE_HELD') await deploy({ dir: 'dist', breakLease: true })
+  }
+}
+
+export async function cdnAndCheck(): Promise<void> {
+  const report = await deploy({
+    storage: 's3://my-bucket/app',
+    base: 'https://cdn.example.com/app/',
+    cdn: { cloudfront: { distributionId: 'E2QWRUHAPOMQZL', wait: true } },
+    check: 'https://cdn.example.com/app/',
+  })
+  const id: string | undefined = report.invalidation?.id
+  const problems: string[] = report.check?.problems.map((p) => `${p.path}: ${p.problem}`) ?? []
+  console.log(id, problems)
+  await deploy({ storage: 's3://my-bucket/app', cdn: { cloudflare: { zoneId: 'z', url: 'https://www.example.com/' } } })
+}
