@@ -78,7 +78,7 @@ export interface DeployOptions {
   /**
    * Uploads in flight at once (1–1024). Measured with bench/concurrency.mjs:
    * remote stores gain up to about 64; local writes are CPU-bound.
-   * @default 64 for remote stores, 4 for file:// and memory://
+   * @default 64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://
    */
   concurrency?: number
   /**

@@ -141,7 +141,7 @@ describe('cli: help and version', () => {
       assert.ok(stdout.includes(flag), `help names ${flag}`)
     }
     const prose = stdout.replace(/\s+/g, ' ') // the help wraps descriptions
-    for (const text of ['env: VITE_DEPLOY_STORAGE', 'env: VITE_BASE_URL', 'env: VITE_DEPLOY_DELETE=false', 'default: 64 for remote stores', 'default: 10', 'default: 30s', 'default: build.outDir from', 'Exit codes']) {
+    for (const text of ['env: VITE_DEPLOY_STORAGE', 'env: VITE_BASE_URL', 'env: VITE_DEPLOY_DELETE=false', 'default: 64 for cloud stores, 16 for WebDAV', 'default: 10', 'default: 30s', 'default: build.outDir from', 'Exit codes']) {
       assert.ok(prose.includes(text), `help says ${text}`)
     }
   })

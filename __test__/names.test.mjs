@@ -69,9 +69,11 @@ function under(stored, sub) {
   return siteOnly(new Map([...stored].filter(([k]) => k.startsWith(sub + '/')).map(([k, v]) => [k.slice(sub.length + 1), v])))
 }
 
-const listRequests = (proxy) => proxy.requests.filter((r) => r.method === 'GET' && /list-type=2|comp=list/.test(r.url))
+const listRequests = (proxy) => proxy.requests.filter((r) => (r.method === 'GET' && /list-type=2|comp=list/.test(r.url)) || r.method === 'PROPFIND')
+/** A listing of exactly the prefix `app`: S3's and Azure's `prefix=app/`, WebDAV's PROPFIND of the collection `/app`. */
+const LISTS_APP = /prefix=app%2F(&|$)|^\/app\/?$/
 
-for (const backendName of ['memory', 'file', 's3', 'az']) {
+for (const backendName of ['memory', 'file', 's3', 'az', 'webdav-rclone', 'webdav-wsgidav']) {
   describe(`names: ${backendName}`, () => {
     let backend
     const dir = join(tempDir(`names-${backendName}`), 'dist')
@@ -108,7 +110,7 @@ for (const backendName of ['memory', 'file', 's3', 'az']) {
       if (backend.proxy) {
         assert.deepEqual(backend.proxy.writes(), [])
         const [listing] = listRequests(backend.proxy)
-        assert.match(listing.url, /prefix=app%2F(&|$)/)
+        assert.match(listing.url, LISTS_APP)
       }
     })
 
@@ -128,7 +130,7 @@ for (const backendName of ['memory', 'file', 's3', 'az']) {
       assert.equal(report.summary.remote, Object.keys(hostile).length, 'only the prefix was listed')
       assert.ok(!report.files.some((f) => f.path.includes('sibling-only')))
       if (backend.proxy) {
-        for (const { url } of listRequests(backend.proxy)) assert.match(url, /prefix=app%2F(&|$)/)
+        for (const { url } of listRequests(backend.proxy)) assert.match(url, LISTS_APP)
       }
       writeBuild(dir, siblingBuild)
       await assertRedeployPlansNothing(sibling)

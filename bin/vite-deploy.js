@@ -123,7 +123,7 @@ function createProgram() {
     .option('--keep <n>', 'keep orphans that one of the last n distinct releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
     .option('--older-than <duration>', 'keep an orphan this long after it stopped being live: 90s, 30m, 1h, 7d, 2w; 0s for no window (default: 24h)')
     .option('--max-deletes <n>', 'stop before writing anything when more objects would be deleted; --force passes (default: 1000, or half of the remote files)', wholeNumber(0, 1e9, '--max-deletes 50'))
-    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for remote stores, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
+    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
     .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
     .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
     .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The whole test suite, as the README and .ci/run call it: installs what is
-// missing (npm packages, moto in .venv, the addon), checks formatting, lints
+// missing (npm packages, moto and wsgidav in .venv, Chromium and rclone from
+// Debian, the addon), checks formatting, lints
 // and types, then runs the Rust and Node tests. The Node tests start and stop
-// their own servers (moto, Azurite) on 127.0.0.1.
+// their own servers (moto, Azurite, rclone and wsgidav for WebDAV) on 127.0.0.1.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -10,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const MOTO = 'moto[server]==5.2.5'
+// The second WebDAV server of the contract tests (the first is rclone's).
+const WSGIDAV = ['wsgidav==4.4.0', 'cheroot==11.1.2']
 
 function run(title, command, args, options = {}) {
   const started = Date.now()
@@ -45,12 +48,21 @@ if (!existsSync(join(root, '.venv', 'bin', 'moto_server'))) {
   run('install moto', join(root, '.venv', 'bin', 'pip'), ['install', '--quiet', MOTO])
 }
 
+if (!existsSync(join(root, '.venv', 'bin', 'wsgidav'))) {
+  run('install wsgidav', join(root, '.venv', 'bin', 'pip'), ['install', '--quiet', ...WSGIDAV])
+}
+
 // The browser test needs Chromium; a download by Playwright cannot work here,
-// Debian's package does.
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium'
-if (!existsSync(chromium)) {
+// Debian's package does. The WebDAV contract runs against `rclone serve
+// webdav`, from Debian's rclone package.
+const onPath = (name) => (process.env.PATH || '').split(':').some((dir) => dir && existsSync(join(dir, name)))
+const packages = [
+  !existsSync(process.env.CHROMIUM || '/usr/bin/chromium') && 'chromium',
+  !(process.env.RCLONE ? existsSync(process.env.RCLONE) : onPath('rclone')) && 'rclone',
+].filter(Boolean)
+if (packages.length > 0) {
   run('update the package lists', 'apt-get', ['update', '-qq'])
-  run('install Chromium', 'apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  run(`install ${packages.join(', ')}`, 'apt-get', ['install', '-y', '-qq', ...packages], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
 const addon = readdirSync(root).filter((f) => f.endsWith('.node')).map((f) => join(root, f))

@@ -24,6 +24,7 @@ pub mod retention;
 pub mod rollback;
 pub mod store;
 pub mod verify;
+pub mod webdav;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -382,6 +383,11 @@ async fn run(
             "{} does not store Content-Type or Cache-Control: files were written without them",
             target.backend.name()
         ));
+    }
+    if target.backend == store::Backend::Http && report.headers_applied {
+        report.notes.push(
+            "WebDAV servers keep no Cache-Control, and most answer with a Content-Type guessed from the file name: set caching headers on the web server in front".into(),
+        );
     }
     if !report.succeeded() && plan.with_action(plan::Action::Delete).next().is_some() {
         report

@@ -82,7 +82,7 @@ impl Reachability {
 }
 
 /// object_store's reqwest client, watched by a [`Reachability`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Connector(pub Arc<Reachability>);
 
 impl HttpConnector for Connector {

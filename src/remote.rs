@@ -395,6 +395,11 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
     let lower = message.to_ascii_lowercase();
     let hint = match &error {
         object_store::Error::NotFound { .. } => " — the bucket or container does not exist: create it or fix the storage URL",
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+            if target.backend == crate::store::Backend::Http =>
+        {
+            " — check the server's basic-auth credentials: webdav_username and webdav_password in storageOptions (-o), or user:password@ in the URL"
+        }
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
             " — check the credentials (storageOptions, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME/AZURE_STORAGE_ACCOUNT_KEY)"
         }
@@ -403,6 +408,9 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         }
         _ if lower.contains("169.254.169.254") || lower.contains("credential") => {
             " — no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY), or pass them in storageOptions"
+        }
+        _ if lower.contains("url scheme is not allowed") => {
+            " — an http:// endpoint needs allow_http=true (-o allow_http=true; aws_allow_http=true for s3://)"
         }
         _ if lower.contains("connect") || lower.contains("dns") => " — is the endpoint reachable? check aws_endpoint/azure_storage_endpoint and the network",
         _ => "",

@@ -13,7 +13,6 @@ use std::sync::{Arc, OnceLock};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -61,6 +60,7 @@ impl Backend {
     pub fn default_concurrency(self) -> usize {
         match self {
             Backend::Local | Backend::Memory => crate::options::DEFAULT_LOCAL_CONCURRENCY,
+            Backend::Http => crate::options::DEFAULT_WEBDAV_CONCURRENCY,
             _ => crate::options::DEFAULT_CONCURRENCY,
         }
     }
@@ -73,12 +73,12 @@ impl Backend {
 
     /// Whether a copy between two keys runs on the server, so the bytes are
     /// not uploaded twice. Only where the tests exercise it: object_store
-    /// copies on GCS and WebDAV too, but moto's GCS copy leaves an empty
-    /// object and no WebDAV server runs here, so those get a plain PUT.
+    /// copies on GCS too, but moto's GCS copy leaves an empty object, so GCS
+    /// gets a plain PUT. WebDAV's COPY is tested on rclone and wsgidav.
     pub fn copies_server_side(self) -> bool {
         matches!(
             self,
-            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory
+            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory | Backend::Http
         )
     }
 
@@ -370,21 +370,38 @@ pub fn open_with_env(
         Backend::Http => {
             // object_store's HttpBuilder has no basic-auth setting: the
             // userinfo becomes a default header, and leaves the URL that
-            // object_store puts in its messages.
+            // object_store puts in its messages. One set of client options
+            // serves object_store's requests and the MKCOLs the WebDAV store
+            // sends itself.
             let mut client = ClientOptions::new();
             if let Some(header) = webdav_auth(&url, options)? {
                 let mut headers = HeaderMap::new();
                 headers.insert("authorization", header);
                 client = client.with_default_headers(headers);
             }
+            if let Some(timeout) = &network.timeout {
+                client = client.with_config(ClientConfigKey::Timeout, timeout);
+            }
+            // WebDAV's own keys became the header above.
+            for (key, value) in options
+                .iter()
+                .filter(|(k, _)| !WEBDAV_KEYS.contains(&k.as_str()))
+            {
+                let parsed = ClientConfigKey::from_str(key).expect("validated above");
+                client = client.with_config(parsed, value);
+            }
             let mut base = url.clone();
             let _ = base.set_username("");
             let _ = base.set_password(None);
-            configured!(
-                HttpBuilder::new()
-                    .with_url(&base[..url::Position::BeforePath])
-                    .with_client_options(client),
-                ClientConfigKey
+            Arc::new(
+                crate::webdav::open(
+                    &base[..url::Position::BeforePath],
+                    &prefix,
+                    client,
+                    network.retry_config(),
+                    crate::reachability::Connector(reachability.clone()),
+                )
+                .map_err(config_error)?,
             )
         }
         Backend::Local => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
@@ -959,6 +976,20 @@ mod tests {
             (memory.backend, memory.prefix.as_ref()),
             (Backend::Memory, "p")
         );
+    }
+
+    #[test]
+    fn webdav_has_its_own_default_concurrency() {
+        let dav = open_ok("http://127.0.0.1:9/site/app", &[("allow_http", "true")]);
+        assert_eq!(
+            (dav.backend, dav.prefix.as_ref()),
+            (Backend::Http, "site/app")
+        );
+        assert_eq!(
+            dav.backend.default_concurrency(),
+            crate::options::DEFAULT_WEBDAV_CONCURRENCY
+        );
+        assert!(dav.backend.copies_server_side());
     }
 
     #[test]

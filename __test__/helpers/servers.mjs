@@ -3,7 +3,7 @@
 // requests and injects faults. Each test file starts what it needs and stops
 // it in `after`.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -137,7 +137,9 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
   let fail = () => undefined
   const server = http.createServer((req, res) => {
     // A copy on the server (S3's and Azure's copy headers) uploads no bytes.
-    const record = { method: req.method, url: req.url, copy: Boolean(req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) }
+    // WebDAV's COPY names its target in a header: `url` is where it writes.
+    const copyTo = req.method === 'COPY' && req.headers.destination ? new URL(req.headers.destination).pathname : null
+    const record = { method: req.method, url: copyTo || req.url, copy: Boolean(copyTo || req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) }
     requests.push(record)
     const fault = fail(req)
     if (fault) faults.push({ method: req.method, url: req.url, fault })
@@ -196,12 +198,51 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
     port,
     requests,
     faults,
-    /** Requests that change the store (PUT, POST, DELETE). */
-    writes: () => requests.filter((r) => ['PUT', 'POST', 'DELETE'].includes(r.method)),
+    /** Requests that change the store (PUT, POST, DELETE, and WebDAV's COPY and MKCOL). */
+    writes: () => requests.filter((r) => ['PUT', 'POST', 'DELETE', 'COPY', 'MKCOL'].includes(r.method)),
     reset: () => { requests.length = 0; faults.length = 0 },
     failWhen: (predicate) => { fail = predicate },
     kill: close,
     revive: listen,
     stop: close,
   }
+}
+
+export const RCLONE = process.env.RCLONE || 'rclone'
+export const WSGIDAV = process.env.WSGIDAV || join(ROOT, '.venv', 'bin', 'wsgidav')
+
+/**
+ * Starts a WebDAV server on 127.0.0.1 serving a new temporary folder:
+ * `kind` is 'rclone' (`rclone serve webdav`, Debian's rclone) or 'wsgidav'
+ * (PyPI, in .venv). With `auth: { user, pass }` it requires basic auth.
+ * `root` is the folder, `endpoint` its http://127.0.0.1:PORT.
+ */
+export async function startWebdav(kind, { auth } = {}) {
+  const port = await freePort()
+  const root = mkdtempSync(join(tmpdir(), `vite-deploy-${kind}-`))
+  let server
+  if (kind === 'rclone') {
+    const args = ['serve', 'webdav', root, '--addr', `127.0.0.1:${port}`, '--config', '/dev/null']
+    if (auth) args.push('--user', auth.user, '--pass', auth.pass)
+    // rclone 1.60 refuses to start when AWS_CA_BUNDLE is set (shared/FACTS.md).
+    server = startProcess('rclone serve webdav', RCLONE, args, port, { AWS_CA_BUNDLE: undefined })
+  } else if (kind === 'wsgidav') {
+    if (!existsSync(WSGIDAV)) throw new Error(`wsgidav not found at ${WSGIDAV}: run \`npm test\` (it installs wsgidav into .venv) or set WSGIDAV`)
+    const config = {
+      host: '127.0.0.1',
+      port,
+      provider_mapping: { '/': root },
+      verbose: 1,
+      logging: { enable: false },
+      http_authenticator: { accept_basic: true, accept_digest: false, default_to_digest: false, trusted_auth_header: null },
+      simple_dc: { user_mapping: { '*': auth ? { [auth.user]: { password: auth.pass } } : true } },
+    }
+    const file = join(root, '..', `${port}-wsgidav.json`)
+    writeFileSync(file, JSON.stringify(config))
+    server = startProcess('wsgidav', WSGIDAV, ['--config', file], port)
+  } else {
+    throw new Error(`unknown WebDAV server ${kind}`)
+  }
+  await server.ready
+  return { endpoint: `http://127.0.0.1:${port}`, port, root, stop: async () => { await server.stop(); rmSync(root, { recursive: true, force: true }) } }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 
 import { LEDGER_DIR, readTree, tempDir } from './build.mjs'
-import { startAzurite, startMoto, startProxy } from './servers.mjs'
+import { startAzurite, startMoto, startProxy, startWebdav } from './servers.mjs'
 
 const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
 
@@ -64,6 +64,39 @@ export async function readMotoBucket(endpoint, bucket, prefix) {
     token = decodeXml(xml.match(/<NextContinuationToken>([^<]*)</)?.[1] || '')
   } while (token)
   return out
+}
+
+/**
+ * A WebDAV server (`kind`: 'rclone' or 'wsgidav') behind the counting proxy,
+ * deployed to at `http://…/app`. WebDAV keeps no headers of its own: both
+ * servers answer with a Content-Type guessed from the file name and drop
+ * Cache-Control, so `keepsHeaders` is 'content-type'. With `auth` the server
+ * requires basic auth and the credentials go in as storage options.
+ */
+export async function startWebdavBackend(kind, { auth } = {}) {
+  const server = await startWebdav(kind, { auth })
+  const proxy = await startProxy(server.port)
+  const headers = auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` } : {}
+  const site = join(server.root, 'app')
+  return {
+    name: `webdav-${kind}`,
+    storage: `${proxy.endpoint}/app`,
+    storageOptions: { allow_http: 'true', ...(auth ? { webdav_username: auth.user, webdav_password: auth.pass } : {}) },
+    proxy,
+    server,
+    out: site,
+    read: async () => {
+      if (!existsSync(site)) return new Map()
+      const out = new Map()
+      for (const [key, body] of readTree(site)) {
+        const response = await fetch(`${server.endpoint}/app/${encodeKey(key)}`, { method: 'HEAD', headers })
+        out.set(key, { body, contentType: response.headers.get('content-type'), cacheControl: response.headers.get('cache-control') })
+      }
+      return out
+    },
+    keepsHeaders: 'content-type',
+    stop: async () => { await proxy.stop(); await server.stop() },
+  }
 }
 
 /**
@@ -153,6 +186,9 @@ export const BACKENDS = Object.fromEntries(Object.entries({
       stop: async () => { await proxy.stop(); await azurite.stop() },
     }
   },
+
+  'webdav-rclone': () => startWebdavBackend('rclone'),
+  'webdav-wsgidav': () => startWebdavBackend('wsgidav'),
 }).map(([name, start]) => [name, async () => {
   const backend = await start()
   const readAll = backend.read

@@ -1,0 +1,3 @@
+import { runContract } from './helpers/contract.mjs'
+
+runContract('webdav-rclone')
