@@ -361,7 +361,8 @@ describe('the plugin reports setup errors before the build, without a stack trac
     assert.match((await setupError(exampleApp(), { storage: 's3://bucket/app', storageOptions: { aws_endpoin: 'http://127.0.0.1:9' } })).message,
       /unknown option 'aws_endpoin' for S3 storage \(did you mean 'aws_endpoint'\?\)/)
     const error = await setupError(exampleApp(), { storage: 's3://bucket/app' })
-    assert.match(error.message, /no credentials for s3:\/\/bucket\/app: set AWS_ACCESS_KEY_ID/)
+    // The credential chain ran before the build: every source it tried, in order, and the fix.
+    assert.match(error.message, /no credentials for s3:\/\/bucket\/app: tried, in order: 1\. environment \(AWS_ACCESS_KEY_ID.*5\. EC2 instance metadata.*Fix: run `aws configure`/s)
     assert.match(error.message, /error code MISSING_CREDENTIALS; DEBUG=vite-deploy prints the stack trace/)
   })
 })

@@ -79,5 +79,9 @@ run('type check index.d.ts', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '
 run('type check for bundlers', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '__test__/types/tsconfig.bundler.json'])
 // The packed package's types as ESM, CJS, node10 and bundlers resolve them (from the npm registry).
 run('are the types wrong', 'npm', ['exec', '--yes', '--package=@arethetypeswrong/cli@0.18.5', '--', 'attw', '--pack', '.', '--format', 'ascii'])
-run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1' } })
+// A deploy with no credentials configured asks the EC2 metadata service;
+// tests never leave loopback, so it is a closed port on 127.0.0.1 (tests of
+// the credential chain set their own).
+const metadata = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT || 'http://127.0.0.1:9'
+run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1', AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata } })
 console.error('\nall tests passed')

@@ -407,8 +407,8 @@ async fn run(
 }
 
 /// Checks the options and opens the store without deploying: everything
-/// that needs no network, and with `reach` one listing request that finds a
-/// missing bucket or refused credentials. The build directory is not looked
+/// that needs no network, the credentials (see below), and with `reach` one
+/// listing request that finds a missing bucket or refused credentials. The build directory is not looked
 /// at (the plugin checks before Vite writes it).
 pub async fn check_with_env(
     options: DeployOptions,
@@ -423,9 +423,13 @@ pub async fn check_with_env(
         timeout: options.timeout.clone(),
     };
     let target = store::open(&options.storage, &options.storage_options, &network)?;
+    // Missing credentials must fail before the build, not after it. The
+    // chain reads files and the environment first; only when nothing is
+    // configured does it ask the metadata service, which answers or times
+    // out within about a second. The credentials found are cached for the
+    // deploy, so a `credential_process` or STS call is not repeated.
+    target.resolve_credentials().await?;
     if reach {
-        // The chain may ask STS or the metadata service: only with `reach`.
-        target.resolve_credentials().await?;
         remote::probe(&target).await?;
     }
     Ok(())
