@@ -7,6 +7,8 @@ import { describe, it } from 'node:test'
 
 import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket, listMotoObjects, s3Options } from './helpers/moto.mjs'
+import { LEASE_KEY, startMoto, startProxy } from './helpers/servers.mjs'
 
 const build = () => writeBuild(join(tempDir('api'), 'dist'), buildFiles(1))
 let unique = 0
@@ -73,15 +75,23 @@ describe('bad input gets one clear error and touches nothing', () => {
     })
   })
 
-  it('a bucket that cannot be reached fails the listing before any write', async () => {
-    const error = await rejection(deploy({
-      dir: build(),
-      storage: 's3://bucket/app',
-      storageOptions: { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1', timeout: '2s', connect_timeout: '1s' },
-    }))
+  it('a bucket that cannot be listed fails the listing before any write', async (t) => {
+    // A real bucket behind a proxy that refuses every listing and forwards
+    // everything else: a write made before the listing would land in moto,
+    // which is read back directly.
+    const moto = await startMoto()
+    t.after(() => moto.stop())
+    const proxy = await startProxy(moto.port)
+    t.after(() => proxy.stop())
+    await createBucket(moto.endpoint, 'bucket')
+    proxy.failWhen((req) => (req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 503 : undefined))
+    const error = await rejection(deploy({ dir: build(), storage: 's3://bucket/app', storageOptions: s3Options(proxy.endpoint), retries: 0 }))
     assert.equal(error.code, 'LIST_FAILED')
     assert.equal(error.usage, false)
     assert.match(error.message, /cannot list s3:\/\/bucket\/app/)
+    assert.ok(proxy.faults.length > 0, 'the listing reached the proxy')
+    assert.deepEqual([...(await listMotoObjects(moto.endpoint, 'bucket', '')).keys()], [], 'nothing was written')
+    assert.deepEqual(proxy.writes().filter((r) => !decodeURIComponent(r.url).endsWith(LEASE_KEY)), [], 'no write but the lease was attempted')
   })
 })
 

@@ -324,17 +324,38 @@ describe('cli: S3 (moto)', () => {
   })
 
   it('--no-delete and VITE_DEPLOY_DELETE=false keep orphans', async () => {
-    writeBuild(join(cwd, 'dist'), v2)
     const orphan = 'assets/index-3fA9c1xZ.js'
-    for (const [how, extraEnv, flags] of [['--no-delete', {}, ['--no-delete']], ['VITE_DEPLOY_DELETE=false', { VITE_DEPLOY_DELETE: 'false' }, []]]) {
-      const result = await s3WithEnv(extraEnv, 's3://clibucket/app', '--json', ...flags)
+    // With no retention window and one kept release, retention alone deletes
+    // the orphan (the last case shows it), so only --no-delete can keep it.
+    // --keep and --older-than are explicit and win over VITE_DEPLOY_DELETE,
+    // so that case runs with the default retention, which would keep the
+    // orphan too, but for another reason: the reason tells them apart. Each
+    // case gets a fresh prefix, so its orphan has just been replaced.
+    const deletable = ['--older-than', '0s', '--keep', '1']
+    const cases = [['--no-delete', {}, ['--no-delete', ...deletable]], ['VITE_DEPLOY_DELETE=false', { VITE_DEPLOY_DELETE: 'false' }, []], ['neither', {}, deletable]]
+    for (const [i, [how, extraEnv, flags]] of cases.entries()) {
+      const storage = `s3://clibucket/nodelete${i}`
+      writeBuild(join(cwd, 'dist'), v1)
+      assert.equal((await s3(storage)).code, 0)
+      writeBuild(join(cwd, 'dist'), v2)
+      const result = await s3WithEnv(extraEnv, storage, '--json', ...flags)
       assert.equal(result.code, 0, result.stderr)
       const report = JSON.parse(result.stdout)
+      const stored = siteOnly(await readMotoBucket(moto.endpoint, 'clibucket', `nodelete${i}`))
+      const file = report.files.find((f) => f.path === orphan)
+      if (how === 'neither') {
+        assert.equal(file.action, 'delete', 'retention alone deletes the orphan')
+        assert.ok(!stored.has(orphan), 'retention alone deleted the orphan')
+        continue
+      }
       assert.equal(report.summary.deleted.count, 0, how)
-      assert.equal(report.files.find((f) => f.path === orphan).action, 'keep', how)
-      assert.ok((await bodies()).has(orphan), `${how} kept the orphan`)
+      assert.deepEqual([file.action, file.reason], ['keep', 'orphan, kept: delete is off'], how)
+      assert.ok(stored.has(orphan), `${how} kept the orphan`)
+      assertTreeEquals(new Map([...stored].filter(([key]) => key !== orphan).map(([key, { body }]) => [key, body])), v2)
     }
-    assertTreeEquals(new Map([...(await bodies())].filter(([key]) => key !== orphan)), v2)
+    // The tests below start from v2 live under app/ with its orphan kept.
+    writeBuild(join(cwd, 'dist'), v2)
+    assert.equal((await s3('s3://clibucket/app', '--no-delete')).code, 0)
   })
 
   it('SIGINT cancels: uploads in flight finish, nothing else starts, exit 1 with CANCELLED', async () => {
