@@ -149,14 +149,17 @@ describe('progress and filters', () => {
   })
 
   it('a prefix never touches a sibling prefix that starts with the same letters', async () => {
-    const base = memory()
+    // file://, so both prefixes are read back from the disk, not through vite-deploy.
+    const base = join(tempDir('api-sibling'), 'site')
     const dir = build()
-    await deploy({ dir, storage: `${base}/ab` })
-    const report = await deploy({ dir, storage: `${base}/a` })
+    await deploy({ dir, storage: `file://${base}/ab` })
+    const sibling = readTree(join(base, 'ab'))
+    writeBuild(dir, buildFiles(2))
+    const report = await deploy({ dir, storage: `file://${base}/a`, delete: true })
     assert.equal(report.summary.remote, 0, 'nothing under a/ yet')
     assert.equal(report.summary.deleted.count, 0)
-    const again = await deploy({ dir, storage: `${base}/ab`, dryRun: true })
-    assert.equal(again.summary.unchanged.count, Object.keys(buildFiles(1)).length)
+    assert.deepEqual(readTree(join(base, 'ab')), sibling, 'the sibling is untouched')
+    assert.deepEqual([...readTree(join(base, 'a')).keys()].filter((k) => !k.startsWith('.vite-deploy/')).sort(), Object.keys(buildFiles(2)).sort())
   })
 
   it('an already aborted signal writes nothing', async () => {
