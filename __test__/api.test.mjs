@@ -120,15 +120,21 @@ describe('environment fallbacks', () => {
 describe('progress and filters', () => {
   it('onProgress gets the totals, then one event per file', async () => {
     const events = []
-    const report = await deploy({ dir: build(), storage: memory(), onProgress: (e) => events.push(e) })
+    // file://, so the events are checked against what the store holds, not against the report.
+    const out = join(tempDir('api-progress'), 'site')
+    const dir = build()
+    await deploy({ dir, storage: `file://${out}`, onProgress: (e) => events.push(e) })
     // Events are delivered through the event loop; give the last ones a turn.
     await new Promise((r) => setImmediate(r))
-    const planned = events.find((e) => e.type === 'planned')
-    assert.equal(planned.uploads, report.summary.new.count)
-    assert.equal(planned.uploadBytes, report.summary.new.bytes)
+    const stored = new Map([...readTree(out)].filter(([key]) => !key.startsWith('.vite-deploy/')))
+    const storedBytes = [...stored.values()].reduce((sum, body) => sum + body.length, 0)
+    assert.deepEqual([...stored.keys()].sort(), Object.keys(buildFiles(1)).sort())
+    const planned = events.filter((e) => e.type === 'planned')
+    assert.equal(planned.length, 1)
+    assert.deepEqual(planned[0], { type: 'planned', uploads: stored.size, uploadBytes: storedBytes, deletes: 0, unchanged: 0 })
+    assert.equal(events[0].type, 'planned', 'the totals come first')
     const uploaded = events.filter((e) => e.type === 'uploaded')
-    assert.equal(uploaded.length, report.summary.new.count)
-    assert.equal(uploaded.reduce((sum, e) => sum + e.size, 0), report.summary.new.bytes)
+    assert.deepEqual(uploaded.map((e) => [e.path, e.size]).sort(), [...stored].map(([key, body]) => [key, body.length]).sort())
   })
 
   it('a throwing onProgress does not stop the deploy', async () => {
