@@ -53,6 +53,13 @@ if (!existsSync(chromium)) {
   run('install Chromium', 'apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
+// The terminal progress-bar tests run the CLI under util-linux's `script`
+// (Debian: bsdutils); without it they fail.
+if (spawnSync('script', ['--version']).status !== 0) {
+  run('update the package lists', 'apt-get', ['update', '-qq'])
+  run('install script (util-linux)', 'apt-get', ['install', '-y', '-qq', 'bsdutils'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
 const addon = readdirSync(root).filter((f) => f.endsWith('.node')).map((f) => join(root, f))
 const sources = newestMtime(['src', 'Cargo.toml', 'Cargo.lock', 'build.rs'].map((p) => join(root, p)))
 if (addon.length === 0 || newestMtime(addon) < sources) {
@@ -67,5 +74,7 @@ run('type check index.d.ts', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '
 run('type check for bundlers', join(root, 'node_modules', '.bin', 'tsc'), ['-p', '__test__/types/tsconfig.bundler.json'])
 // The packed package's types as ESM, CJS, node10 and bundlers resolve them (from the npm registry).
 run('are the types wrong', 'npm', ['exec', '--yes', '--package=@arethetypeswrong/cli@0.18.5', '--', 'attw', '--pack', '.', '--format', 'ascii'])
-run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1' } })
+// A hang fails the run instead of stalling it: on Node 20 the timeout holds
+// for each test file as a whole (the slowest, apps.test.mjs, takes minutes).
+run('node tests', process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=1800000', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1' } })
 console.error('\nall tests passed')
