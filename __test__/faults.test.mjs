@@ -447,10 +447,11 @@ describe('a slow store with a large build', () => {
   // Documented for the release addon: 86 MB peak, 48 MB of it before the
   // deploy (a growth of 38 MB); 109–116 MB before the read budget (61–68 MB).
   // The debug addon (worktrees) maps ~100 MB of code and allocates more:
-  // measured 104 MB peak, 54 MB before (50 MB), so it gets its own ceiling.
+  // measured 103–109 MB peak, 54 MB before (a growth of 49–55 MB), so it
+  // gets its own ceiling (the bounds broken as before the fix: 79–89 MB).
   const RELEASE_GROWTH_CEILING = 50e6
   const RELEASE_CEILING = 100e6
-  const DEBUG_GROWTH_CEILING = 62e6
+  const DEBUG_GROWTH_CEILING = 65e6
   const PEAK_SPREAD = 15e6
 
   /** Writes the build file by file (never all of it in this process's memory) and returns path → { size, md5 }. */
