@@ -346,26 +346,25 @@ it('a failure in the entry group leaves the root index.html old: it goes up last
 })
 
 describe('files that change on disk during the deploy', () => {
-  // A slow store keeps the hashed assets going up long enough for the test
-  // to touch a file of a later group once the first asset is in.
-  const slowly = { delayMs: 150 }
-
+  // The file changes when the server is about to get the first hashed asset,
+  // before the proxy forwards it: the later groups (robots.txt, the HTML) are
+  // only read once every asset is stored, so no delay decides the order.
   async function deployChangingAFile(prefix, change) {
     const v1 = buildFiles(1)
     // robots.txt changes too, so the group of other files has an upload.
     const v2 = { ...buildWithAssets(2, 12, 'new'), 'robots.txt': 'User-agent: *\nDisallow: /v2/\n' }
     const dir = await deployedThenRebuilt(prefix, v1, v2)
-    proxy.failWhen((req) => (isUpload(req) ? slowly : undefined))
     let changedAfter = null
+    proxy.failWhen((req) => {
+      const key = decodeURIComponent(req.url.split('?')[0]).split(`/${prefix}/`)[1]
+      if (!changedAfter && isUpload(req) && key?.startsWith('assets/')) {
+        changedAfter = key
+        change(dir)
+      }
+      return undefined
+    })
     try {
-      const error = await rejection(deployThroughProxy(dir, prefix, {
-        concurrency: 2,
-        onProgress: (event) => {
-          if (event.type !== 'uploaded' || changedAfter) return
-          changedAfter = event.path
-          change(dir)
-        },
-      }))
+      const error = await rejection(deployThroughProxy(dir, prefix, { concurrency: 2 }))
       return { error, v1, v2, changedAfter }
     } finally {
       proxy.failWhen(() => undefined)
