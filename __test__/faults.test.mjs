@@ -212,6 +212,13 @@ function seededRandom(seed) {
   }
 }
 
+/** FNV-1a, 32 bits: a stable number for a string. */
+function fnv1a(text) {
+  let hash = 0x811c9dc5
+  for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193)
+  return hash | 0
+}
+
 describe('transient faults are retried', () => {
   const TIMEOUT_MS = 2000
   // Held longer than the client waits, so the request times out.
@@ -221,11 +228,18 @@ describe('transient faults are retried', () => {
     const v1 = buildWithAssets(1, 5, 'old')
     const v2 = { ...buildWithAssets(2, 40, 'new'), ...buildFiles(2, { large: true }) }
     const dir = await deployedThenRebuilt('transient', v1, v2)
-    const random = seededRandom(20240601)
+    // Each request's fault follows from the request itself (method, path,
+    // which attempt), not from its place in the arrival order, which
+    // concurrent uploads change from run to run: a failing run replays.
+    const attempts = new Map()
     proxy.failWhen((req) => {
       // The ledger write and the bulk delete, sent once each, have tests of their own below.
       if (isDelete(req) || isLedgerWrite(req)) return undefined
-      const roll = random()
+      // A multipart upload's id is new on every run.
+      const id = `${req.method} ${req.url.replace(/uploadId=[^&]*/, 'uploadId=')}`
+      const attempt = (attempts.get(id) ?? 0) + 1
+      attempts.set(id, attempt)
+      const roll = seededRandom(20240601 ^ fnv1a(`${id} #${attempt}`))()
       if (roll < 0.1) return 500
       if (roll < 0.2) return 503
       if (roll < 0.26) return 'reset'
