@@ -27,6 +27,23 @@ function contentReads(proxy) {
   return proxy.requests.filter((r) => r.method === 'GET' && !/[?&](list-type|comp=list)=?/.test(r.url) && !decodeURIComponent(r.url).includes('/.vite-deploy/')).map((r) => r.url)
 }
 
+/**
+ * The order the server saw a rollback's writes in (not the report's list):
+ * every other file was stored before the first HTML or manifest write began,
+ * as in a deploy.
+ */
+function assertEntriesLast(proxy, sub) {
+  const site = proxy.writes().filter((r) => r.method === 'PUT').map((r) => ({ ...r, key: decodeURIComponent(r.url.split('?')[0]) }))
+    .filter((r) => r.key.includes(`/${sub}/`) && !r.key.includes('/.vite-deploy/'))
+  const isEntry = (r) => /\.html$|manifest\.json$/.test(r.key)
+  const entries = site.filter(isEntry)
+  const others = site.filter((r) => !isEntry(r))
+  assert.ok(entries.length > 0 && others.length > 0, `the rollback restored both kinds: ${site.map((r) => r.key).join(', ')}`)
+  const lastOther = Math.max(...others.map((r) => r.end))
+  const firstEntry = Math.min(...entries.map((r) => r.start))
+  assert.ok(lastOther < firstEntry, `every other file was stored before the first entry write: ${site.map((r) => `${r.key} ${r.start}–${r.end}`).join(', ')}`)
+}
+
 async function rejection(promise) {
   const error = await promise.then(() => null, (e) => e)
   assert.ok(error instanceof DeployError, `expected a DeployError, got ${error}`)
@@ -167,9 +184,11 @@ describe('a redeploy of the live release', () => {
           assert.ok((await read()).has(entryChunk(1)), "A's entry chunk is still there for open tabs")
           const kept = await releases({ storage, storageOptions })
           assert.deepEqual(kept.map((r) => r.id), [a.release, b.release], 'B is recorded once')
+          backend.proxy?.reset()
           const back = await rollback({ storage, storageOptions })
           assert.equal(back.to, a.release)
           assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
+          if (backend.proxy) assertEntriesLast(backend.proxy, sub)
         })
       }
 
