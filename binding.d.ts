@@ -30,6 +30,22 @@ export declare function deploy(options: object, onProgress?: (event: object) => 
  */
 export declare function htmlReferences(html: string): Array<string>
 
+/** One object of the process's `memory://` store. */
+export interface MemoryObject {
+  /** Its key, relative to the prefix read. */
+  key: string
+  /** Its bytes. */
+  body: Buffer
+}
+
+/**
+ * Every object under a `memory://` URL's prefix, read with object_store's
+ * own list and get on a second handle to the process's in-memory store, not
+ * through the deploy's listing or ledger: the tests read `memory://` back
+ * with it, as they read other stores from their servers.
+ */
+export declare function readMemoryStore(url: string): Promise<Array<MemoryObject>>
+
 /**
  * A storage URL with its credentials hidden, as the engine shows URLs: the
  * CLI and the plugin print theirs through this too.

@@ -839,6 +839,7 @@ module.exports.cancelDeploy = nativeBinding.cancelDeploy
 module.exports.check = nativeBinding.check
 module.exports.deploy = nativeBinding.deploy
 module.exports.htmlReferences = nativeBinding.htmlReferences
+module.exports.readMemoryStore = nativeBinding.readMemoryStore
 module.exports.redactUrl = nativeBinding.redactUrl
 module.exports.releases = nativeBinding.releases
 module.exports.rollback = nativeBinding.rollback

@@ -7,6 +7,8 @@ import { describe, it } from 'node:test'
 
 import { deploy, DeployError } from '../index.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket, listMotoObjects, s3Options } from './helpers/moto.mjs'
+import { LEASE_KEY, startMoto, startProxy } from './helpers/servers.mjs'
 
 const build = () => writeBuild(join(tempDir('api'), 'dist'), buildFiles(1))
 let unique = 0
@@ -73,15 +75,23 @@ describe('bad input gets one clear error and touches nothing', () => {
     })
   })
 
-  it('a bucket that cannot be reached fails the listing before any write', async () => {
-    const error = await rejection(deploy({
-      dir: build(),
-      storage: 's3://bucket/app',
-      storageOptions: { aws_endpoint: 'http://127.0.0.1:9', aws_allow_http: 'true', aws_access_key_id: 'k', aws_secret_access_key: 's', aws_region: 'us-east-1', timeout: '2s', connect_timeout: '1s' },
-    }))
+  it('a bucket that cannot be listed fails the listing before any write', async (t) => {
+    // A real bucket behind a proxy that refuses every listing and forwards
+    // everything else: a write made before the listing would land in moto,
+    // which is read back directly.
+    const moto = await startMoto()
+    t.after(() => moto.stop())
+    const proxy = await startProxy(moto.port)
+    t.after(() => proxy.stop())
+    await createBucket(moto.endpoint, 'bucket')
+    proxy.failWhen((req) => (req.method === 'GET' && /[?&]list-type=/.test(req.url) ? 503 : undefined))
+    const error = await rejection(deploy({ dir: build(), storage: 's3://bucket/app', storageOptions: s3Options(proxy.endpoint), retries: 0 }))
     assert.equal(error.code, 'LIST_FAILED')
     assert.equal(error.usage, false)
     assert.match(error.message, /cannot list s3:\/\/bucket\/app/)
+    assert.ok(proxy.faults.length > 0, 'the listing reached the proxy')
+    assert.deepEqual([...(await listMotoObjects(moto.endpoint, 'bucket', '')).keys()], [], 'nothing was written')
+    assert.deepEqual(proxy.writes().filter((r) => !decodeURIComponent(r.url).endsWith(LEASE_KEY)), [], 'no write but the lease was attempted')
   })
 })
 
@@ -110,15 +120,21 @@ describe('environment fallbacks', () => {
 describe('progress and filters', () => {
   it('onProgress gets the totals, then one event per file', async () => {
     const events = []
-    const report = await deploy({ dir: build(), storage: memory(), onProgress: (e) => events.push(e) })
+    // file://, so the events are checked against what the store holds, not against the report.
+    const out = join(tempDir('api-progress'), 'site')
+    const dir = build()
+    await deploy({ dir, storage: `file://${out}`, onProgress: (e) => events.push(e) })
     // Events are delivered through the event loop; give the last ones a turn.
     await new Promise((r) => setImmediate(r))
-    const planned = events.find((e) => e.type === 'planned')
-    assert.equal(planned.uploads, report.summary.new.count)
-    assert.equal(planned.uploadBytes, report.summary.new.bytes)
+    const stored = new Map([...readTree(out)].filter(([key]) => !key.startsWith('.vite-deploy/')))
+    const storedBytes = [...stored.values()].reduce((sum, body) => sum + body.length, 0)
+    assert.deepEqual([...stored.keys()].sort(), Object.keys(buildFiles(1)).sort())
+    const planned = events.filter((e) => e.type === 'planned')
+    assert.equal(planned.length, 1)
+    assert.deepEqual(planned[0], { type: 'planned', uploads: stored.size, uploadBytes: storedBytes, deletes: 0, unchanged: 0 })
+    assert.equal(events[0].type, 'planned', 'the totals come first')
     const uploaded = events.filter((e) => e.type === 'uploaded')
-    assert.equal(uploaded.length, report.summary.new.count)
-    assert.equal(uploaded.reduce((sum, e) => sum + e.size, 0), report.summary.new.bytes)
+    assert.deepEqual(uploaded.map((e) => [e.path, e.size]).sort(), [...stored].map(([key, body]) => [key, body.length]).sort())
   })
 
   it('a throwing onProgress does not stop the deploy', async () => {
@@ -139,14 +155,17 @@ describe('progress and filters', () => {
   })
 
   it('a prefix never touches a sibling prefix that starts with the same letters', async () => {
-    const base = memory()
+    // file://, so both prefixes are read back from the disk, not through vite-deploy.
+    const base = join(tempDir('api-sibling'), 'site')
     const dir = build()
-    await deploy({ dir, storage: `${base}/ab` })
-    const report = await deploy({ dir, storage: `${base}/a` })
+    await deploy({ dir, storage: `file://${base}/ab` })
+    const sibling = readTree(join(base, 'ab'))
+    writeBuild(dir, buildFiles(2))
+    const report = await deploy({ dir, storage: `file://${base}/a`, delete: true })
     assert.equal(report.summary.remote, 0, 'nothing under a/ yet')
     assert.equal(report.summary.deleted.count, 0)
-    const again = await deploy({ dir, storage: `${base}/ab`, dryRun: true })
-    assert.equal(again.summary.unchanged.count, Object.keys(buildFiles(1)).length)
+    assert.deepEqual(readTree(join(base, 'ab')), sibling, 'the sibling is untouched')
+    assert.deepEqual([...readTree(join(base, 'a')).keys()].filter((k) => !k.startsWith('.vite-deploy/')).sort(), Object.keys(buildFiles(2)).sort())
   })
 
   it('an already aborted signal writes nothing', async () => {

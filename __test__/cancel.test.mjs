@@ -1,6 +1,7 @@
 // Cancelling a deploy in flight (what the CLI does on SIGINT/SIGTERM): no new
 // upload starts, the ones in flight finish, nothing is deleted, the old HTML
-// stays. A slow proxy in front of moto keeps the deploy in flight long enough.
+// stays. The proxy in front of moto cancels when it sees a given request,
+// before forwarding it: no delay decides what was in flight.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, it } from 'node:test'
@@ -15,7 +16,7 @@ let proxy
 let storageOptions
 let store
 before(async () => {
-  store = await startSlowS3('cancelbucket', 150)
+  store = await startSlowS3('cancelbucket', 0)
   ;({ moto, proxy, storageOptions } = store)
 })
 after(async () => { await store?.stop() })
@@ -30,17 +31,28 @@ it('an abort mid-deploy stops new uploads and deletes nothing', async () => {
   writeBuild(dir, next)
   proxy.reset()
   const controller = new AbortController()
-  const error = await deploy({
-    dir, storage: 's3://cancelbucket/app', storageOptions, delete: true, concurrency: 1, signal: controller.signal,
-    onProgress: (e) => { if (e.type === 'uploaded') controller.abort() },
-  }).then(() => null, (e) => e)
+  // The cancel lands when the server is about to get the second upload: with
+  // one upload at a time, that one finishes and no other starts.
+  const isSitePut = (req) => req.method === 'PUT' && !decodeURIComponent(req.url).includes('/.vite-deploy/')
+  let puts = 0
+  proxy.failWhen((req) => {
+    if (isSitePut(req) && ++puts === 2) controller.abort()
+    return undefined
+  })
+  let error
+  try {
+    error = await deploy({ dir, storage: 's3://cancelbucket/app', storageOptions, delete: true, concurrency: 1, signal: controller.signal }).then(() => null, (e) => e)
+  } finally {
+    proxy.failWhen(() => undefined)
+  }
 
   assert.ok(error, 'the deploy must reject')
   assert.equal(error.code, 'CANCELLED')
   assert.match(error.message, /nothing was deleted/)
+  assert.equal(proxy.requests.filter(isSitePut).length, 2, 'the upload in flight finished and no other started, as the server saw it')
   const files = error.report.files
-  assert.ok(files.filter((f) => f.status === 'done').length < 5, 'stopped early')
-  assert.ok(files.filter((f) => f.status === 'notAttempted').length > 15)
+  assert.equal(files.filter((f) => f.status === 'done').length, 2)
+  assert.equal(files.filter((f) => f.action === 'upload' && f.status === 'notAttempted').length, files.filter((f) => f.action === 'upload').length - 2)
   assert.equal(proxy.requests.filter(isSiteDelete).length, 0)
   const afterwards = await readMotoBucket(moto.endpoint, 'cancelbucket', 'app')
   assert.ok(afterwards.get('index.html').body.equals(before.get('index.html').body), 'the old index.html is live')
@@ -78,7 +90,7 @@ it('a cancel while the ledger is written: the release is recorded, nothing is de
   assert.equal(error.report.files.filter((f) => f.action === 'upload' && f.status !== 'done').length, 0)
   assert.deepEqual(error.report.files.filter((f) => f.action === 'delete').map((f) => f.status), ['notAttempted'])
   // The lease's own removal is a delete too; no key of the site may be.
-  assert.equal(proxy.requests.filter(isSiteDelete).length, 0, 'no delete request was sent for a key of the site')
+  assert.deepEqual(proxy.requests.filter(isSiteDelete).map((r) => [r.url, r.body]), [], 'no delete request was sent')
   assert.ok((await readMotoBucket(moto.endpoint, 'cancelbucket', 'ledger')).has('assets/index-3fA9c1xZ.js'), 'the orphan survived')
 
   const resumed = await deploy({ dir, storage, storageOptions, delete: true })

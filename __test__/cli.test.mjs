@@ -16,6 +16,11 @@ import { readMotoBucket } from './helpers/stores.mjs'
 const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 const PACKAGE_VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0
+
+/** The terminal tests need util-linux's `script` (Debian: bsdutils); npm test installs it. A missing one fails, never skips. */
+function assertHasScript() {
+  assert.ok(HAS_SCRIPT, 'script (util-linux; Debian package bsdutils) is not installed: the terminal tests need it — `npm test` installs it, or apt-get install bsdutils')
+}
 // Files in the fixture's first build, as the summary lines count them.
 const N = Object.keys(buildFiles(1)).length
 
@@ -39,6 +44,22 @@ function collect(child) {
 }
 
 /** Runs the CLI with pipes for stdout and stderr: { code, stdout, stderr }. */
+/**
+ * `promise`, or a failure naming `what` if it has not settled in `ms`: a
+ * regression that stops the CLI from reacting fails the test instead of
+ * hanging the suite. The child is killed so that nothing outlives the test.
+ */
+function within(child, promise, what, ms = 30_000) {
+  let timer
+  const expired = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${what} did not happen within ${ms / 1000} s`))
+    }, ms)
+  })
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
+}
+
 function runCli(args, { cwd, env } = {}) {
   return collect(spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
 }
@@ -324,20 +345,41 @@ describe('cli: S3 (moto)', () => {
   })
 
   it('--no-delete and VITE_DEPLOY_DELETE=false keep orphans', async () => {
-    writeBuild(join(cwd, 'dist'), v2)
     const orphan = 'assets/index-3fA9c1xZ.js'
-    for (const [how, extraEnv, flags] of [['--no-delete', {}, ['--no-delete']], ['VITE_DEPLOY_DELETE=false', { VITE_DEPLOY_DELETE: 'false' }, []]]) {
-      const result = await s3WithEnv(extraEnv, 's3://clibucket/app', '--json', ...flags)
+    // With no retention window and one kept release, retention alone deletes
+    // the orphan (the last case shows it), so only --no-delete can keep it.
+    // --keep and --older-than are explicit and win over VITE_DEPLOY_DELETE,
+    // so that case runs with the default retention, which would keep the
+    // orphan too, but for another reason: the reason tells them apart. Each
+    // case gets a fresh prefix, so its orphan has just been replaced.
+    const deletable = ['--older-than', '0s', '--keep', '1']
+    const cases = [['--no-delete', {}, ['--no-delete', ...deletable]], ['VITE_DEPLOY_DELETE=false', { VITE_DEPLOY_DELETE: 'false' }, []], ['neither', {}, deletable]]
+    for (const [i, [how, extraEnv, flags]] of cases.entries()) {
+      const storage = `s3://clibucket/nodelete${i}`
+      writeBuild(join(cwd, 'dist'), v1)
+      assert.equal((await s3(storage)).code, 0)
+      writeBuild(join(cwd, 'dist'), v2)
+      const result = await s3WithEnv(extraEnv, storage, '--json', ...flags)
       assert.equal(result.code, 0, result.stderr)
       const report = JSON.parse(result.stdout)
+      const stored = siteOnly(await readMotoBucket(moto.endpoint, 'clibucket', `nodelete${i}`))
+      const file = report.files.find((f) => f.path === orphan)
+      if (how === 'neither') {
+        assert.equal(file.action, 'delete', 'retention alone deletes the orphan')
+        assert.ok(!stored.has(orphan), 'retention alone deleted the orphan')
+        continue
+      }
       assert.equal(report.summary.deleted.count, 0, how)
-      assert.equal(report.files.find((f) => f.path === orphan).action, 'keep', how)
-      assert.ok((await bodies()).has(orphan), `${how} kept the orphan`)
+      assert.deepEqual([file.action, file.reason], ['keep', 'orphan, kept: delete is off'], how)
+      assert.ok(stored.has(orphan), `${how} kept the orphan`)
+      assertTreeEquals(new Map([...stored].filter(([key]) => key !== orphan).map(([key, { body }]) => [key, body])), v2)
     }
-    assertTreeEquals(new Map([...(await bodies())].filter(([key]) => key !== orphan)), v2)
+    // The tests below start from v2 live under app/ with its orphan kept.
+    writeBuild(join(cwd, 'dist'), v2)
+    assert.equal((await s3('s3://clibucket/app', '--no-delete')).code, 0)
   })
 
-  it('SIGINT cancels: uploads in flight finish, nothing else starts, exit 1 with CANCELLED', async () => {
+  it('SIGINT cancels: uploads in flight finish, nothing else starts, exit 1 with CANCELLED', { timeout: 90_000 }, async () => {
     const gate = await startGateProxy(moto.port)
     try {
       writeBuild(join(cwd, 'dist'), v1)
@@ -346,11 +388,11 @@ describe('cli: S3 (moto)', () => {
       { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
       const finished = collect(child)
       const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
-      await gate.firstPut
+      await within(child, gate.firstPut, 'the first upload')
       child.kill('SIGINT')
-      await cancelling
+      await within(child, cancelling, '"cancelling" on stderr after SIGINT')
       gate.open()
-      const result = await finished
+      const result = await within(child, finished, 'the exit after SIGINT')
       assert.equal(result.code, 1, result.stderr)
       assert.match(result.stderr, /^vite-deploy: error: deploy to s3:\/\/clibucket\/cancelled cancelled/m)
       const document = JSON.parse(result.stdout)
@@ -364,7 +406,7 @@ describe('cli: S3 (moto)', () => {
     }
   })
 
-  it('SIGINT during a multipart upload leaves no dangling parts', async () => {
+  it('SIGINT during a multipart upload leaves no dangling parts', { timeout: 90_000 }, async () => {
     const gate = await startGateProxy(moto.port)
     try {
       const big = Buffer.alloc(9 * 1024 * 1024 + 7, 7)
@@ -374,11 +416,11 @@ describe('cli: S3 (moto)', () => {
       { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
       const finished = collect(child)
       const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
-      await gate.firstPut // the first part of the multipart upload
+      await within(child, gate.firstPut, 'the first part of the multipart upload')
       child.kill('SIGINT')
-      await cancelling
+      await within(child, cancelling, '"cancelling" on stderr after SIGINT')
       gate.open()
-      const result = await finished
+      const result = await within(child, finished, 'the exit after SIGINT')
       assert.equal(result.code, 1, result.stderr)
       const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
       const uploads = await (await aws.fetch(`${moto.endpoint}/clibucket?uploads`)).text()
@@ -524,7 +566,8 @@ describe('cli: progress', () => {
   // a bare \r also counts as a redraw. A pty turns every \n into \r\n.
   const REDRAW = /\x1b\[1G|\r(?!\n)/
 
-  it('draws a bar with percentage and redraws on a terminal', { skip: !HAS_SCRIPT && 'script (util-linux) is not installed' }, async () => {
+  it('draws a bar with percentage and redraws on a terminal', async () => {
+    assertHasScript()
     const { cwd, files, site, storage } = projectWithBuild('tty')
     const { code, output } = await runCliInTerminal(['--storage', storage], { cwd })
     assert.equal(code, 0, output)
@@ -534,7 +577,8 @@ describe('cli: progress', () => {
     assertTreeEquals(readTree(site), files)
   })
 
-  it('prints plain lines, never a bar, with CI=true on a terminal', { skip: !HAS_SCRIPT && 'script (util-linux) is not installed' }, async () => {
+  it('prints plain lines, never a bar, with CI=true on a terminal', async () => {
+    assertHasScript()
     const { cwd, storage } = projectWithBuild('tty-ci')
     const { code, output } = await runCliInTerminal(['--storage', storage], { cwd, env: { CI: 'true' } })
     assert.equal(code, 0, output)

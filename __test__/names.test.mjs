@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { deploy, DeployError } from '../index.mjs'
-import { tempDir, writeBuild } from './helpers/build.mjs'
+import { readTree, tempDir, writeBuild } from './helpers/build.mjs'
 import { BACKENDS, siteOnly } from './helpers/stores.mjs'
 
 /** A ~1,000-byte path: one component may hold 255 bytes at most, so it nests. */
@@ -125,12 +125,20 @@ for (const backendName of ['memory', 'file', 's3', 'az', 'webdav-rclone', 'webda
       delete next['plus+sign.txt']
       writeBuild(dir, next)
       backend.proxy?.reset()
+      // The sibling read from the store itself, not through vite-deploy.
+      const siblingOut = backend.out && `${backend.out}2`
+      const siblingBefore = siblingOut && readTree(siblingOut)
+      if (siblingOut) assert.ok(siblingBefore.has('sibling-only.txt'))
       const report = await run(backend.storage)
       assert.deepEqual(report.files.filter((f) => f.action === 'delete').map((f) => f.path), ['plus+sign.txt'])
       assert.equal(report.summary.remote, Object.keys(hostile).length, 'only the prefix was listed')
       assert.ok(!report.files.some((f) => f.path.includes('sibling-only')))
+      if (siblingOut) assert.deepEqual(readTree(siblingOut), siblingBefore, "the sibling's files are untouched")
       if (backend.proxy) {
         for (const { url } of listRequests(backend.proxy)) assert.match(url, LISTS_APP)
+        // Every request the server saw, with the keys a bulk delete names in its body.
+        const touched = backend.proxy.requests.filter((r) => /app2/.test(decodeURIComponent(r.url) + (r.body ?? '')))
+        assert.deepEqual(touched, [], 'no request reached the sibling')
       }
       writeBuild(dir, siblingBuild)
       await assertRedeployPlansNothing(sibling)

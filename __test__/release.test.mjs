@@ -18,6 +18,32 @@ import { BACKENDS } from './helpers/stores.mjs'
 const newBuild = (version = 1) => writeBuild(join(tempDir('release'), 'dist'), buildFiles(version))
 const fileStore = () => `file://${join(tempDir('release-store'), 'site')}`
 
+/**
+ * GETs of the site's objects (not listings, not vite-deploy's ledger or
+ * lease) as the server saw them: content read back to compare it, counted
+ * outside vite-deploy's own report.
+ */
+function contentReads(proxy) {
+  return proxy.requests.filter((r) => r.method === 'GET' && !/[?&](list-type|comp=list)=?/.test(r.url) && !decodeURIComponent(r.url).includes('/.vite-deploy/')).map((r) => r.url)
+}
+
+/**
+ * The order the server saw a rollback's writes in (not the report's list):
+ * every other file was stored before the first HTML or manifest write began,
+ * as in a deploy.
+ */
+function assertEntriesLast(proxy, sub) {
+  const site = proxy.writes().filter((r) => r.method === 'PUT').map((r) => ({ ...r, key: decodeURIComponent(r.url.split('?')[0]) }))
+    .filter((r) => r.key.includes(`/${sub}/`) && !r.key.includes('/.vite-deploy/'))
+  const isEntry = (r) => /\.html$|manifest\.json$/.test(r.key)
+  const entries = site.filter(isEntry)
+  const others = site.filter((r) => !isEntry(r))
+  assert.ok(entries.length > 0 && others.length > 0, `the rollback restored both kinds: ${site.map((r) => r.key).join(', ')}`)
+  const lastOther = Math.max(...others.map((r) => r.end))
+  const firstEntry = Math.min(...entries.map((r) => r.start))
+  assert.ok(lastOther < firstEntry, `every other file was stored before the first entry write: ${site.map((r) => `${r.key} ${r.start}–${r.end}`).join(', ')}`)
+}
+
 async function rejection(promise) {
   const error = await promise.then(() => null, (e) => e)
   assert.ok(error instanceof DeployError, `expected a DeployError, got ${error}`)
@@ -149,15 +175,20 @@ describe('a redeploy of the live release', () => {
           assert.equal(again.summary.uploaded.count, 0)
           assert.equal(again.summary.deleted.count, 0, `nothing deleted: ${JSON.stringify(again.files.filter((f) => f.action === 'delete'))}`)
           assert.equal(again.summary.comparedByContent, 0, 'the ledger answers: no content read back')
-          if (backend.proxy) assert.deepEqual(backend.proxy.writes(), [], 'nothing written')
+          if (backend.proxy) {
+            assert.deepEqual(contentReads(backend.proxy), [], 'the ledger answers: the server served no content')
+            assert.deepEqual(backend.proxy.writes(), [], 'nothing written')
+          }
           assert.equal(again.release, b.release, 'no new release')
           assert.ok(again.notes.some((n) => /already live/.test(n)), again.notes.join('\n'))
           assert.ok((await read()).has(entryChunk(1)), "A's entry chunk is still there for open tabs")
           const kept = await releases({ storage, storageOptions })
           assert.deepEqual(kept.map((r) => r.id), [a.release, b.release], 'B is recorded once')
+          backend.proxy?.reset()
           const back = await rollback({ storage, storageOptions })
           assert.equal(back.to, a.release)
           assert.equal((await read()).get('index.html').body.toString(), buildFiles(1)['index.html'])
+          if (backend.proxy) assertEntriesLast(backend.proxy, sub)
         })
       }
 
@@ -236,9 +267,11 @@ describe('the store is the truth', () => {
         assert.equal(stored.get('index.html').body.toString(), buildFiles(1)['index.html'])
         assert.ok(stored.has(entryChunk(1)), "the live HTML's chunk is there")
         // The ledger is right again: the next redeploy compares by it, reading nothing back.
+        backend.proxy?.reset()
         const next = await deploy({ dir, storage, storageOptions })
         assert.equal(next.summary.uploaded.count, 0)
         assert.equal(next.summary.comparedByContent, 0)
+        if (backend.proxy) assert.deepEqual(contentReads(backend.proxy), [], 'the server served no content')
       })
     })
   }

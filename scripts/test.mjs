@@ -65,6 +65,13 @@ if (packages.length > 0) {
   run(`install ${packages.join(', ')}`, 'apt-get', ['install', '-y', '-qq', ...packages], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
+// The terminal progress-bar tests run the CLI under util-linux's `script`
+// (Debian: bsdutils); without it they fail.
+if (spawnSync('script', ['--version']).status !== 0) {
+  run('update the package lists', 'apt-get', ['update', '-qq'])
+  run('install script (util-linux)', 'apt-get', ['install', '-y', '-qq', 'bsdutils'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
 const addon = readdirSync(root).filter((f) => f.endsWith('.node')).map((f) => join(root, f))
 const sources = newestMtime(['src', 'Cargo.toml', 'Cargo.lock', 'build.rs'].map((p) => join(root, p)))
 if (addon.length === 0 || newestMtime(addon) < sources) {
@@ -83,5 +90,7 @@ run('are the types wrong', 'npm', ['exec', '--yes', '--package=@arethetypeswrong
 // tests never leave loopback, so it is a closed port on 127.0.0.1 (tests of
 // the credential chain set their own).
 const metadata = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT || 'http://127.0.0.1:9'
-run('node tests', process.execPath, ['--test', '--test-concurrency=2', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1', AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata } })
+// A hang fails the run instead of stalling it: on Node 20 the timeout holds
+// for each test file as a whole (the slowest, apps.test.mjs, takes minutes).
+run('node tests', process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=1800000', '__test__/'], { env: { ...process.env, VITE_DEPLOY_REQUIRE_BROWSER: '1', AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata } })
 console.error('\nall tests passed')

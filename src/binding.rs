@@ -254,6 +254,62 @@ pub async fn rollback_binding(
     .await)
 }
 
+/// One object of the process's `memory://` store.
+#[napi(object)]
+pub struct MemoryObject {
+    /// Its key, relative to the prefix read.
+    pub key: String,
+    /// Its bytes.
+    pub body: napi::bindgen_prelude::Buffer,
+}
+
+/// Every object under a `memory://` URL's prefix, read with object_store's
+/// own list and get on a second handle to the process's in-memory store, not
+/// through the deploy's listing or ledger: the tests read `memory://` back
+/// with it, as they read other stores from their servers.
+#[napi(js_name = "readMemoryStore")]
+pub async fn read_memory_store(url: String) -> napi::Result<Vec<MemoryObject>> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let failed = |message: String| napi::Error::from_reason(message);
+    if !url.starts_with("memory://") {
+        return Err(failed(format!("not a memory:// URL: {url}")));
+    }
+    let network = crate::store::Network {
+        retries: 0,
+        timeout: None,
+    };
+    let target = crate::store::open(&url, &Default::default(), &network)
+        .map_err(|e| failed(e.to_string()))?;
+    let prefix = (!target.prefix.as_ref().is_empty()).then_some(&target.prefix);
+    let listed: Vec<_> = target
+        .store
+        .list(prefix)
+        .try_collect()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let mut objects = Vec::with_capacity(listed.len());
+    for meta in listed {
+        let body = target
+            .store
+            .get(&meta.location)
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .bytes()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let key = target
+            .relative(&meta.location)
+            .unwrap_or(meta.location.as_ref())
+            .to_string();
+        objects.push(MemoryObject {
+            key,
+            body: body.to_vec().into(),
+        });
+    }
+    Ok(objects)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

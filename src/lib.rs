@@ -565,3 +565,99 @@ mod check_tests {
         assert!(error.is_ok(), "{error:?}");
     }
 }
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    fn file(relative: &str, kind: local::FileKind, md5: Option<[u8; 16]>) -> local::LocalFile {
+        local::LocalFile {
+            relative: relative.into(),
+            path: relative.into(),
+            size: relative.len() as u64,
+            kind,
+            md5,
+        }
+    }
+
+    fn build() -> Vec<local::LocalFile> {
+        vec![
+            file("assets/app-3fA9c1xZ.js", local::FileKind::Hashed, None),
+            file("robots.txt", local::FileKind::Other, Some([1; 16])),
+            file("index.html", local::FileKind::Entry, Some([2; 16])),
+        ]
+    }
+
+    #[test]
+    fn a_new_release_records_every_file_with_its_md5_and_the_time() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:05:01Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let release = new_release(now, &build());
+        assert!(
+            release.id.starts_with("20261128T020501Z-"),
+            "{}",
+            release.id
+        );
+        assert_eq!(release.time, "2026-11-28T02:05:01Z");
+        assert_eq!(release.version, env!("CARGO_PKG_VERSION"));
+        let entries: Vec<_> = release
+            .files
+            .iter()
+            .map(|(key, e)| (key.as_str(), e.size, e.md5.clone(), e.kind, e.e_tag.clone()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "assets/app-3fA9c1xZ.js",
+                    22,
+                    None,
+                    local::FileKind::Hashed,
+                    None
+                ),
+                (
+                    "index.html",
+                    10,
+                    Some("02".repeat(16)),
+                    local::FileKind::Entry,
+                    None
+                ),
+                (
+                    "robots.txt",
+                    10,
+                    Some("01".repeat(16)),
+                    local::FileKind::Other,
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn e_tags_come_from_the_upload_else_the_listing_and_only_for_files_compared_by_content() {
+        let mut release = new_release(chrono::Utc::now(), &build());
+        let listed = |relative: &str, e_tag: &str| remote::RemoteObject {
+            relative: relative.into(),
+            size: 1,
+            e_tag: Some(e_tag.into()),
+            modified: 0,
+        };
+        let remote = [
+            listed("assets/app-3fA9c1xZ.js", "\"listed-asset\""),
+            listed("robots.txt", "\"listed-robots\""),
+            listed("index.html", "\"listed-index\""),
+        ];
+        let uploaded =
+            HashMap::from([("index.html".to_string(), "\"uploaded-index\"".to_string())]);
+        record_e_tags(&mut release, &remote, &uploaded);
+        let e_tag = |key: &str| release.files[key].e_tag.clone();
+        assert_eq!(e_tag("index.html").as_deref(), Some("\"uploaded-index\""));
+        assert_eq!(e_tag("robots.txt").as_deref(), Some("\"listed-robots\""));
+        assert_eq!(
+            e_tag("assets/app-3fA9c1xZ.js"),
+            None,
+            "a hashed asset needs none"
+        );
+    }
+}

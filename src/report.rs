@@ -179,3 +179,147 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{KeptBecause, Step};
+
+    fn step(relative: &str, action: Action, reason: Reason, size: u64) -> Step {
+        let kind = match action {
+            Action::Delete | Action::Keep => None,
+            _ if relative.ends_with(".html") => Some(FileKind::Entry),
+            _ => Some(FileKind::Hashed),
+        };
+        Step {
+            relative: relative.into(),
+            action,
+            reason,
+            size,
+            kind,
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            steps: vec![
+                step("assets/a-1.js", Action::Upload, Reason::New, 10),
+                step("assets/b-2.js", Action::Upload, Reason::New, 20),
+                step("index.html", Action::Upload, Reason::ContentDiffers, 5),
+                step("assets/c-3.js", Action::Skip, Reason::SameSize, 7),
+                step("assets/old-0.js", Action::Delete, Reason::Orphan, 3),
+                step(
+                    "assets/kept-0.js",
+                    Action::Keep,
+                    Reason::OrphanKept(KeptBecause::DeleteOff),
+                    4,
+                ),
+            ],
+        }
+    }
+
+    fn statuses(report: &Report) -> Vec<(&str, &str)> {
+        report
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.status))
+            .collect()
+    }
+
+    #[test]
+    fn a_dry_run_counts_the_plan_and_does_nothing() {
+        let report = Report::new(&plan(), None, |relative| format!("app/{relative}"));
+        assert!(report.dry_run);
+        assert!(report.succeeded());
+        let summary = &report.summary;
+        assert_eq!(
+            summary.new,
+            Tally {
+                count: 2,
+                bytes: 30
+            }
+        );
+        assert_eq!(summary.changed, Tally { count: 1, bytes: 5 });
+        assert_eq!(summary.unchanged, Tally { count: 1, bytes: 7 });
+        assert_eq!(summary.orphans, Tally { count: 2, bytes: 7 });
+        assert_eq!((summary.local, summary.remote), (4, 4));
+        assert_eq!(summary.uploaded, Tally::default());
+        assert_eq!(summary.deleted, Tally::default());
+        assert_eq!(report.files[0].key, "app/assets/a-1.js");
+        assert_eq!(report.files[4].reason, "orphan");
+        assert_eq!(
+            statuses(&report),
+            [
+                ("assets/a-1.js", "planned"),
+                ("assets/b-2.js", "planned"),
+                ("index.html", "planned"),
+                ("assets/c-3.js", "skipped"),
+                ("assets/old-0.js", "planned"),
+                ("assets/kept-0.js", "skipped"),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_what_publishing_did_counts_as_done() {
+        // b failed, so the later group (index.html) and the delete never ran.
+        let outcome = Outcome {
+            uploaded: vec!["assets/a-1.js".into()],
+            failures: vec![Failure {
+                path: "assets/b-2.js".into(),
+                action: Action::Upload,
+                error: "upload assets/b-2.js: 403".into(),
+            }],
+            not_attempted: vec!["index.html".into(), "assets/old-0.js".into()],
+            ..Default::default()
+        };
+        let report = Report::new(&plan(), Some(&outcome), str::to_string);
+        assert!(!report.dry_run);
+        assert!(!report.succeeded());
+        assert_eq!(report.failures, outcome.failures);
+        assert_eq!(
+            report.summary.uploaded,
+            Tally {
+                count: 1,
+                bytes: 10
+            }
+        );
+        assert_eq!(report.summary.deleted, Tally::default());
+        assert_eq!(
+            statuses(&report),
+            [
+                ("assets/a-1.js", "done"),
+                ("assets/b-2.js", "failed"),
+                ("index.html", "notAttempted"),
+                ("assets/c-3.js", "skipped"),
+                ("assets/old-0.js", "notAttempted"),
+                ("assets/kept-0.js", "skipped"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_complete_deploy_counts_uploads_and_deletes_by_their_bytes() {
+        let outcome = Outcome {
+            uploaded: vec![
+                "index.html".into(),
+                "assets/a-1.js".into(),
+                "assets/b-2.js".into(),
+            ],
+            deleted: vec!["assets/old-0.js".into()],
+            ..Default::default()
+        };
+        let report = Report::new(&plan(), Some(&outcome), str::to_string);
+        assert!(report.succeeded());
+        assert_eq!(
+            report.summary.uploaded,
+            Tally {
+                count: 3,
+                bytes: 35
+            }
+        );
+        assert_eq!(report.summary.deleted, Tally { count: 1, bytes: 3 });
+        // A kept orphan stays in the store: skipped, never done.
+        assert_eq!(report.files[5].status, "skipped");
+    }
+}

@@ -160,6 +160,11 @@ async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded,
 /// The kept releases, oldest first.
 pub async fn releases(options: LedgerOptions) -> Result<Vec<ReleaseSummary>> {
     let (_, _, ledger) = open_ledger(&options).await?;
+    Ok(summaries(&ledger))
+}
+
+/// Each kept release with what it added and removed against the one before.
+fn summaries(ledger: &Ledger) -> Vec<ReleaseSummary> {
     let live = ledger.latest().map(|r| r.id.clone());
     let mut previous: Option<&Release> = None;
     let mut out = Vec::new();
@@ -182,7 +187,7 @@ pub async fn releases(options: LedgerOptions) -> Result<Vec<ReleaseSummary>> {
         });
         previous = Some(release);
     }
-    Ok(out)
+    out
 }
 
 /// What a rollback did.
@@ -281,7 +286,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         .map(|(key, entry)| (key, entry.md5.clone().unwrap_or_default()))
         .collect();
     let mut restored: Vec<String> = restore.iter().map(|(key, _)| (*key).clone()).collect();
-    restored.sort_by_key(|key| key.ends_with(".html") || key.ends_with("manifest.json"));
+    restored.sort_by_key(|key| is_entry(key));
     if options.dry_run {
         return Ok(RollbackReport {
             storage: target.url.clone(),
@@ -296,7 +301,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     for group in [false, true] {
         let writes = restore
             .iter()
-            .filter(|(key, _)| (key.ends_with(".html") || key.ends_with("manifest.json")) == group)
+            .filter(|(key, _)| is_entry(key) == group)
             .map(|(key, md5)| put_back(&target, key, md5))
             .collect::<Vec<_>>();
         futures::stream::iter(writes)
@@ -321,6 +326,12 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         restored,
         dry_run: false,
     })
+}
+
+/// Whether a restored file is an entry (HTML or a manifest), put back after
+/// every other file, as a deploy publishes it last.
+fn is_entry(key: &str) -> bool {
+    key.ends_with(".html") || key.ends_with("manifest.json")
 }
 
 async fn put_back(target: &Target, key: &str, md5: &str) -> Result<()> {
@@ -360,4 +371,80 @@ async fn put_back(target: &Target, key: &str, md5: &str) -> Result<()> {
         .await
         .map_err(|e| error(describe(&e)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Entry, Release};
+
+    fn release(id: &str, files: &[(&str, u64)]) -> Release {
+        Release {
+            id: id.into(),
+            time: "2026-11-28T00:00:00Z".into(),
+            version: "test".into(),
+            files: files
+                .iter()
+                .map(|(key, size)| {
+                    let entry = Entry {
+                        size: *size,
+                        md5: None,
+                        kind: FileKind::Hashed,
+                        e_tag: None,
+                    };
+                    (key.to_string(), entry)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn summaries_count_what_each_release_added_and_removed_and_mark_the_live_one() {
+        let ledger = Ledger {
+            format: ledger::FORMAT,
+            releases: vec![
+                release("a", &[("index.html", 10), ("assets/a.js", 100)]),
+                release("b", &[("index.html", 12), ("assets/b.js", 200)]),
+                release(
+                    "c",
+                    &[("index.html", 12), ("assets/b.js", 200), ("x.txt", 1)],
+                ),
+            ],
+            ..Default::default()
+        };
+        let rows: Vec<_> = summaries(&ledger)
+            .into_iter()
+            .map(|r| (r.id, r.files, r.bytes, r.added, r.removed, r.live))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a".to_string(), 2, 110, 2, 0, false),
+                ("b".to_string(), 2, 212, 1, 1, false),
+                ("c".to_string(), 3, 213, 1, 0, true),
+            ]
+        );
+        assert!(summaries(&Ledger::default()).is_empty());
+    }
+
+    #[test]
+    fn entries_are_html_and_manifests_only() {
+        for key in [
+            "index.html",
+            "about/index.html",
+            ".vite/manifest.json",
+            "manifest.json",
+        ] {
+            assert!(is_entry(key), "{key}");
+        }
+        for key in [
+            "robots.txt",
+            "favicon.ico",
+            "assets/app-3fA9c1xZ.js",
+            "html.txt",
+            "manifest.json.bak",
+        ] {
+            assert!(!is_entry(key), "{key}");
+        }
+    }
 }

@@ -134,12 +134,18 @@ export function isSiteDelete(request) {
 export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
   const requests = []
   const faults = []
+  let tick = 0
   let fail = () => undefined
   const server = http.createServer((req, res) => {
     // A copy on the server (S3's and Azure's copy headers) uploads no bytes.
     // WebDAV's COPY names its target in a header: `url` is where it writes.
     const copyTo = req.method === 'COPY' && req.headers.destination ? new URL(req.headers.destination).pathname : null
     const record = { method: req.method, url: copyTo || req.url, copy: Boolean(copyTo || req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) }
+    // When it arrived and when its answer was sent, on one counter shared by
+    // all requests: what was in flight at once, as the server saw it.
+    record.length = Number(req.headers['content-length'] || 0)
+    record.start = ++tick
+    res.on('close', () => { record.end = ++tick })
     requests.push(record)
     const fault = fail(req)
     if (fault) faults.push({ method: req.method, url: req.url, fault })

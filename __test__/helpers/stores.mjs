@@ -4,9 +4,13 @@ import { AwsClient } from 'aws4fetch'
 import { BlobServiceClient } from '@azure/storage-blob'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 import { LEDGER_DIR, readTree, tempDir } from './build.mjs'
 import { startAzurite, startMoto, startProxy, startWebdav } from './servers.mjs'
+
+// The addon the tests' deploy() runs in (one module per process, so one memory:// store).
+const { readMemoryStore } = createRequire(import.meta.url)('../../binding.js')
 
 const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
 
@@ -106,7 +110,11 @@ export async function startWebdavBackend(kind, { auth } = {}) {
  */
 export const BACKENDS = Object.fromEntries(Object.entries({
   async memory() {
-    return { name: 'memory', storage: `memory:///contract-${process.pid}`, storageOptions: {}, proxy: null, read: null, keepsHeaders: false, stop: async () => {} }
+    const storage = `memory:///contract-${process.pid}`
+    // A second handle on this process's in-memory store, read with
+    // object_store's own list and get (not the deploy's listing or ledger).
+    const read = async () => new Map((await readMemoryStore(storage)).map(({ key, body }) => [key, { body }]))
+    return { name: 'memory', storage, storageOptions: {}, proxy: null, read, keepsHeaders: false, stop: async () => {} }
   },
 
   async file() {
