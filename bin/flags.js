@@ -1,0 +1,96 @@
+'use strict'
+
+// The deploy command's flags, one row each: the help text, the deploy option
+// the flag sets (null: the CLI's own), its parser, its environment variable
+// and its default as --help prints them. The CLI builds commander's options
+// and the deploy options from this table, and __test__/surface.test.mjs
+// checks it against index.d.ts and the docs.
+//
+// Ranges are not checked here: the engine checks every numeric option and
+// names the accepted values, so the CLI and deploy() cannot disagree (they
+// did on --keep). The parsers only turn text into a number.
+
+const { InvalidArgumentError } = require('commander')
+
+function collect(value, previous) {
+  return [...(previous ?? []), value]
+}
+
+/** Digits only: `--concurrency lots` or `--keep 1.5` is bad usage before any option is read. */
+function wholeNumber(value) {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number, such as 8')
+  return Number(value)
+}
+
+/** `-o` values: see keyValue in vite-deploy.js, which must not echo the argument. */
+const KEY_VALUE = 'keyValue'
+
+const DEPLOY_FLAGS = [
+  { flags: '--storage <url>', option: 'storage', env: 'VITE_DEPLOY_STORAGE', default: "the plugin's storage",
+    help: 'where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV)' },
+  { flags: '-o, --storage-option <key=value>', option: 'storageOptions', parser: KEY_VALUE, default: 'none',
+    help: "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions" },
+  { flags: '--profile <name>', option: 'storageOptions.aws_profile', env: 'AWS_PROFILE', default: "the AWS CLI's chain",
+    help: 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3://, same as -o aws_profile=NAME' },
+  { flags: '--base <url>', option: 'base', env: 'VITE_BASE_URL', default: "the plugin's base",
+    help: 'public base URL the build is made for, used by --build' },
+  { flags: '--build', option: null, default: 'off',
+    help: 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well' },
+  { flags: '--dry-run', option: 'dryRun', default: 'off',
+    help: 'print the plan, one line per file with its reason, and write nothing' },
+  { flags: '--delete', option: 'delete', default: 'retention, see --keep',
+    help: 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete' },
+  { flags: '--no-delete', option: 'delete', env: 'VITE_DEPLOY_DELETE=false',
+    help: 'keep every orphan' },
+  { flags: '--keep <n>', option: 'delete.keep', parser: wholeNumber, default: '2',
+    help: 'keep orphans that one of the last n distinct releases references, the live one included, so open tabs keep loading their chunks' },
+  { flags: '--older-than <duration>', option: 'delete.olderThan', default: '24h',
+    help: 'keep an orphan this long after it stopped being live: 90s, 30m, 1h, 7d, 2w; 0s for no window' },
+  { flags: '--max-deletes <n>', option: 'maxDeletes', parser: wholeNumber, default: '1000, or half of the remote files',
+    help: 'stop before writing anything when more objects would be deleted; --force passes' },
+  { flags: '--concurrency <n>', option: 'concurrency', parser: wholeNumber, default: '64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://',
+    help: 'uploads in flight, 1–1024' },
+  { flags: '--retries <n>', option: 'retries', parser: wholeNumber, default: '10',
+    help: 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100' },
+  { flags: '--timeout <duration>', option: 'timeout', default: '30s',
+    help: 'time limit of one request, such as 30s or 2m' },
+  { flags: '--force', option: 'force', default: 'off',
+    help: 'publish a folder that looks like a project rather than a build, and delete past --max-deletes' },
+  { flags: '--lease-wait <duration>', option: 'leaseWait', default: '5m',
+    help: "how long to wait for another deploy's lease on the prefix before failing with LEASE_HELD, such as 30s or 10m; 0s fails at once" },
+  { flags: '--break-lease', option: 'breakLease', default: 'off',
+    help: 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it' },
+  { flags: '--include <glob>', option: 'include', parser: collect, default: 'every file',
+    help: 'publish only files matching the glob, relative to the build folder, repeatable' },
+  { flags: '--exclude <glob>', option: 'exclude', parser: collect, default: 'none',
+    help: 'neither publish nor delete files matching the glob, repeatable' },
+  { flags: '--cloudfront <distributionId>', option: 'cdn.cloudfront.distributionId', env: 'AWS_ENDPOINT_URL_CLOUDFRONT for another endpoint', default: "the plugin's cdn",
+    help: 'after the deploy, invalidate the changed unhashed paths (HTML, manifest, public/ files) in this CloudFront distribution, signed with the AWS credentials' },
+  { flags: '--cloudfront-wait', option: 'cdn.cloudfront.wait', default: 'off',
+    help: 'wait until the CloudFront invalidation has completed' },
+  { flags: '--cloudflare-zone <zoneId>', option: 'cdn.cloudflare.zoneId', default: "the plugin's cdn",
+    help: "after the deploy, purge the changed unhashed URLs from this Cloudflare zone, with the token in CLOUDFLARE_API_TOKEN and the URLs under --base or the plugin's base" },
+  { flags: '--check <url>', option: 'check', default: 'off',
+    help: 'after the deploy, fetch each HTML page through this public URL and check every asset it references: status 200, Content-Type, Cache-Control, Content-Encoding; exit 1 with the list of problems' },
+  { flags: '--json', option: null, default: 'off',
+    help: 'print the report as one JSON document on stdout' },
+  { flags: '--quiet', option: null, default: 'off',
+    help: 'print errors only' },
+  { flags: '--config <file>', option: null, default: 'vite.config.* in the current directory, if there is one',
+    help: 'the Vite config to read' },
+  { flags: '--mode <mode>', option: null, default: 'production',
+    help: "Vite's mode: loads the config and .env.[mode] files for it, and is passed to --build" },
+]
+
+/** The help line of a row: its text, then `(env: …; default: …)`. */
+function describeFlag(row) {
+  const notes = [row.env && `env: ${row.env}`, row.default && `default: ${row.default}`].filter(Boolean)
+  return notes.length > 0 ? `${row.help} (${notes.join('; ')})` : row.help
+}
+
+/** The flag's long name without dashes or argument: `--dry-run <x>` → `dry-run`. */
+function longName(row) {
+  return row.flags.match(/--([a-z-]+)/)[1]
+}
+
+module.exports = { DEPLOY_FLAGS, KEY_VALUE, describeFlag, longName, wholeNumber }
