@@ -1,0 +1,84 @@
+// The option surface has one source per fact, and every copy is checked
+// against it: the engine's Rust structs against index.d.ts, the plugin's
+// own keys against ViteDeployOptions, the CLI's flag table against
+// index.d.ts and --help. (docs.test.mjs checks the docs against the same.)
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+
+import { ROOT } from './helpers/servers.mjs'
+import { interfaceBody, members, rustFields, TYPES } from './helpers/surface.mjs'
+
+const require = createRequire(import.meta.url)
+const { PLUGIN_KEYS, JS_KEYS } = require('../setup.js')
+const { DEPLOY_FLAGS, describeFlag } = require('../bin/flags.js')
+
+const sorted = (list) => [...list].sort()
+
+describe('option surface: the engine and index.d.ts', () => {
+  it("DeployOptions: the Rust struct's fields and the JS-only keys are exactly index.d.ts's members", () => {
+    const rust = rustFields('DeployOptions')
+    const overlap = rust.filter((name) => JS_KEYS.includes(name))
+    assert.deepEqual(overlap, [], 'setup.js JS_KEYS names fields that the engine has')
+    assert.deepEqual(sorted([...rust, ...JS_KEYS]), sorted(members('DeployOptions').keys()))
+  })
+
+  it('RetainOption (Rust) is RetentionOptions (index.d.ts)', () => {
+    assert.deepEqual(sorted(rustFields('RetainOption')), sorted(members('RetentionOptions').keys()))
+  })
+
+  it('LedgerOptions (Rust) is RollbackOptions with the LedgerOptions it extends (index.d.ts)', () => {
+    assert.match(TYPES, /export interface RollbackOptions extends LedgerOptions\b/)
+    const typed = [...members('LedgerOptions').keys(), ...members('RollbackOptions').keys()]
+    assert.deepEqual(sorted(rustFields('LedgerOptions')), sorted(typed))
+  })
+
+  it("the plugin's own keys (setup.js PLUGIN_KEYS, which the CLI strips) are ViteDeployOptions's own members", () => {
+    assert.deepEqual(sorted(PLUGIN_KEYS), sorted(members('ViteDeployOptions').keys()))
+  })
+})
+
+describe('option surface: the CLI flag table', () => {
+  /** Whether `a.b.c` names an option of DeployOptions in index.d.ts. */
+  function isDeployOption(path) {
+    const [first, ...rest] = path.split('.')
+    if (!members('DeployOptions').has(first)) return false
+    if (rest.length === 0) return true
+    if (first === 'storageOptions') return rest.length === 1 // any object_store key
+    if (first === 'delete') return rest.length === 1 && members('RetentionOptions').has(rest[0])
+    if (first === 'cdn') {
+      const cdn = interfaceBody(TYPES, 'CdnOptions')
+      const block = cdn.slice(cdn.indexOf(`  ${rest[0]}?: {`))
+      return rest.length === 2 && new RegExp(`^ {4}${rest[1]}\\??:`, 'm').test(block.slice(0, block.indexOf('\n  }')))
+    }
+    return false
+  }
+
+  it('every flag sets an option of index.d.ts, or is marked as the CLI\'s own', () => {
+    for (const row of DEPLOY_FLAGS) {
+      if (row.option === null) continue
+      assert.ok(isDeployOption(row.option), `${row.flags}: '${row.option}' is not an option in index.d.ts`)
+    }
+  })
+
+  it('every deploy option a command line can give has a flag, or is said to have none', () => {
+    // Callbacks and objects of globs have no command-line form; use the plugin's options in vite.config.
+    const noFlag = ['dir', 'cacheControl', 'hashedFiles', 'onDeployed', 'signal', 'onProgress']
+    const flagged = new Set(DEPLOY_FLAGS.map((row) => row.option?.split('.')[0]))
+    for (const name of members('DeployOptions').keys()) {
+      assert.ok(flagged.has(name) !== noFlag.includes(name), `${name}: ${flagged.has(name) ? 'has a flag but is listed as having none' : 'has no flag'}`)
+    }
+  })
+
+  it('--help prints each row: the flag, its text, its env variable and default', () => {
+    const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), '--help'], { encoding: 'utf8' })
+    assert.equal(result.status, 0, result.stderr)
+    const prose = result.stdout.replace(/\s+/g, ' ')
+    for (const row of DEPLOY_FLAGS) {
+      assert.ok(result.stdout.includes(row.flags), `--help lacks ${row.flags}`)
+      assert.ok(prose.includes(describeFlag(row)), `--help lacks the text of ${row.flags}`)
+    }
+  })
+})
