@@ -13,7 +13,7 @@ import { interfaceBody, members, rustFields, TYPES } from './helpers/surface.mjs
 
 const require = createRequire(import.meta.url)
 const { PLUGIN_KEYS, JS_KEYS } = require('../setup.js')
-const { DEPLOY_FLAGS, describeFlag } = require('../bin/flags.js')
+const { DEPLOY_FLAGS, LEDGER_FLAGS, ROLLBACK_FLAGS, describeFlag } = require('../bin/flags.js')
 
 const sorted = (list) => [...list].sort()
 
@@ -72,13 +72,24 @@ describe('option surface: the CLI flag table', () => {
     }
   })
 
-  it('--help prints each row: the flag, its text, its env variable and default', () => {
-    const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), '--help'], { encoding: 'utf8' })
-    assert.equal(result.status, 0, result.stderr)
-    const prose = result.stdout.replace(/\s+/g, ' ')
-    for (const row of DEPLOY_FLAGS) {
-      assert.ok(result.stdout.includes(row.flags), `--help lacks ${row.flags}`)
-      assert.ok(prose.includes(describeFlag(row)), `--help lacks the text of ${row.flags}`)
+  it("rollback's own flags set rollback()'s options; releases and rollback share the ledger's", () => {
+    const rollback = [...members('LedgerOptions').keys(), ...members('RollbackOptions').keys()]
+    for (const row of ROLLBACK_FLAGS) assert.ok(rollback.includes(row.option), `${row.flags}: '${row.option}' is not in RollbackOptions`)
+    for (const row of LEDGER_FLAGS) {
+      const [first] = (row.option ?? '').split('.')
+      assert.ok(row.option === null || members('LedgerOptions').has(first), `${row.flags}: '${row.option}' is not in LedgerOptions`)
     }
   })
+
+  for (const [command, rows] of [[[], DEPLOY_FLAGS], [['releases'], LEDGER_FLAGS], [['rollback'], [...LEDGER_FLAGS, ...ROLLBACK_FLAGS]]]) {
+    it(`vite-deploy ${command.join(' ')} --help prints each row: the flag, its text, its env variable and default`.replace('  ', ' '), () => {
+      const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...command, '--help'], { encoding: 'utf8' })
+      assert.equal(result.status, 0, result.stderr)
+      const prose = result.stdout.replace(/\s+/g, ' ')
+      for (const row of rows) {
+        assert.ok(result.stdout.includes(row.flags), `--help lacks ${row.flags}`)
+        assert.ok(prose.includes(describeFlag(row)), `--help lacks the text of ${row.flags}`)
+      }
+    })
+  }
 })

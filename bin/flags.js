@@ -1,8 +1,9 @@
 'use strict'
 
 // The deploy command's flags, one row each: the help text, the deploy option
-// the flag sets (null: the CLI's own), its parser, its environment variable
-// and its default as --help prints them. The CLI builds commander's options
+// the flag sets (null: the CLI's own), its parser, its environment variable,
+// its default as --help prints them, and whether releases and rollback take
+// it too (`ledger`: true, or their help text). The CLI builds commander's options
 // and the deploy options from this table, and __test__/surface.test.mjs
 // checks it against index.d.ts and the docs.
 //
@@ -26,11 +27,11 @@ function wholeNumber(value) {
 const KEY_VALUE = 'keyValue'
 
 const DEPLOY_FLAGS = [
-  { flags: '--storage <url>', option: 'storage', env: 'VITE_DEPLOY_STORAGE', default: "the plugin's storage",
+  { flags: '--storage <url>', option: 'storage', env: 'VITE_DEPLOY_STORAGE', default: "the plugin's storage", ledger: 'the deployed prefix',
     help: 'where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV)' },
-  { flags: '-o, --storage-option <key=value>', option: 'storageOptions', parser: KEY_VALUE, default: 'none',
+  { flags: '-o, --storage-option <key=value>', option: 'storageOptions', parser: KEY_VALUE, default: 'none', ledger: true,
     help: "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions" },
-  { flags: '--profile <name>', option: 'storageOptions.aws_profile', env: 'AWS_PROFILE', default: "the AWS CLI's chain",
+  { flags: '--profile <name>', option: 'storageOptions.aws_profile', env: 'AWS_PROFILE', default: "the AWS CLI's chain", ledger: true,
     help: 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3://, same as -o aws_profile=NAME' },
   { flags: '--base <url>', option: 'base', env: 'VITE_BASE_URL', default: "the plugin's base",
     help: 'public base URL the build is made for, used by --build' },
@@ -72,15 +73,26 @@ const DEPLOY_FLAGS = [
     help: "after the deploy, purge the changed unhashed URLs from this Cloudflare zone, with the token in CLOUDFLARE_API_TOKEN and the URLs under --base or the plugin's base" },
   { flags: '--check <url>', option: 'check', default: 'off',
     help: 'after the deploy, fetch each HTML page through this public URL and check every asset it references: status 200, Content-Type, Cache-Control, Content-Encoding; exit 1 with the list of problems' },
-  { flags: '--json', option: null, default: 'off',
+  { flags: '--json', option: null, default: 'off', ledger: 'print the result as one JSON document on stdout',
     help: 'print the report as one JSON document on stdout' },
   { flags: '--quiet', option: null, default: 'off',
     help: 'print errors only' },
-  { flags: '--config <file>', option: null, default: 'vite.config.* in the current directory, if there is one',
+  { flags: '--config <file>', option: null, default: 'vite.config.* in the current directory, if there is one', ledger: true,
     help: 'the Vite config to read' },
-  { flags: '--mode <mode>', option: null, default: 'production',
+  { flags: '--mode <mode>', option: null, default: 'production', ledger: "Vite's mode, for the config and the .env.[mode] files",
     help: "Vite's mode: loads the config and .env.[mode] files for it, and is passed to --build" },
 ]
+
+/** `rollback`'s own flags, which set rollback()'s options. */
+const ROLLBACK_FLAGS = [
+  { flags: '--to <release>', option: 'to', default: 'the one before the live one; see vite-deploy releases',
+    help: 'the release to return to' },
+  { flags: '--dry-run', option: 'dryRun', default: 'off',
+    help: 'say what would be restored, write nothing' },
+]
+
+/** The rows `releases` and `rollback` take too: `ledger` is true, or their own help text. */
+const LEDGER_FLAGS = DEPLOY_FLAGS.filter((row) => row.ledger).map((row) => (typeof row.ledger === 'string' ? { ...row, help: row.ledger } : row))
 
 /** The help line of a row: its text, then `(env: …; default: …)`. */
 function describeFlag(row) {
@@ -93,4 +105,4 @@ function longName(row) {
   return row.flags.match(/--([a-z-]+)/)[1]
 }
 
-module.exports = { DEPLOY_FLAGS, KEY_VALUE, describeFlag, longName, wholeNumber }
+module.exports = { DEPLOY_FLAGS, LEDGER_FLAGS, ROLLBACK_FLAGS, KEY_VALUE, describeFlag, longName, wholeNumber }

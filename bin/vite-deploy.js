@@ -30,7 +30,7 @@ const { unknownOptionError, PLUGIN_KEYS } = require('../setup.js')
 const { hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { summaryLine, formatBytes, planLine } = require('../format.js')
 const { version } = require('../package.json')
-const { DEPLOY_FLAGS, KEY_VALUE, describeFlag, longName } = require('./flags.js')
+const { DEPLOY_FLAGS, LEDGER_FLAGS, ROLLBACK_FLAGS, KEY_VALUE, describeFlag, longName } = require('./flags.js')
 
 const EXIT_OK = 0
 const EXIT_FAILED = 1
@@ -107,11 +107,7 @@ function createProgram() {
     .exitOverride()
     .configureOutput({ outputError: () => {} })
   // Added in the table's order, which is the help's order.
-  for (const row of DEPLOY_FLAGS) {
-    const option = new Option(row.flags, describeFlag(row))
-    const parser = row.parser === KEY_VALUE ? collectKeyValue : row.parser
-    program.addOption(parser ? option.argParser(parser) : option)
-  }
+  for (const row of DEPLOY_FLAGS) program.addOption(flagOption(row))
   return program.version(version, '-V, --version', 'print the version')
 }
 
@@ -570,22 +566,22 @@ function commanderErrorMessage(error) {
 
 // ─── releases and rollback ──────────────────────────────────────────────────
 
+/** commander's option for a row of the flag table. */
+function flagOption(row) {
+  const option = new Option(row.flags, describeFlag(row))
+  const parser = row.parser === KEY_VALUE ? collectKeyValue : row.parser
+  return parser ? option.argParser(parser) : option
+}
+
 function ledgerProgram(name) {
   const program = new Command(`vite-deploy ${name}`)
-    .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
-    .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
-    .option('--profile <name>', 'AWS profile for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE)')
-    .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
-    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)")
-    .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
     .exitOverride()
     .configureOutput({ outputError: () => {} })
+  for (const row of LEDGER_FLAGS) program.addOption(flagOption(row))
   if (name === 'rollback') {
-    program
-      .description('Put back the HTML, manifest and other unhashed files of an earlier release, in seconds, without a rebuild.')
-      .option('--to <release>', 'the release to return to (default: the one before the live one; see vite-deploy releases)')
-      .option('--dry-run', 'say what would be restored, write nothing')
+    program.description('Put back the HTML, manifest and other unhashed files of an earlier release, in seconds, without a rebuild.')
+    for (const row of ROLLBACK_FLAGS) program.addOption(flagOption(row))
   } else {
     program.description('List the releases kept in the ledger, oldest first.')
   }
