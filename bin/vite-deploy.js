@@ -96,6 +96,13 @@ function mergeStorageOptions(fromConfig, fromFlags) {
   return Object.keys(merged).length > 0 ? merged : undefined
 }
 
+/** commander's option for a row of the flag table. */
+function flagOption(row) {
+  const option = new Option(row.flags, describeFlag(row))
+  const parser = row.parser === KEY_VALUE ? collectKeyValue : row.parser
+  return parser ? option.argParser(parser) : option
+}
+
 function createProgram() {
   const program = new Command('vite-deploy')
     .description('Publish a Vite build to object storage: hashed assets first, HTML last, orphans deleted after every upload succeeded.')
@@ -565,13 +572,6 @@ function commanderErrorMessage(error) {
 }
 
 // ─── releases and rollback ──────────────────────────────────────────────────
-
-/** commander's option for a row of the flag table. */
-function flagOption(row) {
-  const option = new Option(row.flags, describeFlag(row))
-  const parser = row.parser === KEY_VALUE ? collectKeyValue : row.parser
-  return parser ? option.argParser(parser) : option
-}
 
 function ledgerProgram(name) {
   const program = new Command(`vite-deploy ${name}`)
