@@ -4,6 +4,8 @@
 // index.d.ts and --help. (docs.test.mjs checks the docs against the same.)
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -69,6 +71,25 @@ describe('option surface: the CLI flag table', () => {
     const flagged = new Set(DEPLOY_FLAGS.map((row) => row.option?.split('.')[0]))
     for (const name of members('DeployOptions').keys()) {
       assert.ok(flagged.has(name) !== noFlag.includes(name), `${name}: ${flagged.has(name) ? 'has a flag but is listed as having none' : 'has no flag'}`)
+    }
+  })
+
+  it("each numeric flag's range is the engine's: it takes the bounds and refuses one past them, naming the flag", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vite-deploy-surface-'))
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>')
+    const run = (flag, value) => spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), dir, '--storage', 'memory:///surface', '--dry-run', '--quiet', flag, String(value)], { encoding: 'utf8' })
+    const ranged = DEPLOY_FLAGS.filter((row) => row.range)
+    assert.ok(ranged.length >= 4, 'the numeric flags have ranges')
+    for (const row of ranged) {
+      const flag = `--${row.flags.match(/--([a-z-]+)/)[1]}`
+      const [min, max] = row.range
+      for (const value of [min, max ?? min + 5000]) assert.equal(run(flag, value).status, 0, `${flag} ${value} is refused: ${run(flag, value).stderr}`)
+      for (const value of [min - 1, max === undefined ? undefined : max + 1]) {
+        if (value === undefined || value < 0) continue // a negative number is not a whole number: bad usage before the engine
+        const result = run(flag, value)
+        assert.equal(result.status, 2, `${flag} ${value} is taken`)
+        assert.match(result.stderr, new RegExp(`invalid option .*\\(from ${flag}\\)`), result.stderr)
+      }
     }
   })
 

@@ -9,7 +9,9 @@
 //
 // Ranges are not checked here: the engine checks every numeric option and
 // names the accepted values, so the CLI and deploy() cannot disagree (they
-// did on --keep). The parsers only turn text into a number.
+// did on --keep). The parsers only turn text into a number; `range` ([min]
+// or [min, max]) is what --help says, and surface.test.mjs holds it to the
+// engine's.
 
 const { InvalidArgumentError } = require('commander')
 
@@ -43,16 +45,16 @@ const DEPLOY_FLAGS = [
     help: 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete' },
   { flags: '--no-delete', option: 'delete', env: 'VITE_DEPLOY_DELETE=false',
     help: 'keep every orphan' },
-  { flags: '--keep <n>', option: 'delete.keep', parser: wholeNumber, default: '2',
+  { flags: '--keep <n>', option: 'delete.keep', parser: wholeNumber, range: [1], default: '2',
     help: 'keep orphans that one of the last n distinct releases references, the live one included, so open tabs keep loading their chunks' },
   { flags: '--older-than <duration>', option: 'delete.olderThan', default: '24h',
     help: 'keep an orphan this long after it stopped being live: 90s, 30m, 1h, 7d, 2w; 0s for no window' },
-  { flags: '--max-deletes <n>', option: 'maxDeletes', parser: wholeNumber, default: '1000, or half of the remote files',
+  { flags: '--max-deletes <n>', option: 'maxDeletes', parser: wholeNumber, range: [0], default: '1000, or half of the remote files',
     help: 'stop before writing anything when more objects would be deleted; --force passes' },
-  { flags: '--concurrency <n>', option: 'concurrency', parser: wholeNumber, default: '64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://',
-    help: 'uploads in flight, 1–1024' },
-  { flags: '--retries <n>', option: 'retries', parser: wholeNumber, default: '10',
-    help: 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100' },
+  { flags: '--concurrency <n>', option: 'concurrency', parser: wholeNumber, range: [1, 1024], default: '64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://',
+    help: 'uploads in flight' },
+  { flags: '--retries <n>', option: 'retries', parser: wholeNumber, range: [0, 100], default: '10',
+    help: 'retries of a request that failed with a 5xx answer, a reset connection or a timeout' },
   { flags: '--timeout <duration>', option: 'timeout', default: '30s',
     help: 'time limit of one request, such as 30s or 2m' },
   { flags: '--force', option: 'force', default: 'off',
@@ -94,10 +96,12 @@ const ROLLBACK_FLAGS = [
 /** The rows `releases` and `rollback` take too: `ledger` is true, or their own help text. */
 const LEDGER_FLAGS = DEPLOY_FLAGS.filter((row) => row.ledger).map((row) => (typeof row.ledger === 'string' ? { ...row, help: row.ledger } : row))
 
-/** The help line of a row: its text, then `(env: …; default: …)`. */
+/** The help line of a row: its text, its range, then `(env: …; default: …)`. */
 function describeFlag(row) {
+  const [min, max] = row.range ?? []
+  const help = max !== undefined ? `${row.help}, ${min}–${max}` : row.help
   const notes = [row.env && `env: ${row.env}`, row.default && `default: ${row.default}`].filter(Boolean)
-  return notes.length > 0 ? `${row.help} (${notes.join('; ')})` : row.help
+  return notes.length > 0 ? `${help} (${notes.join('; ')})` : help
 }
 
 /** The flag's long name without dashes or argument: `--dry-run <x>` → `dry-run`. */
