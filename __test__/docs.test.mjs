@@ -98,7 +98,10 @@ describe('docs', () => {
     for (const [, code] of engine.matchAll(/=> "([A-Z_]+)"/g)) codes.add(code)
     // Codes the JS layer and the CLI set: `code: 'X'`, `code = 'X'`,
     // `code === 'X'`, `usageError(…, 'X')`, `?? 'X'`, `? 'X'`.
-    for (const file of ['deploy.js', join('bin', 'vite-deploy.js')]) {
+    // Every JS file of the package, wherever a code is set.
+    const sources = [...readdirSync(ROOT).filter((name) => name.endsWith('.js') && name !== 'binding.js'), ...readdirSync(join(ROOT, 'bin')).map((name) => join('bin', name))]
+    assert.ok(sources.includes('native.js') && sources.includes('deploy.js'))
+    for (const file of sources) {
       const source = readFileSync(join(ROOT, file), 'utf8')
       for (const [, code] of source.matchAll(/(?:\bcode\s*(?:={1,3}|:)\s*|usageError\(.*,\s*|\?\?\s*|\?\s*)'([A-Z][A-Z_]+)'/g)) codes.add(code)
     }
