@@ -87,4 +87,4 @@ function readableError(error) {
   return readable
 }
 
-module.exports = { checkPluginOptions, unknownOptionError, readableError, closest, PLUGIN_KEYS }
+module.exports = { checkPluginOptions, unknownOptionError, readableError, closest, PLUGIN_KEYS, JS_KEYS }

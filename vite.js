@@ -11,30 +11,12 @@ const { baseSettings, baseConfig, routerWarning } = require('./base.js')
 const { hashedFilesFromBundle } = require('./hashed.js')
 const { loadDeployEnv, hideFromClient, isCi } = require('./env.js')
 const { checkPluginOptions, unknownOptionError, readableError } = require('./setup.js')
+const { summaryLine, planLine } = require('./format.js')
 
 const PLUGIN_NAME = 'vite-deploy'
 
 function isOff(value) {
   return value !== undefined && /^(0|false|no|off)$/i.test(String(value).trim())
-}
-
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} B`
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
-}
-
-/** One summary line, as the plugin and the CLI print it. */
-function summaryLine(report) {
-  const s = report.summary
-  const parts = [
-    `${s.uploaded.count} uploaded (${formatBytes(s.uploaded.bytes)})`,
-    `${s.unchanged.count} unchanged`,
-    `${s.deleted.count} deleted`,
-  ]
-  if (report.dryRun) parts[0] = `${s.new.count + s.changed.count} to upload (${formatBytes(s.new.bytes + s.changed.bytes)})`
-  if (report.dryRun) parts[2] = `${s.orphans.count} orphans`
-  return `${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(1)} s → ${report.storage}${report.dryRun ? ' (dry run)' : ''}`
 }
 
 /**
@@ -129,7 +111,7 @@ function viteDeploy(options = {}) {
         base: bases.assetUrl ?? config.base,
         onProgress: (event) => {
           if (event.type === 'planned') {
-            logger.info(`vite-deploy: ${event.uploads} to upload (${formatBytes(event.uploadBytes)}), ${event.unchanged} unchanged, ${event.deletes} to delete`)
+            logger.info(planLine(event))
           } else if (perFile && event.type !== 'failed') {
             logger.info(`vite-deploy:   ${event.type} ${event.path}`)
           }
@@ -295,4 +277,4 @@ function viteDeploy(options = {}) {
   }
 }
 
-module.exports = { viteDeploy, summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME }
+module.exports = { viteDeploy, hashedFilesFromManifest, PLUGIN_NAME }

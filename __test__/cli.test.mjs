@@ -189,10 +189,17 @@ describe('cli: usage and configuration errors exit 2 and name the fix', () => {
     assert.ok(!result.stderr.includes('eu-west-3'), result.stderr)
   })
 
-  it('an invalid --concurrency', async () => {
-    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', 'lots']), /expected a whole number from 1 to 1024/)
-    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', '0']), /expected a whole number from 1 to 1024/)
-    assertUsageError(await run(['--storage', 'memory:///x', '--retries', '101']), /expected a whole number from 0 to 100/)
+  it('an invalid --concurrency: not a number is bad usage; out of range, the engine says so and names the flag', async () => {
+    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', 'lots']), /option '--concurrency <n>' argument 'lots' is invalid\. expected a whole number/)
+    assertUsageError(await run(['--storage', 'memory:///x', '--concurrency', '0']), 'invalid option `concurrency`: 0 is not between 1 and 1024 (from --concurrency)')
+    assertUsageError(await run(['--storage', 'memory:///x', '--retries', '101']), 'invalid option `retries`: 101 is not between 0 and 100 (from --retries)')
+    assertUsageError(await run(['--storage', 'memory:///x', '--keep', '0']), /invalid option `delete.keep`: 0 is less than 1.* \(from --keep\)$/m)
+  })
+
+  it('--keep takes what deploy() takes: the engine is the one range check', async () => {
+    // The CLI refused more than 1000 while deploy({ delete: { keep: 5000 } }) worked.
+    const result = await run(['dist', '--storage', 'memory:///keep', '--keep', '5000', '--dry-run'])
+    assert.equal(result.code, 0, result.stderr)
   })
 
   it('a misspelt storage option, with the closest key', async () => {

@@ -1,75 +1,38 @@
-// The README against the code it documents, so the two cannot drift apart:
+// The docs against the code they document, so the two cannot drift apart:
 // the options table against index.d.ts (every option, with its default),
-// the troubleshooting table against every error code the package can give,
-// and the two commands the README starts with.
+// the error catalogue (docs/errors.md) against every error code the package
+// can give, every CLI flag, the documents the README names, and the README
+// itself: short, for users, starting with the two commands.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 
 import { ROOT } from './helpers/servers.mjs'
+import { members, plain, tables as tablesIn, TYPES } from './helpers/surface.mjs'
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const TYPES = readFileSync(join(ROOT, 'index.d.ts'), 'utf8')
+/** Every Markdown document of the repository's own: README, CONTRIBUTING, docs/, bench/. */
+const DOCS = new Map([
+  'README.md', 'CONTRIBUTING.md', 'bench/README.md',
+  ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`),
+].map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]))
 
-/** The text of `export interface Name … { … }`, braces balanced. */
-function interfaceBody(source, name) {
-  const start = source.search(new RegExp(`export interface ${name}\\b[^{]*\\{`))
-  assert.ok(start >= 0, `interface ${name} not found in index.d.ts`)
-  const open = source.indexOf('{', start)
-  let depth = 0
-  for (let i = open; i < source.length; i++) {
-    if (source[i] === '{') depth++
-    else if (source[i] === '}' && --depth === 0) return source.slice(open + 1, i)
-  }
-  throw new Error(`interface ${name} is not closed`)
-}
-
-/** The interface's own members: name → `@default` text, or undefined when it has none. */
-function members(name) {
-  const body = interfaceBody(TYPES, name)
-  const out = new Map()
-  // A member is a line `  name?: …` at the interface's first level, with
-  // the JSDoc block (if any) right above it.
-  const lines = body.split('\n')
-  lines.forEach((line, index) => {
-    const member = line.match(/^ {2}(\w+)\??:/)
-    if (!member) return
-    let doc = ''
-    if (lines[index - 1]?.trim().endsWith('*/')) {
-      let first = index - 1
-      while (first > 0 && !lines[first].includes('/**')) first--
-      doc = lines.slice(first, index).join('\n')
-    }
-    const fallback = doc.match(/@default\s+(.+?)\s*(?:\*\/)?$/m)
-    out.set(member[1], fallback?.[1])
-  })
-  assert.ok(out.size > 0, `no members parsed from ${name}`)
-  return out
-}
-
-/** Cells of a Markdown table row; `\|` stays inside its cell. */
-function cells(row) {
-  return row.trim().replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((cell) => cell.trim().replace(/\\\|/g, '|'))
-}
-
-/** The rows of every table whose header starts with `headerStart`. */
+/** The rows of every table, in any document, whose header starts with `headerStart`: [{ file, header, rows }]. */
 function tables(headerStart) {
-  const found = []
-  const lines = README.split('\n')
-  lines.forEach((line, index) => {
-    if (!line.startsWith(headerStart)) return
-    const rows = []
-    for (let i = index + 2; i < lines.length && lines[i].startsWith('|'); i++) rows.push(cells(lines[i]))
-    found.push(rows)
-  })
-  return found
+  return [...DOCS].flatMap(([file, text]) => tablesIn(text, headerStart).map((table) => ({ file, ...table })))
 }
 
-/** Text as it reads: no backticks, single spaces. */
-const plain = (text) => text.replace(/`/g, '').replace(/\s+/g, ' ').trim()
+/** Every `--flag` that `vite-deploy [command] --help` lists. */
+function helpFlags(command) {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...command, '--help'], { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  const options = result.stdout.slice(result.stdout.indexOf('Options:'))
+  return [...options.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1])
+}
 
-describe('README', () => {
+describe('docs', () => {
   it('starts with the two commands, right after the short intro', () => {
     const firstHeading = README.indexOf('\n## ')
     const firstBlock = README.slice(README.indexOf('```sh'), README.indexOf('```', README.indexOf('```sh') + 5))
@@ -81,14 +44,14 @@ describe('README', () => {
 
   it('has one options table, and it matches index.d.ts: every option, the same default, its env var', () => {
     const found = tables('| option | type | default |')
-    assert.equal(found.length, 1, 'exactly one options table (header `| option | type | default | …`)')
-    const header = cells(README.split('\n').find((line) => line.startsWith('| option | type | default |')))
+    assert.equal(found.length, 1, 'exactly one options table in the docs (header `| option | type | default | …`)')
+    const header = found[0].header
     const column = (name) => {
       const at = header.indexOf(name)
       assert.ok(at >= 0, `options table has no '${name}' column`)
       return at
     }
-    const rows = new Map(found[0].map((row) => [plain(row[0]), row]))
+    const rows = new Map(found[0].rows.map((row) => [plain(row[0]), row]))
 
     // How each interface's options are named in the table.
     const expected = new Map()
@@ -135,15 +98,42 @@ describe('README', () => {
     for (const [, code] of engine.matchAll(/=> "([A-Z_]+)"/g)) codes.add(code)
     // Codes the JS layer and the CLI set: `code: 'X'`, `code = 'X'`,
     // `code === 'X'`, `usageError(…, 'X')`, `?? 'X'`, `? 'X'`.
-    for (const file of ['deploy.js', join('bin', 'vite-deploy.js')]) {
+    // Every JS file of the package, wherever a code is set.
+    const sources = [...readdirSync(ROOT).filter((name) => name.endsWith('.js') && name !== 'binding.js'), ...readdirSync(join(ROOT, 'bin')).map((name) => join('bin', name))]
+    assert.ok(sources.includes('native.js') && sources.includes('deploy.js'))
+    for (const file of sources) {
       const source = readFileSync(join(ROOT, file), 'utf8')
       for (const [, code] of source.matchAll(/(?:\bcode\s*(?:={1,3}|:)\s*|usageError\(.*,\s*|\?\?\s*|\?\s*)'([A-Z][A-Z_]+)'/g)) codes.add(code)
     }
     const found = tables('| code |')
-    assert.equal(found.length, 1, 'exactly one troubleshooting table (header `| code | …`)')
-    const documented = new Set(found[0].map((row) => plain(row[0])))
+    assert.equal(found.length, 1, 'exactly one error catalogue (header `| code | …`)')
+    assert.equal(found[0].file, 'docs/errors.md', 'the error catalogue lives in docs/errors.md')
+    const documented = new Set(found[0].rows.map((row) => plain(row[0])))
     const missing = [...codes].filter((code) => !documented.has(code)).sort()
-    assert.deepEqual(missing, [], 'error codes missing from the troubleshooting table')
-    for (const row of found[0]) assert.ok(row.slice(1).every((cell) => cell.length > 0), `${row[0]}: empty cell`)
+    assert.deepEqual(missing, [], 'error codes missing from the error catalogue')
+    for (const row of found[0].rows) assert.ok(row.slice(1).every((cell) => cell.length > 0), `${row[0]}: empty cell`)
+  })
+
+  it('the README is for users: at most about 350 lines, and every document it names exists', () => {
+    const lines = README.split('\n').length
+    assert.ok(lines <= 360, `README.md has ${lines} lines: move details into docs/ (see the README's last section)`)
+    assert.doesNotMatch(README, /^## (Releasing|Layout|What the tests cover|Recipes|Troubleshooting|Migrating|Performance)/m, 'maintainer and reference sections live outside the README')
+    const named = new Set([...README.matchAll(/`((?:docs\/[\w-]+|bench\/README|CONTRIBUTING|CHANGELOG)\.md)`/g)].map((m) => m[1]))
+    for (const file of ['docs/errors.md', 'docs/safety.md', 'docs/recipes.md', 'CONTRIBUTING.md', 'bench/README.md']) assert.ok(named.has(file), `the README names ${file}`)
+    for (const file of named) assert.ok(existsSync(join(ROOT, file)), `the README names ${file}, which does not exist`)
+    // npm shows the README without the repository: a relative link would be dead there.
+    assert.doesNotMatch(README, /\]\((?!https?:|#)[^)]*\)/, 'relative links in the README: name the file in backticks instead')
+  })
+
+  it('every flag of vite-deploy, releases and rollback is in the README\'s CLI table or usage', () => {
+    const flagTable = tables('| flag |')
+    assert.equal(flagTable.length, 1, 'one CLI flag table (header `| flag | …`)')
+    assert.equal(flagTable[0].file, 'README.md')
+    const cli = README.slice(README.indexOf('## The CLI'), README.indexOf('\n## ', README.indexOf('## The CLI') + 5))
+    for (const command of [[], ['releases'], ['rollback']]) {
+      for (const flag of helpFlags(command)) {
+        assert.ok(new RegExp(`${flag}(?![a-z-])`).test(cli), `vite-deploy ${command.join(' ')} ${flag} is not in the README's CLI section`)
+      }
+    }
   })
 })

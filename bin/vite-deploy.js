@@ -13,7 +13,7 @@ const { spawn } = require('node:child_process')
 const { existsSync, readdirSync } = require('node:fs')
 const path = require('node:path')
 const { pathToFileURL } = require('node:url')
-const { Command, CommanderError, InvalidArgumentError } = require('commander')
+const { Command, CommanderError, Option } = require('commander')
 
 // The native binding loads with deploy.js: a missing platform package must
 // read as one error line with its fix, not a stack trace.
@@ -26,9 +26,11 @@ try {
 }
 const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl } = engine
 const { loadDeployEnv } = require('../env.js')
-const { unknownOptionError } = require('../setup.js')
-const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
+const { unknownOptionError, PLUGIN_KEYS } = require('../setup.js')
+const { hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
+const { summaryLine, formatBytes, planLine } = require('../format.js')
 const { version } = require('../package.json')
+const { DEPLOY_FLAGS, LEDGER_FLAGS, ROLLBACK_FLAGS, KEY_VALUE, describeFlag, longName } = require('./flags.js')
 
 const EXIT_OK = 0
 const EXIT_FAILED = 1
@@ -70,10 +72,6 @@ Examples:
 
 // ─── parse the flags ────────────────────────────────────────────────────────
 
-function collect(value, previous) {
-  return [...(previous ?? []), value]
-}
-
 function collectKeyValue(value, previous) {
   const at = value.indexOf('=')
   // Not an InvalidArgumentError: commander would quote the argument, and it
@@ -98,54 +96,26 @@ function mergeStorageOptions(fromConfig, fromFlags) {
   return Object.keys(merged).length > 0 ? merged : undefined
 }
 
-function wholeNumber(min, max, example) {
-  return (value) => {
-    const number = Number(value)
-    if (!/^\d+$/.test(value.trim()) || number < min || number > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, for example ${example}`)
-    }
-    return number
-  }
+/** commander's option for a row of the flag table. */
+function flagOption(row) {
+  const option = new Option(row.flags, describeFlag(row))
+  const parser = row.parser === KEY_VALUE ? collectKeyValue : row.parser
+  return parser ? option.argParser(parser) : option
 }
 
 function createProgram() {
-  return new Command('vite-deploy')
+  const program = new Command('vite-deploy')
     .description('Publish a Vite build to object storage: hashed assets first, HTML last, orphans deleted after every upload succeeded.')
     .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
-    .option('--storage <url>', "where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV) (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
-    .option('-o, --storage-option <key=value>', "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions (default: none)", collectKeyValue)
-    .option('--profile <name>', 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE; default: the AWS CLI\'s chain)')
-    .option('--base <url>', "public base URL the build is made for, used by --build (env: VITE_BASE_URL; default: the plugin's base)")
-    .option('--build', 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well (default: off)')
-    .option('--dry-run', 'print the plan, one line per file with its reason, and write nothing (default: off)')
-    .option('--delete', 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete (default: retention, see --keep)')
-    .option('--no-delete', 'keep every orphan (env: VITE_DEPLOY_DELETE=false)')
-    .option('--keep <n>', 'keep orphans that one of the last n distinct releases references, the live one included, so open tabs keep loading their chunks (default: 2)', wholeNumber(1, 1000, '--keep 3'))
-    .option('--older-than <duration>', 'keep an orphan this long after it stopped being live: 90s, 30m, 1h, 7d, 2w; 0s for no window (default: 24h)')
-    .option('--max-deletes <n>', 'stop before writing anything when more objects would be deleted; --force passes (default: 1000, or half of the remote files)', wholeNumber(0, 1e9, '--max-deletes 50'))
-    .option('--concurrency <n>', 'uploads in flight, 1–1024 (default: 64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://)', wholeNumber(1, 1024, '--concurrency 8'))
-    .option('--retries <n>', 'retries of a request that failed with a 5xx answer, a reset connection or a timeout, 0–100 (default: 10)', wholeNumber(0, 100, '--retries 3'))
-    .option('--timeout <duration>', "time limit of one request, such as 30s or 2m (default: 30s)")
-    .option('--force', 'publish a folder that looks like a project rather than a build, and delete past --max-deletes (default: off)')
-    .option('--lease-wait <duration>', "how long to wait for another deploy's lease on the prefix before failing with LEASE_HELD, such as 30s or 10m; 0s fails at once (default: 5m)")
-    .option('--break-lease', 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it (default: off)')
-    .option('--include <glob>', 'publish only files matching the glob, relative to the build folder, repeatable (default: every file)', collect)
-    .option('--exclude <glob>', 'neither publish nor delete files matching the glob, repeatable (default: none)', collect)
-    .option('--cloudfront <distributionId>', 'after the deploy, invalidate the changed unhashed paths (HTML, manifest, public/ files) in this CloudFront distribution, signed with the AWS credentials (env: AWS_ENDPOINT_URL_CLOUDFRONT for another endpoint; default: the plugin\'s cdn)')
-    .option('--cloudfront-wait', 'wait until the CloudFront invalidation has completed (default: off)')
-    .option('--cloudflare-zone <zoneId>', "after the deploy, purge the changed unhashed URLs from this Cloudflare zone, with the token in CLOUDFLARE_API_TOKEN and the URLs under --base or the plugin's base (default: the plugin's cdn)")
-    .option('--check <url>', 'after the deploy, fetch each HTML page through this public URL and check every asset it references: status 200, Content-Type, Cache-Control, Content-Encoding; exit 1 with the list of problems (default: off)')
-    .option('--json', 'print the report as one JSON document on stdout (default: off)')
-    .option('--quiet', 'print errors only (default: off)')
-    .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
-    .option('--mode <mode>', "Vite's mode: loads the config and .env.[mode] files for it, and is passed to --build (default: production)")
-    .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .addHelpText('after', HELP_FOOTER)
     // Throw instead of exiting, so usage errors get our prefix, exit code 2
     // and the JSON document of --json.
     .exitOverride()
     .configureOutput({ outputError: () => {} })
+  // Added in the table's order, which is the help's order.
+  for (const row of DEPLOY_FLAGS) program.addOption(flagOption(row))
+  return program.version(version, '-V, --version', 'print the version')
 }
 
 /** argv → { dirArg, flags }; throws CommanderError on bad usage. */
@@ -271,9 +241,29 @@ function flagStorageOptions(flags) {
   return { ...flags.storageOption, aws_profile: flags.profile }
 }
 
+/**
+ * The deploy options that a flag sets as it is, over the config's: every
+ * row of the flag table whose option is a plain deploy option. The others
+ * (storageOptions, delete, base, cdn) combine several flags below.
+ */
+function simpleFlagOptions(flags, fromConfig) {
+  const options = {}
+  for (const row of DEPLOY_FLAGS) {
+    if (row.option === null || /[.]/.test(row.option) || ['storageOptions', 'delete', 'base'].includes(row.option)) continue
+    options[row.option] = flags[new Option(row.flags).attributeName()] ?? fromConfig[row.option]
+  }
+  return options
+}
+
+/** The flags the user typed that set `option` (`delete.keep` → `--keep`). */
+function flagsOf(option, flags) {
+  return DEPLOY_FLAGS.filter((row) => row.option === option && flags[new Option(row.flags).attributeName()] !== undefined).map((row) => `--${longName(row)}`)
+}
+
 function resolveSettings({ cwd, dirArg, flags, config, env }) {
   // Plugin-only fields mean nothing to deploy(); the CLI always publishes.
-  const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
+  const { base, assetUrl, onProgress, ...rest } = config?.pluginOptions ?? {}
+  const fromConfig = Object.fromEntries(Object.entries(rest).filter(([key]) => !PLUGIN_KEYS.includes(key)))
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
   const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
@@ -297,22 +287,11 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
     userOnProgress: typeof onProgress === 'function' ? onProgress : undefined,
     deployOptions: {
       ...fromConfig,
-      storage: flags.storage ?? fromConfig.storage,
+      ...simpleFlagOptions(flags, fromConfig),
       storageOptions,
       delete: deleteOption(flags, fromConfig.delete),
-      maxDeletes: flags.maxDeletes ?? fromConfig.maxDeletes,
       base: assetBase ?? flags.base ?? base ?? (env.VITE_BASE_URL || undefined),
-      dryRun: flags.dryRun ? true : fromConfig.dryRun,
-      concurrency: flags.concurrency ?? fromConfig.concurrency,
-      retries: flags.retries ?? fromConfig.retries,
-      timeout: flags.timeout ?? fromConfig.timeout,
-      force: flags.force ? true : fromConfig.force,
-      leaseWait: flags.leaseWait ?? fromConfig.leaseWait,
-      breakLease: flags.breakLease ? true : fromConfig.breakLease,
-      include: flags.include ?? fromConfig.include,
-      exclude: flags.exclude ?? fromConfig.exclude,
       cdn: cdnOption(flags, fromConfig.cdn),
-      check: flags.check ?? fromConfig.check,
     },
   }
 }
@@ -441,10 +420,6 @@ function createTally() {
   tally.rate = () => tally.bytes / Math.max((Date.now() - tally.startedAt) / 1000, 0.001)
   tally.etaSeconds = () => (tally.totalBytes - tally.bytes) / tally.rate()
   return tally
-}
-
-function planLine(event) {
-  return `vite-deploy: ${event.uploads} to upload (${formatBytes(event.uploadBytes)}), ${event.unchanged} unchanged, ${event.deletes} to delete`
 }
 
 /** A redrawn bar, for a person at a terminal. */
@@ -577,6 +552,10 @@ function printReport(report, say) {
 function errorMessage(error, settings, flags) {
   // A misspelt option in the plugin's options, with the closest one among the plugin's own too.
   if (error.code === 'INVALID_OPTION' && /unknown field/.test(error.message)) return unknownOptionError(error).message
+  // The engine checks the ranges and names the option; say which flag gave it.
+  const option = error.code === 'INVALID_OPTION' && /^invalid option `([\w.]+)`/.exec(error.message)?.[1]
+  const given = option ? flagsOf(option, flags) : []
+  if (given.length > 0) return `${error.message} (from ${given.join(', ')})`
   if (error.code === 'NO_STORAGE') return `no storage given: pass --storage s3://bucket/path or set VITE_DEPLOY_STORAGE (in the environment, or in .env.${flags.mode ?? 'production'}.local)`
   if (error.code === 'DIR_MISSING' && settings) {
     return flags.build
@@ -596,20 +575,13 @@ function commanderErrorMessage(error) {
 
 function ledgerProgram(name) {
   const program = new Command(`vite-deploy ${name}`)
-    .option('--storage <url>', "the deployed prefix (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
-    .option('-o, --storage-option <key=value>', 'object_store option for the backend, repeatable', collectKeyValue)
-    .option('--profile <name>', 'AWS profile for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE)')
-    .option('--config <file>', 'the Vite config to read (default: vite.config.* in the current directory, if there is one)')
-    .option('--mode <mode>', "Vite's mode, for the config and the .env.[mode] files (default: production)")
-    .option('--json', 'print the result as one JSON document on stdout')
     .helpOption('-h, --help', 'print this help')
     .exitOverride()
     .configureOutput({ outputError: () => {} })
+  for (const row of LEDGER_FLAGS) program.addOption(flagOption(row))
   if (name === 'rollback') {
-    program
-      .description('Put back the HTML, manifest and other unhashed files of an earlier release, in seconds, without a rebuild.')
-      .option('--to <release>', 'the release to return to (default: the one before the live one; see vite-deploy releases)')
-      .option('--dry-run', 'say what would be restored, write nothing')
+    program.description('Put back the HTML, manifest and other unhashed files of an earlier release, in seconds, without a rebuild.')
+    for (const row of ROLLBACK_FLAGS) program.addOption(flagOption(row))
   } else {
     program.description('List the releases kept in the ledger, oldest first.')
   }
