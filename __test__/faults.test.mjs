@@ -460,13 +460,14 @@ describe('a slow store with a large build', () => {
   // most 2 multipart uploads at once, 5 MiB parts, 2 parts in flight each.
   const SMALL_BUDGET = 8 * 1024 * 1024
   const PART_SIZE = 5 * 1024 * 1024
-  // Documented for the release addon: 86 MB peak, 48 MB of it before the
-  // deploy (a growth of 38 MB); 109–116 MB before the read budget (61–68 MB).
-  // The debug addon (worktrees) maps ~100 MB of code and allocates more:
-  // measured 103–109 MB peak, 54 MB before (a growth of 49–55 MB), so it
-  // gets its own ceiling (the bounds broken as before the fix: 79–89 MB).
-  const RELEASE_GROWTH_CEILING = 50e6
-  const RELEASE_CEILING = 100e6
+  // Measured with the release addon in a clean-clone CI run (2026-12-02):
+  // 93 MB peak for the small build and 98 MB for the large one, 51 MB before
+  // the deploy (a growth of 42–47 MB). The debug addon (worktrees) maps
+  // ~100 MB of code and allocates more: 103–109 MB peak, 54 MB before (a
+  // growth of 49–55 MB). The ceilings leave about 10% for a busy machine and
+  // still catch the bounds broken as before the fix (a growth of 79–89 MB).
+  const RELEASE_GROWTH_CEILING = 60e6
+  const RELEASE_CEILING = 110e6
   const DEBUG_GROWTH_CEILING = 65e6
   const PEAK_SPREAD = 15e6
 
