@@ -11,6 +11,7 @@ const { baseSettings, baseConfig, routerWarning } = require('./base.js')
 const { hashedFilesFromBundle } = require('./hashed.js')
 const { loadDeployEnv, hideFromClient, isCi } = require('./env.js')
 const { checkPluginOptions, unknownOptionError, readableError } = require('./setup.js')
+const { frameworkOf, frameworkMessage } = require('./frameworks.js')
 
 const PLUGIN_NAME = 'vite-deploy'
 
@@ -175,6 +176,8 @@ function viteDeploy(options = {}) {
       if (isCi()) return failed(new DeployError('no storage given, and CI is set: pass `storage` to viteDeploy() or set VITE_DEPLOY_STORAGE (in the environment or in .env.[mode].local)', { code: 'NO_STORAGE', usage: true }), logger)
       return logger.info(`vite-deploy: no storage set, so nothing will be published — set VITE_DEPLOY_STORAGE (for example in .env.${config.mode}.local) or the plugin's storage option`)
     }
+    const framework = frameworkOf(config.plugins)
+    if (framework) return failed(new DeployError(frameworkMessage(framework), { code: 'FRAMEWORK_BUILD', usage: true }), logger)
     try {
       await checkSetup({ ...deployOptions, dir: config.build.outDir, base: bases.assetUrl ?? config.base }, deployEnv.fromFiles, false)
     } catch (error) {

@@ -1,0 +1,201 @@
+// Meta-frameworks in the real-app corpus: a minimal project of each, with
+// the framework's own packages from npm (helpers/frameworks.mjs caches the
+// installs), built by the framework, published with the CLI to moto, and
+// used in Chromium through a CDN on 127.0.0.1: the framework's build folder
+// is immutable by its contract and everything else no-cache; navigate,
+// lazy-load a route, reload on a prerendered page; the same build again
+// writes nothing; a changed page goes live while a tab stays open on the old
+// release. Inside the framework's build the plugin refuses and names the CLI.
+//
+// Done: SvelteKit (adapter-static). Not yet here: Nuxt (`nuxi generate`),
+// Astro (static), React Router (SPA mode) — their roles are unit-tested in
+// src/local.rs.
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { chromium } from 'playwright-core'
+
+import { childEnv, run, startCdn } from './helpers/apps.mjs'
+import { frameworkBuild, frameworkCopy, writeFiles } from './helpers/frameworks.mjs'
+import { createBucket, s3Options } from './helpers/moto.mjs'
+import { ROOT, startMoto } from './helpers/servers.mjs'
+import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const BUCKET = 'frameworks'
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const CLI = join(ROOT, 'bin', 'vite-deploy.js')
+
+const skip = !existsSync(CHROMIUM) && !process.env.VITE_DEPLOY_REQUIRE_BROWSER && `no Chromium at ${CHROMIUM}`
+
+const SVELTEKIT = {
+  'vite.config.js': `import { sveltekit } from '@sveltejs/kit/vite'
+import { defineConfig } from 'vite'
+
+export default defineConfig({ plugins: [sveltekit()] })
+`,
+  'svelte.config.js': `import adapter from '@sveltejs/adapter-static'
+
+export default { kit: { adapter: adapter({ fallback: '200.html' }) } }
+`,
+  'src/app.html': `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">%sveltekit.head%</head>
+<body><div style="display: contents">%sveltekit.body%</div></body></html>
+`,
+  'src/routes/+layout.js': "export const prerender = true\nexport const trailingSlash = 'always'\n",
+  'src/routes/+layout.svelte': `<script>
+  import { base } from '$app/paths'
+  let { children } = $props()
+</script>
+<nav><a id="home-link" href="{base}/">Home</a> <a id="about-link" href="{base}/about/">About</a></nav>
+{@render children()}
+`,
+  'src/routes/+page.svelte': '<h1 id="page">Home</h1>\n',
+  'src/routes/about/+page.svelte': '<h1 id="page">About v1</h1>\n',
+  'static/robots.txt': 'User-agent: *\n',
+}
+
+/** A page that records every failed request, error answer, console error and response. */
+async function openPage(browser) {
+  const context = await browser.newContext()
+  // Nothing leaves the machine.
+  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()))
+  const page = await context.newPage()
+  const problems = []
+  const responses = []
+  page.on('requestfailed', (request) => problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`))
+  page.on('response', (response) => {
+    responses.push(response)
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
+  })
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`) })
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  return { page, problems, responses, close: () => context.close() }
+}
+
+async function waitForText(page, text) {
+  await page.waitForFunction((t) => document.querySelector('#page')?.textContent === t, text, { timeout: 15_000 })
+}
+
+/** The CLI's deploy of `dir` (relative to `root`) to `storage`: its --json report. */
+async function cliDeploy(root, dir, storage, endpoint) {
+  const options = Object.entries(s3Options(endpoint)).flatMap(([key, value]) => ['-o', `${key}=${value}`])
+  const result = await run(process.execPath, [CLI, dir, '--storage', storage, ...options, '--json'], { cwd: root, env: childEnv() })
+  assert.equal(result.code, 0, `CLI exited ${result.code}\n${result.stdout}\n${result.stderr}`)
+  return JSON.parse(result.stdout)
+}
+
+describe('meta-frameworks: built by the framework, published with the CLI to moto, used in Chromium', { skip, timeout: 900_000 }, () => {
+  let moto
+  let browser
+  const stops = []
+
+  before(async () => {
+    moto = await startMoto()
+    await createBucket(moto.endpoint, BUCKET)
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+  })
+  after(async () => {
+    for (const stop of stops) await stop()
+    await browser?.close()
+    await moto?.stop()
+  })
+
+  it('SvelteKit (adapter-static): _app/immutable/ is immutable, pages go live last, a redeploy writes nothing, a tab survives a release', async () => {
+    const prefix = 'sveltekit'
+    const storage = `s3://${BUCKET}/${prefix}`
+    const root = await frameworkCopy('sveltekit', SVELTEKIT)
+    await frameworkBuild(root)
+    const first = await cliDeploy(root, 'build', storage, moto.endpoint)
+    assert.ok(first.ok)
+    const immutableNote = first.notes.find((n) => n.startsWith('immutable: SvelteKit `_app/immutable/`'))
+    assert.ok(immutableNote, `the plan names the rule: ${first.notes.join('\n')}`)
+
+    // Roles by the framework's contract, and the publish order: every page
+    // after every asset.
+    const stored = siteOnly(await readMotoBucket(moto.endpoint, BUCKET, prefix))
+    const immutable = [...stored.keys()].filter((k) => k.startsWith('_app/immutable/'))
+    assert.ok(immutable.some((k) => /^_app\/immutable\/chunks\/[A-Za-z0-9_-]{8}\.js$/.test(k)), `a chunk named by its hash alone: ${immutable.join('\n')}`)
+    for (const key of immutable) assert.equal(stored.get(key).cacheControl, IMMUTABLE, key)
+    for (const key of ['_app/version.json', 'robots.txt', 'index.html', 'about/index.html', '200.html']) {
+      assert.equal(stored.get(key)?.cacheControl, 'no-cache', key)
+    }
+    const order = first.files.filter((f) => f.action === 'upload').map((f) => f.path)
+    const firstPage = order.findIndex((k) => k.endsWith('.html'))
+    assert.ok(firstPage > 0 && order.slice(firstPage).every((k) => k.endsWith('.html')), `pages last: ${order.join(', ')}`)
+
+    const cdn = await startCdn({ endpoint: moto.endpoint, bucket: BUCKET, prefix })
+    stops.push(cdn.stop)
+    const tab = await openPage(browser)
+    try {
+      await tab.page.goto(`${cdn.url}/`)
+      await waitForText(tab.page, 'Home')
+      await tab.page.click('#about-link')
+      await waitForText(tab.page, 'About v1')
+      assert.equal(new URL(tab.page.url()).pathname, '/about/')
+      await tab.page.reload()
+      await waitForText(tab.page, 'About v1')
+      await tab.page.click('#home-link')
+      await waitForText(tab.page, 'Home')
+      for (const response of tab.responses) {
+        const path = new URL(response.url()).pathname
+        if (!response.url().startsWith(cdn.url) || response.status() !== 200) continue
+        const headers = await response.allHeaders()
+        assert.equal(headers['cache-control'], path.startsWith('/_app/immutable/') ? IMMUTABLE : 'no-cache', path)
+      }
+      assert.ok(tab.responses.some((r) => new URL(r.url()).pathname.startsWith('/_app/immutable/nodes/')), 'a route chunk loaded')
+      assert.deepEqual(tab.problems, [])
+    } finally {
+      await tab.close()
+    }
+
+    // The same build again: nothing written, nothing deleted.
+    const again = await cliDeploy(root, 'build', storage, moto.endpoint)
+    assert.equal(again.summary.uploaded.count, 0, JSON.stringify(again.summary))
+    assert.equal(again.summary.deleted.count, 0, JSON.stringify(again.summary))
+
+    // A tab open on release 1 while release 2 goes live.
+    const old = await openPage(browser)
+    try {
+      await old.page.goto(`${cdn.url}/`)
+      await waitForText(old.page, 'Home')
+      const about = join(root, 'src/routes/about/+page.svelte')
+      writeFileSync(about, readFileSync(about, 'utf8').replace('About v1', 'About v2'))
+      await frameworkBuild(root)
+      const second = await cliDeploy(root, 'build', storage, moto.endpoint)
+      assert.ok(second.summary.uploaded.count > 0, JSON.stringify(second.summary))
+      // The old tab's client-side navigation loads release 1's route chunk,
+      // still in the store; a reload is release 2.
+      await old.page.click('#about-link')
+      await waitForText(old.page, 'About v1')
+      await old.page.reload()
+      await waitForText(old.page, 'About v2')
+      assert.deepEqual(old.problems, [])
+    } finally {
+      await old.close()
+    }
+  })
+
+  it('SvelteKit: the plugin inside its build refuses, names the CLI, and publishes nothing', async () => {
+    const prefix = 'sveltekit-plugin'
+    const root = await frameworkCopy('sveltekit', SVELTEKIT)
+    writeFiles(root, {
+      'vite.config.js': `import { sveltekit } from '@sveltejs/kit/vite'
+import { defineConfig } from 'vite'
+import viteDeploy from 'vite-deploy'
+
+export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: 's3://${BUCKET}/${prefix}', storageOptions: ${JSON.stringify(s3Options(moto.endpoint))} })] })
+`,
+    })
+    await assert.rejects(frameworkBuild(root), (error) => {
+      assert.match(error.message, /this is a SvelteKit build: SvelteKit writes the site to 'build\/' after Vite's own build/)
+      assert.match(error.message, /npx vite-deploy build --storage <url>/)
+      return true
+    })
+    assert.equal((await readMotoBucket(moto.endpoint, BUCKET, prefix)).size, 0)
+  })
+})
