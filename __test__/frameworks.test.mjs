@@ -7,9 +7,9 @@
 // writes nothing; a changed page goes live while a tab stays open on the old
 // release. Inside the framework's build the plugin refuses and names the CLI.
 //
-// Done: SvelteKit (adapter-static). Not yet here: Nuxt (`nuxi generate`),
-// Astro (static), React Router (SPA mode) — their roles are unit-tested in
-// src/local.rs.
+// Done: SvelteKit (adapter-static), React Router (SPA mode with prerendered
+// pages). Not yet here: Nuxt (`nuxi generate`), Astro (static) — their
+// roles are unit-tested in src/local.rs.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test'
 import { chromium } from 'playwright-core'
 
 import { childEnv, run, startCdn } from './helpers/apps.mjs'
-import { frameworkBuild, frameworkCopy, writeFiles } from './helpers/frameworks.mjs'
+import { frameworkCopy, writeFiles } from './helpers/frameworks.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { ROOT, startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
@@ -54,6 +54,101 @@ export default { kit: { adapter: adapter({ fallback: '200.html' }) } }
   'src/routes/+page.svelte': '<h1 id="page">Home</h1>\n',
   'src/routes/about/+page.svelte': '<h1 id="page">About v1</h1>\n',
   'static/robots.txt': 'User-agent: *\n',
+}
+
+const REACT_ROUTER = {
+  'vite.config.js': `import { reactRouter } from '@react-router/dev/vite'
+import { defineConfig } from 'vite'
+
+export default defineConfig({ plugins: [reactRouter()] })
+`,
+  // SPA mode with two prerendered pages; every other path gets the fallback.
+  'react-router.config.js': "export default { ssr: false, prerender: ['/', '/about'] }\n",
+  'app/root.jsx': `import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration } from 'react-router'
+
+export function Layout({ children }) {
+  return (
+    <html lang="en">
+      <head><meta charSet="utf-8" /><link rel="icon" href="data:," /><Meta /><Links /></head>
+      <body>
+        <nav><Link id="home-link" to="/">Home</Link> <Link id="about-link" to="/about/">About</Link></nav>
+        {children}
+        <ScrollRestoration />
+        <Scripts />
+      </body>
+    </html>
+  )
+}
+
+export default function App() {
+  return <Outlet />
+}
+`,
+  'app/routes.js': `import { index, route } from '@react-router/dev/routes'
+
+export default [index('routes/home.jsx'), route('about', 'routes/about.jsx')]
+`,
+  'app/routes/home.jsx': 'export default function Home() {\n  return <h1 id="page">Home</h1>\n}\n',
+  'app/routes/about.jsx': 'export default function About() {\n  return <h1 id="page">About v1</h1>\n}\n',
+  'public/robots.txt': 'User-agent: *\n',
+}
+
+const viteBin = (root) => [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build']
+
+/**
+ * Each framework: its project files, its build command, the folder the CLI
+ * publishes, the rule the plan must name, which paths are immutable, which
+ * keys must stay no-cache, the source of the About page, the path the About
+ * link leads to, and the Vite config that puts the plugin in its build.
+ */
+const FRAMEWORK_APPS = {
+  sveltekit: {
+    label: 'SvelteKit (adapter-static)',
+    files: SVELTEKIT,
+    build: viteBin,
+    dir: 'build',
+    rule: 'immutable: SvelteKit `_app/immutable/`',
+    immutable: (path) => path.startsWith('_app/immutable/'),
+    hashOnly: /^_app\/immutable\/chunks\/[A-Za-z0-9_-]{8}\.js$/,
+    noCache: ['_app/version.json', 'robots.txt', 'index.html', 'about/index.html', '200.html'],
+    routeChunk: /^\/_app\/immutable\/nodes\//,
+    about: 'src/routes/about/+page.svelte',
+    aboutPath: '/about/',
+    refusal: /this is a SvelteKit build: SvelteKit writes the site to 'build\/' after Vite's own build[\s\S]*npx vite-deploy build --storage <url>/,
+    pluginConfig: (storage, options) => `import { sveltekit } from '@sveltejs/kit/vite'
+import { defineConfig } from 'vite'
+import viteDeploy from 'vite-deploy'
+
+export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] })
+`,
+  },
+  'react-router': {
+    label: 'React Router (SPA mode, prerendered pages)',
+    files: REACT_ROUTER,
+    build: (root) => [join(root, 'node_modules', '@react-router', 'dev', 'bin.js'), 'build'],
+    dir: 'build/client',
+    rule: 'immutable: React Router `assets/`',
+    immutable: (path) => path.startsWith('assets/'),
+    hashOnly: /^assets\/manifest-[A-Za-z0-9_-]{8}\.js$/,
+    noCache: ['robots.txt', 'index.html', 'about/index.html', '__spa-fallback.html'],
+    routeChunk: /^\/assets\/about-/,
+    about: 'app/routes/about.jsx',
+    // The CDN serves about/index.html at /about/, as S3 websites do.
+    aboutPath: '/about/',
+    refusal: /this is a React Router build: React Router writes the site to 'build\/client\/' after Vite's own build[\s\S]*npx vite-deploy build\/client --storage <url>/,
+    pluginConfig: (storage, options) => `import { reactRouter } from '@react-router/dev/vite'
+import { defineConfig } from 'vite'
+import viteDeploy from 'vite-deploy'
+
+export default defineConfig({ plugins: [reactRouter(), viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] })
+`,
+  },
+}
+
+/** The framework's own build command in `root`. */
+async function build(app, root) {
+  const result = await run(process.execPath, app.build(root), { cwd: root, env: childEnv() })
+  if (result.code !== 0) throw new Error(`build exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
 }
 
 /** A page that records every failed request, error answer, console error and response. */
@@ -105,97 +200,88 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
     await moto?.stop()
   })
 
-  it('SvelteKit (adapter-static): _app/immutable/ is immutable, pages go live last, a redeploy writes nothing, a tab survives a release', async () => {
-    const prefix = 'sveltekit'
-    const storage = `s3://${BUCKET}/${prefix}`
-    const root = await frameworkCopy('sveltekit', SVELTEKIT)
-    await frameworkBuild(root)
-    const first = await cliDeploy(root, 'build', storage, moto.endpoint)
-    assert.ok(first.ok)
-    const immutableNote = first.notes.find((n) => n.startsWith('immutable: SvelteKit `_app/immutable/`'))
-    assert.ok(immutableNote, `the plan names the rule: ${first.notes.join('\n')}`)
+  for (const [name, app] of Object.entries(FRAMEWORK_APPS)) {
+    it(`${app.label}: the framework's folder is immutable, pages go live last, a redeploy writes nothing, a tab survives a release`, async () => {
+      const prefix = name
+      const storage = `s3://${BUCKET}/${prefix}`
+      const root = await frameworkCopy(name, app.files)
+      await build(app, root)
+      const first = await cliDeploy(root, app.dir, storage, moto.endpoint)
+      assert.ok(first.ok)
+      assert.ok(first.notes.some((n) => n.startsWith(app.rule)), `the plan names the rule: ${first.notes.join('\n')}`)
 
-    // Roles by the framework's contract, and the publish order: every page
-    // after every asset.
-    const stored = siteOnly(await readMotoBucket(moto.endpoint, BUCKET, prefix))
-    const immutable = [...stored.keys()].filter((k) => k.startsWith('_app/immutable/'))
-    assert.ok(immutable.some((k) => /^_app\/immutable\/chunks\/[A-Za-z0-9_-]{8}\.js$/.test(k)), `a chunk named by its hash alone: ${immutable.join('\n')}`)
-    for (const key of immutable) assert.equal(stored.get(key).cacheControl, IMMUTABLE, key)
-    for (const key of ['_app/version.json', 'robots.txt', 'index.html', 'about/index.html', '200.html']) {
-      assert.equal(stored.get(key)?.cacheControl, 'no-cache', key)
-    }
-    const order = first.files.filter((f) => f.action === 'upload').map((f) => f.path)
-    const firstPage = order.findIndex((k) => k.endsWith('.html'))
-    assert.ok(firstPage > 0 && order.slice(firstPage).every((k) => k.endsWith('.html')), `pages last: ${order.join(', ')}`)
+      // Roles by the framework's contract, and the publish order: every page
+      // after every asset.
+      const stored = siteOnly(await readMotoBucket(moto.endpoint, BUCKET, prefix))
+      const immutable = [...stored.keys()].filter(app.immutable)
+      assert.ok(immutable.some((k) => app.hashOnly.test(k)), `a file named by its hash: ${immutable.join('\n')}`)
+      for (const key of immutable) assert.equal(stored.get(key).cacheControl, IMMUTABLE, key)
+      for (const key of app.noCache) assert.equal(stored.get(key)?.cacheControl, 'no-cache', key)
+      const order = first.files.filter((f) => f.action === 'upload').map((f) => f.path)
+      const firstPage = order.findIndex((k) => k.endsWith('.html'))
+      assert.ok(firstPage > 0 && order.slice(firstPage).every((k) => k.endsWith('.html')), `pages last: ${order.join(', ')}`)
 
-    const cdn = await startCdn({ endpoint: moto.endpoint, bucket: BUCKET, prefix })
-    stops.push(cdn.stop)
-    const tab = await openPage(browser)
-    try {
-      await tab.page.goto(`${cdn.url}/`)
-      await waitForText(tab.page, 'Home')
-      await tab.page.click('#about-link')
-      await waitForText(tab.page, 'About v1')
-      assert.equal(new URL(tab.page.url()).pathname, '/about/')
-      await tab.page.reload()
-      await waitForText(tab.page, 'About v1')
-      await tab.page.click('#home-link')
-      await waitForText(tab.page, 'Home')
-      for (const response of tab.responses) {
-        const path = new URL(response.url()).pathname
-        if (!response.url().startsWith(cdn.url) || response.status() !== 200) continue
-        const headers = await response.allHeaders()
-        assert.equal(headers['cache-control'], path.startsWith('/_app/immutable/') ? IMMUTABLE : 'no-cache', path)
+      const cdn = await startCdn({ endpoint: moto.endpoint, bucket: BUCKET, prefix })
+      stops.push(cdn.stop)
+      const tab = await openPage(browser)
+      try {
+        await tab.page.goto(`${cdn.url}/`)
+        await waitForText(tab.page, 'Home')
+        await tab.page.click('#about-link')
+        await waitForText(tab.page, 'About v1')
+        assert.equal(new URL(tab.page.url()).pathname, app.aboutPath)
+        await tab.page.reload()
+        await waitForText(tab.page, 'About v1')
+        await tab.page.click('#home-link')
+        await waitForText(tab.page, 'Home')
+        for (const response of tab.responses) {
+          const path = new URL(response.url()).pathname
+          if (!response.url().startsWith(cdn.url) || response.status() !== 200) continue
+          const headers = await response.allHeaders()
+          assert.equal(headers['cache-control'], app.immutable(path.slice(1)) ? IMMUTABLE : 'no-cache', path)
+        }
+        assert.ok(tab.responses.some((r) => app.routeChunk.test(new URL(r.url()).pathname)), 'a route chunk loaded')
+        assert.deepEqual(tab.problems, [])
+      } finally {
+        await tab.close()
       }
-      assert.ok(tab.responses.some((r) => new URL(r.url()).pathname.startsWith('/_app/immutable/nodes/')), 'a route chunk loaded')
-      assert.deepEqual(tab.problems, [])
-    } finally {
-      await tab.close()
-    }
 
-    // The same build again: nothing written, nothing deleted.
-    const again = await cliDeploy(root, 'build', storage, moto.endpoint)
-    assert.equal(again.summary.uploaded.count, 0, JSON.stringify(again.summary))
-    assert.equal(again.summary.deleted.count, 0, JSON.stringify(again.summary))
+      // The same build again: nothing written, nothing deleted.
+      const again = await cliDeploy(root, app.dir, storage, moto.endpoint)
+      assert.equal(again.summary.uploaded.count, 0, JSON.stringify(again.summary))
+      assert.equal(again.summary.deleted.count, 0, JSON.stringify(again.summary))
 
-    // A tab open on release 1 while release 2 goes live.
-    const old = await openPage(browser)
-    try {
-      await old.page.goto(`${cdn.url}/`)
-      await waitForText(old.page, 'Home')
-      const about = join(root, 'src/routes/about/+page.svelte')
-      writeFileSync(about, readFileSync(about, 'utf8').replace('About v1', 'About v2'))
-      await frameworkBuild(root)
-      const second = await cliDeploy(root, 'build', storage, moto.endpoint)
-      assert.ok(second.summary.uploaded.count > 0, JSON.stringify(second.summary))
-      // The old tab's client-side navigation loads release 1's route chunk,
-      // still in the store; a reload is release 2.
-      await old.page.click('#about-link')
-      await waitForText(old.page, 'About v1')
-      await old.page.reload()
-      await waitForText(old.page, 'About v2')
-      assert.deepEqual(old.problems, [])
-    } finally {
-      await old.close()
-    }
-  })
-
-  it('SvelteKit: the plugin inside its build refuses, names the CLI, and publishes nothing', async () => {
-    const prefix = 'sveltekit-plugin'
-    const root = await frameworkCopy('sveltekit', SVELTEKIT)
-    writeFiles(root, {
-      'vite.config.js': `import { sveltekit } from '@sveltejs/kit/vite'
-import { defineConfig } from 'vite'
-import viteDeploy from 'vite-deploy'
-
-export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: 's3://${BUCKET}/${prefix}', storageOptions: ${JSON.stringify(s3Options(moto.endpoint))} })] })
-`,
+      // A tab open on release 1 while release 2 goes live.
+      const old = await openPage(browser)
+      try {
+        await old.page.goto(`${cdn.url}/`)
+        await waitForText(old.page, 'Home')
+        const about = join(root, app.about)
+        writeFileSync(about, readFileSync(about, 'utf8').replace('About v1', 'About v2'))
+        await build(app, root)
+        const second = await cliDeploy(root, app.dir, storage, moto.endpoint)
+        assert.ok(second.summary.uploaded.count > 0, JSON.stringify(second.summary))
+        // The old tab's client-side navigation loads release 1's route
+        // chunk, still in the store; a reload is release 2.
+        await old.page.click('#about-link')
+        await waitForText(old.page, 'About v1')
+        await old.page.reload()
+        await waitForText(old.page, 'About v2')
+        assert.deepEqual(old.problems, [])
+      } finally {
+        await old.close()
+      }
     })
-    await assert.rejects(frameworkBuild(root), (error) => {
-      assert.match(error.message, /this is a SvelteKit build: SvelteKit writes the site to 'build\/' after Vite's own build/)
-      assert.match(error.message, /npx vite-deploy build --storage <url>/)
-      return true
+
+    it(`${app.label}: the plugin inside its build refuses, names the CLI, and publishes nothing`, async () => {
+      const prefix = `${name}-plugin`
+      const root = await frameworkCopy(name, app.files)
+      writeFiles(root, { 'vite.config.js': app.pluginConfig(`s3://${BUCKET}/${prefix}`, s3Options(moto.endpoint)) })
+      await assert.rejects(build(app, root), (error) => {
+        assert.match(error.message, app.refusal)
+        return true
+      })
+      assert.equal((await readMotoBucket(moto.endpoint, BUCKET, prefix)).size, 0)
     })
-    assert.equal((await readMotoBucket(moto.endpoint, BUCKET, prefix)).size, 0)
-  })
+  }
 })

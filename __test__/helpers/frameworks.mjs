@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { CACHE, childEnv, run } from './apps.mjs'
+import { CACHE, run } from './apps.mjs'
 import { tempDir } from './build.mjs'
 import { ROOT } from './servers.mjs'
 
@@ -27,6 +27,11 @@ export const FRAMEWORKS = {
       svelte: '5.57.3',
       vite: '7.3.8',
     },
+  },
+  // React Router 7 on Node 20 (8 wants Node 22).
+  'react-router': {
+    dependencies: { 'react-router': '7.18.4', '@react-router/node': '7.18.4', react: '19.3.1', 'react-dom': '19.3.1', isbot: '5.2.3' },
+    devDependencies: { '@react-router/dev': '7.18.4', vite: '7.3.8' },
   },
 }
 
@@ -76,12 +81,4 @@ export function writeFiles(root, files) {
     mkdirSync(dirname(join(root, path)), { recursive: true })
     writeFileSync(join(root, path), content)
   }
-}
-
-/** Runs `vite build` of the project's Vite (as the framework's `build` script does). */
-export async function frameworkBuild(root, env = {}) {
-  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js')
-  const result = await run(process.execPath, [vite, 'build'], { cwd: root, env: childEnv(env) })
-  if (result.code !== 0) throw new Error(`vite build exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
-  return result
 }
