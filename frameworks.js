@@ -22,7 +22,7 @@ function frameworkOf(plugins = []) {
 
 /** Why the plugin does not publish inside `framework`'s build, and what to run instead. */
 function frameworkMessage(framework) {
-  return `this is a ${framework.name} build: ${framework.name} writes the site to '${framework.output}/' after Vite's own build, so the plugin would publish an incomplete folder — remove viteDeploy() from the Vite config, and publish the finished site with the CLI after '${framework.how}': npx vite-deploy ${framework.output} --storage <url> (see README, Meta-frameworks)`
+  return `${framework.name} builds this site and writes it to '${framework.output}/' after Vite's own build, so the plugin would publish an incomplete folder — remove viteDeploy() from the Vite config, and publish the finished site with the CLI after '${framework.how}': npx vite-deploy ${framework.output} --storage <url> (see README, Meta-frameworks)`
 }
 
 module.exports = { FRAMEWORKS, frameworkOf, frameworkMessage }

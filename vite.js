@@ -169,6 +169,9 @@ function viteDeploy(options = {}) {
       const why = enabled === false ? 'enabled: false' : `VITE_DEPLOY=${deployEnv.values.VITE_DEPLOY}`
       return logger.info(`vite-deploy: not publishing (${why}); base is still set`)
     }
+    // Before the SSR check: a framework's first build is often its SSR one.
+    const framework = frameworkOf(config.plugins)
+    if (framework) return failed(new DeployError(frameworkMessage(framework), { code: 'FRAMEWORK_BUILD', usage: true }), logger)
     if (config.build.watch && !watch) return logger.info('vite-deploy: not publishing in watch mode (watch: true publishes every rebuild)')
     if (config.build.ssr && !environments.includes('ssr')) return logger.info("vite-deploy: not publishing an SSR build (environments: ['ssr'] would)")
     const storage = deployOptions.storage ?? deployEnv.values.VITE_DEPLOY_STORAGE
@@ -176,8 +179,6 @@ function viteDeploy(options = {}) {
       if (isCi()) return failed(new DeployError('no storage given, and CI is set: pass `storage` to viteDeploy() or set VITE_DEPLOY_STORAGE (in the environment or in .env.[mode].local)', { code: 'NO_STORAGE', usage: true }), logger)
       return logger.info(`vite-deploy: no storage set, so nothing will be published — set VITE_DEPLOY_STORAGE (for example in .env.${config.mode}.local) or the plugin's storage option`)
     }
-    const framework = frameworkOf(config.plugins)
-    if (framework) return failed(new DeployError(frameworkMessage(framework), { code: 'FRAMEWORK_BUILD', usage: true }), logger)
     try {
       await checkSetup({ ...deployOptions, dir: config.build.outDir, base: bases.assetUrl ?? config.base }, deployEnv.fromFiles, false)
     } catch (error) {

@@ -7,9 +7,9 @@
 // writes nothing; a changed page goes live while a tab stays open on the old
 // release. Inside the framework's build the plugin refuses and names the CLI.
 //
-// Done: SvelteKit (adapter-static), React Router (SPA mode with prerendered
-// pages). Not yet here: Nuxt (`nuxi generate`), Astro (static) — their
-// roles are unit-tested in src/local.rs.
+// Done: SvelteKit (adapter-static), Astro 4 (static), React Router (SPA mode
+// with prerendered pages). Not yet here: Nuxt (`nuxi generate`) — its roles
+// are unit-tested in src/local.rs.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -93,6 +93,32 @@ export default [index('routes/home.jsx'), route('about', 'routes/about.jsx')]
   'public/robots.txt': 'User-agent: *\n',
 }
 
+// A multi-page site: each link loads a page; a button loads a lazy chunk.
+const ASTRO = {
+  'astro.config.mjs': "import { defineConfig } from 'astro/config'\n\nexport default defineConfig({})\n",
+  'src/layouts/Base.astro': `---
+---
+<html lang="en">
+  <head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Astro</title></head>
+  <body>
+    <nav><a id="home-link" href="/">Home</a> <a id="about-link" href="/about/">About</a> <button id="lazy-button">Lazy</button></nav>
+    <slot />
+    <p id="lazy"></p>
+    <script>
+      document.querySelector('#lazy-button').addEventListener('click', async () => {
+        const { lazy } = await import('../lazy.js')
+        document.querySelector('#lazy').textContent = lazy()
+      })
+    </script>
+  </body>
+</html>
+`,
+  'src/lazy.js': "export const lazy = () => 'Lazy'\n",
+  'src/pages/index.astro': "---\nimport Base from '../layouts/Base.astro'\n---\n<Base><h1 id=\"page\">Home</h1></Base>\n",
+  'src/pages/about.astro': "---\nimport Base from '../layouts/Base.astro'\n---\n<Base><h1 id=\"page\">About v1</h1></Base>\n",
+  'public/robots.txt': 'User-agent: *\n',
+}
+
 const viteBin = (root) => [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build']
 
 /**
@@ -114,13 +140,35 @@ const FRAMEWORK_APPS = {
     routeChunk: /^\/_app\/immutable\/nodes\//,
     about: 'src/routes/about/+page.svelte',
     aboutPath: '/about/',
-    refusal: /this is a SvelteKit build: SvelteKit writes the site to 'build\/' after Vite's own build[\s\S]*npx vite-deploy build --storage <url>/,
+    refusal: /SvelteKit builds this site and writes it to 'build\/' after Vite's own build[\s\S]*npx vite-deploy build --storage <url>/,
     pluginConfig: (storage, options) => `import { sveltekit } from '@sveltejs/kit/vite'
 import { defineConfig } from 'vite'
 import viteDeploy from 'vite-deploy'
 
 export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] })
 `,
+  },
+  astro: {
+    label: 'Astro 4 (static)',
+    files: ASTRO,
+    build: (root) => [join(root, 'node_modules', 'astro', 'astro.js'), 'build'],
+    env: { ASTRO_TELEMETRY_DISABLED: '1' },
+    mpa: true,
+    dir: 'dist',
+    rule: 'immutable: Astro `_astro/`',
+    immutable: (path) => path.startsWith('_astro/'),
+    hashOnly: /^_astro\/lazy\.[A-Za-z0-9_-]{8}\.js$/,
+    noCache: ['robots.txt', 'index.html', 'about/index.html'],
+    routeChunk: /^\/_astro\/lazy\./,
+    about: 'src/pages/about.astro',
+    aboutPath: '/about/',
+    refusal: /Astro builds this site and writes it to 'dist\/' after Vite's own build[\s\S]*npx vite-deploy dist --storage <url>/,
+    pluginConfig: (storage, options) => `import { defineConfig } from 'astro/config'
+import viteDeploy from 'vite-deploy'
+
+export default defineConfig({ vite: { plugins: [viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] } })
+`,
+    configFile: 'astro.config.mjs',
   },
   'react-router': {
     label: 'React Router (SPA mode, prerendered pages)',
@@ -135,7 +183,7 @@ export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: '${st
     about: 'app/routes/about.jsx',
     // The CDN serves about/index.html at /about/, as S3 websites do.
     aboutPath: '/about/',
-    refusal: /this is a React Router build: React Router writes the site to 'build\/client\/' after Vite's own build[\s\S]*npx vite-deploy build\/client --storage <url>/,
+    refusal: /React Router builds this site and writes it to 'build\/client\/' after Vite's own build[\s\S]*npx vite-deploy build\/client --storage <url>/,
     pluginConfig: (storage, options) => `import { reactRouter } from '@react-router/dev/vite'
 import { defineConfig } from 'vite'
 import viteDeploy from 'vite-deploy'
@@ -147,7 +195,7 @@ export default defineConfig({ plugins: [reactRouter(), viteDeploy({ storage: '${
 
 /** The framework's own build command in `root`. */
 async function build(app, root) {
-  const result = await run(process.execPath, app.build(root), { cwd: root, env: childEnv() })
+  const result = await run(process.execPath, app.build(root), { cwd: root, env: childEnv(app.env) })
   if (result.code !== 0) throw new Error(`build exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
 }
 
@@ -171,6 +219,11 @@ async function openPage(browser) {
 
 async function waitForText(page, text) {
   await page.waitForFunction((t) => document.querySelector('#page')?.textContent === t, text, { timeout: 15_000 })
+}
+
+async function lazyLoads(page) {
+  await page.click('#lazy-button')
+  await page.waitForFunction(() => document.querySelector('#lazy')?.textContent === 'Lazy', null, { timeout: 15_000 })
 }
 
 /** The CLI's deploy of `dir` (relative to `root`) to `storage`: its --json report. */
@@ -227,6 +280,7 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
       try {
         await tab.page.goto(`${cdn.url}/`)
         await waitForText(tab.page, 'Home')
+        if (app.mpa) await lazyLoads(tab.page)
         await tab.page.click('#about-link')
         await waitForText(tab.page, 'About v1')
         assert.equal(new URL(tab.page.url()).pathname, app.aboutPath)
@@ -241,7 +295,7 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
           assert.equal(headers['cache-control'], app.immutable(path.slice(1)) ? IMMUTABLE : 'no-cache', path)
         }
         assert.ok(tab.responses.some((r) => app.routeChunk.test(new URL(r.url()).pathname)), 'a route chunk loaded')
-        assert.deepEqual(tab.problems, [])
+        assert.deepEqual(tab.problems, [], tab.problems.join('\n'))
       } finally {
         await tab.close()
       }
@@ -261,13 +315,21 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
         await build(app, root)
         const second = await cliDeploy(root, app.dir, storage, moto.endpoint)
         assert.ok(second.summary.uploaded.count > 0, JSON.stringify(second.summary))
-        // The old tab's client-side navigation loads release 1's route
-        // chunk, still in the store; a reload is release 2.
-        await old.page.click('#about-link')
-        await waitForText(old.page, 'About v1')
-        await old.page.reload()
-        await waitForText(old.page, 'About v2')
-        assert.deepEqual(old.problems, [])
+        if (app.mpa) {
+          // Release 1's lazy chunk still loads in the old page; the next
+          // page is release 2's.
+          await lazyLoads(old.page)
+          await old.page.click('#about-link')
+          await waitForText(old.page, 'About v2')
+        } else {
+          // The old tab's client-side navigation loads release 1's route
+          // chunk, still in the store; a reload is release 2.
+          await old.page.click('#about-link')
+          await waitForText(old.page, 'About v1')
+          await old.page.reload()
+          await waitForText(old.page, 'About v2')
+        }
+        assert.deepEqual(old.problems, [], old.problems.join('\n'))
       } finally {
         await old.close()
       }
@@ -276,7 +338,7 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
     it(`${app.label}: the plugin inside its build refuses, names the CLI, and publishes nothing`, async () => {
       const prefix = `${name}-plugin`
       const root = await frameworkCopy(name, app.files)
-      writeFiles(root, { 'vite.config.js': app.pluginConfig(`s3://${BUCKET}/${prefix}`, s3Options(moto.endpoint)) })
+      writeFiles(root, { [app.configFile ?? 'vite.config.js']: app.pluginConfig(`s3://${BUCKET}/${prefix}`, s3Options(moto.endpoint)) })
       await assert.rejects(build(app, root), (error) => {
         assert.match(error.message, app.refusal)
         return true

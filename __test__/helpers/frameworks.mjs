@@ -28,6 +28,8 @@ export const FRAMEWORKS = {
       vite: '7.3.8',
     },
   },
+  // Astro 4: Astro 5 and newer need Node 22.
+  astro: { devDependencies: { astro: '4.16.19' } },
   // React Router 7 on Node 20 (8 wants Node 22).
   'react-router': {
     dependencies: { 'react-router': '7.18.4', '@react-router/node': '7.18.4', react: '19.3.1', 'react-dom': '19.3.1', isbot: '5.2.3' },
