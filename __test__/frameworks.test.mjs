@@ -7,9 +7,9 @@
 // writes nothing; a changed page goes live while a tab stays open on the old
 // release. Inside the framework's build the plugin refuses and names the CLI.
 //
-// Done: SvelteKit (adapter-static), Astro 4 (static), React Router (SPA mode
-// with prerendered pages). Not yet here: Nuxt (`nuxi generate`) — its roles
-// are unit-tested in src/local.rs.
+// SvelteKit (adapter-static), Nuxt 3 (`nuxi generate`), Astro 4 (static),
+// React Router (SPA mode with prerendered pages), at versions that build on
+// Node 20.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -119,6 +119,14 @@ const ASTRO = {
   'public/robots.txt': 'User-agent: *\n',
 }
 
+const NUXT = {
+  'nuxt.config.js': 'export default defineNuxtConfig({ telemetry: false, devtools: { enabled: false } })\n',
+  'app.vue': '<template>\n  <nav><NuxtLink id="home-link" to="/">Home</NuxtLink> <NuxtLink id="about-link" to="/about/">About</NuxtLink></nav>\n  <NuxtPage />\n</template>\n',
+  'pages/index.vue': '<template><h1 id="page">Home</h1></template>\n',
+  'pages/about.vue': '<template><h1 id="page">About v1</h1></template>\n',
+  'public/robots.txt': 'User-agent: *\n',
+}
+
 const viteBin = (root) => [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build']
 
 /**
@@ -147,6 +155,29 @@ import viteDeploy from 'vite-deploy'
 
 export default defineConfig({ plugins: [sveltekit(), viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] })
 `,
+  },
+  nuxt: {
+    label: 'Nuxt 3 (nuxi generate)',
+    files: NUXT,
+    build: (root) => [join(root, 'node_modules', 'nuxt', 'bin', 'nuxt.mjs'), 'generate'],
+    env: { NUXT_TELEMETRY_DISABLED: '1' },
+    // Nuxt reloads an open tab on its next navigation once builds/latest.json
+    // names a new build, so the old tab may show either release.
+    newBuildReloads: true,
+    dir: '.output/public',
+    rule: 'immutable: Nuxt `_nuxt/` (not `_nuxt/builds/`)',
+    immutable: (path) => path.startsWith('_nuxt/') && !path.startsWith('_nuxt/builds/'),
+    hashOnly: /^_nuxt\/[A-Za-z0-9_-]{8}\.js$/,
+    noCache: ['robots.txt', 'index.html', 'about/index.html', '200.html', '404.html', '_payload.json', 'about/_payload.json', '_nuxt/builds/latest.json'],
+    routeChunk: /^\/_nuxt\/[A-Za-z0-9_-]{8}\.js$/,
+    about: 'pages/about.vue',
+    aboutPath: '/about/',
+    refusal: /Nuxt builds this site and writes it to '\.output\/public\/' after Vite's own build[\s\S]*npx vite-deploy \.output\/public --storage <url>/,
+    pluginConfig: (storage, options) => `import viteDeploy from 'vite-deploy'
+
+export default defineNuxtConfig({ telemetry: false, devtools: { enabled: false }, vite: { plugins: [viteDeploy({ storage: '${storage}', storageOptions: ${JSON.stringify(options)} })] } })
+`,
+    configFile: 'nuxt.config.js',
   },
   astro: {
     label: 'Astro 4 (static)',
@@ -320,6 +351,11 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
           // page is release 2's.
           await lazyLoads(old.page)
           await old.page.click('#about-link')
+          await waitForText(old.page, 'About v2')
+        } else if (app.newBuildReloads) {
+          await old.page.click('#about-link')
+          await old.page.waitForFunction(() => /^About v[12]$/.test(document.querySelector('#page')?.textContent ?? ''), null, { timeout: 15_000 })
+          await old.page.reload()
           await waitForText(old.page, 'About v2')
         } else {
           // The old tab's client-side navigation loads release 1's route

@@ -28,6 +28,8 @@ export const FRAMEWORKS = {
       vite: '7.3.8',
     },
   },
+  // Nuxt 3: Nuxt 4 needs Node 22.
+  nuxt: { dependencies: { nuxt: '3.21.11' } },
   // Astro 4: Astro 5 and newer need Node 22.
   astro: { devDependencies: { astro: '4.16.19' } },
   // React Router 7 on Node 20 (8 wants Node 22).
