@@ -25,4 +25,13 @@ function frameworkMessage(framework) {
   return `${framework.name} builds this site and writes it to '${framework.output}/' after Vite's own build, so the plugin would publish an incomplete folder — remove viteDeploy() from the Vite config, and publish the finished site with the CLI after '${framework.how}': npx vite-deploy ${framework.output} --storage <url> (see README, Meta-frameworks)`
 }
 
-module.exports = { FRAMEWORKS, frameworkOf, frameworkMessage }
+const NUXT_CONFIGS = ['nuxt.config.ts', 'nuxt.config.js', 'nuxt.config.mjs']
+
+/** A Nuxt project in `cwd` (it has no vite.config): the folder `nuxi generate` writes, else undefined. */
+function nuxtOutput(cwd) {
+  const { existsSync } = require('node:fs')
+  const path = require('node:path')
+  return NUXT_CONFIGS.some((name) => existsSync(path.join(cwd, name))) ? path.join(cwd, '.output', 'public') : undefined
+}
+
+module.exports = { FRAMEWORKS, frameworkOf, frameworkMessage, nuxtOutput }

@@ -28,6 +28,7 @@ const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl 
 const { loadDeployEnv } = require('../env.js')
 const { unknownOptionError } = require('../setup.js')
 const { summaryLine, formatBytes, hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
+const { frameworkOf, nuxtOutput } = require('../frameworks.js')
 const { version } = require('../package.json')
 
 const EXIT_OK = 0
@@ -111,7 +112,7 @@ function wholeNumber(min, max, example) {
 function createProgram() {
   return new Command('vite-deploy')
     .description('Publish a Vite build to object storage: hashed assets first, HTML last, orphans deleted after every upload succeeded.')
-    .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
+    .argument('[dir]', 'the build folder (default: build.outDir from vite.config — build for SvelteKit, build/client for React Router — .output/public beside a nuxt.config, else dist)')
     .option('--storage <url>', "where to publish: s3://bucket/prefix, gs://…, az://…, file:///path, memory:///prefix, https://… (WebDAV) (env: VITE_DEPLOY_STORAGE; default: the plugin's storage)")
     .option('-o, --storage-option <key=value>', "object_store option for the backend, repeatable, e.g. -o aws_region=eu-west-1; merged over the plugin's storageOptions (default: none)", collectKeyValue)
     .option('--profile <name>', 'AWS profile of ~/.aws/config and ~/.aws/credentials for s3:// (same as -o aws_profile=NAME; env: AWS_PROFILE; default: the AWS CLI\'s chain)')
@@ -222,7 +223,10 @@ async function readViteConfig(cwd, configFlag, mode = 'production') {
   } catch (error) {
     throw usageError(`cannot load ${displayPath(cwd, file)}: ${error.message} — fix the config, or pass --config with another one`, 'CONFIG_FAILED')
   }
-  const plugin = (await flattenPlugins(config.plugins)).find((p) => p.name === PLUGIN_NAME)
+  const plugins = await flattenPlugins(config.plugins)
+  const plugin = plugins.find((p) => p.name === PLUGIN_NAME)
+  // SvelteKit and React Router write the site to their own folder, not outDir.
+  const framework = frameworkOf(plugins)
   // Vite resolves `root` against the current directory, and outDir against root.
   const root = path.resolve(cwd, config.root ?? '')
   return {
@@ -231,7 +235,7 @@ async function readViteConfig(cwd, configFlag, mode = 'production') {
     // Vite resolves envDir against root; `false` reads no env files.
     envDir: config.envDir === false ? false : path.resolve(root, config.envDir ?? ''),
     loadEnv: vite.loadEnv,
-    outDir: path.resolve(root, config.build?.outDir ?? 'dist'),
+    outDir: path.resolve(root, framework?.output ?? config.build?.outDir ?? 'dist'),
     manifest: config.build?.manifest,
     pluginOptions: plugin?.api?.options ?? {},
   }
@@ -276,7 +280,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   const { base, assetUrl, enabled, failOnError, environments, watch, verbose, onProgress, ...fromConfig } = config?.pluginOptions ?? {}
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
-  const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
+  const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : nuxtOutput(cwd) ?? path.resolve(cwd, 'dist')
   const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
   const storageOptions = mergeStorageOptions(kept, flagStorageOptions(flags))
   return {
