@@ -9,7 +9,7 @@
 //
 // SvelteKit (adapter-static), Nuxt 3 (`nuxi generate`), Astro 4 (static),
 // React Router (SPA mode with prerendered pages), at versions that build on
-// Node 20.
+// Node 20; and Astro 7, built by the npm registry's Node 22 binary.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -224,9 +224,18 @@ export default defineConfig({ plugins: [reactRouter(), viteDeploy({ storage: '${
   },
 }
 
+// The same site with Astro 7, which needs Node ≥ 22.12: built by the Node 22
+// binary of the registry's `node` package (the CLI still runs on this Node).
+FRAMEWORK_APPS.astro7 = {
+  ...FRAMEWORK_APPS.astro,
+  label: 'Astro 7 (static, built on Node 22 from npm)',
+  node: (root) => join(root, 'node_modules', 'node', 'bin', 'node'),
+  build: (root) => [join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build'],
+}
+
 /** The framework's own build command in `root`. */
 async function build(app, root) {
-  const result = await run(process.execPath, app.build(root), { cwd: root, env: childEnv(app.env) })
+  const result = await run(app.node?.(root) ?? process.execPath, app.build(root), { cwd: root, env: childEnv(app.env) })
   if (result.code !== 0) throw new Error(`build exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
 }
 

@@ -32,6 +32,9 @@ export const FRAMEWORKS = {
   nuxt: { dependencies: { nuxt: '3.21.11' } },
   // Astro 4: Astro 5 and newer need Node 22.
   astro: { devDependencies: { astro: '4.16.19' } },
+  // Astro 7, built by the Node 22 binary that the registry's `node` package
+  // ships (Astro 5 and newer need Node ≥ 22.12).
+  astro7: { devDependencies: { astro: '7.3.5', node: '22.23.3' } },
   // React Router 7 on Node 20 (8 wants Node 22).
   'react-router': {
     dependencies: { 'react-router': '7.18.4', '@react-router/node': '7.18.4', react: '19.3.1', 'react-dom': '19.3.1', isbot: '5.2.3' },
