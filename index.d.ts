@@ -352,6 +352,7 @@ export interface DeployReport {
 /** Codes of {@link DeployError}. */
 export type DeployErrorCode =
   | 'NO_STORAGE'
+  | 'FRAMEWORK_BUILD'
   | 'INVALID_URL'
   | 'UNSUPPORTED_SCHEME'
   | 'UNKNOWN_OPTION'

@@ -12,6 +12,7 @@ const { hashedFilesFromBundle } = require('./hashed.js')
 const { loadDeployEnv, hideFromClient, isCi } = require('./env.js')
 const { checkPluginOptions, unknownOptionError, readableError } = require('./setup.js')
 const { summaryLine, planLine } = require('./format.js')
+const { frameworkOf, frameworkMessage } = require('./frameworks.js')
 
 const PLUGIN_NAME = 'vite-deploy'
 
@@ -150,6 +151,9 @@ function viteDeploy(options = {}) {
       const why = enabled === false ? 'enabled: false' : `VITE_DEPLOY=${deployEnv.values.VITE_DEPLOY}`
       return logger.info(`vite-deploy: not publishing (${why}); base is still set`)
     }
+    // Before the SSR check: a framework's first build is often its SSR one.
+    const framework = frameworkOf(config.plugins)
+    if (framework) return failed(new DeployError(frameworkMessage(framework), { code: 'FRAMEWORK_BUILD', usage: true }), logger)
     if (config.build.watch && !watch) return logger.info('vite-deploy: not publishing in watch mode (watch: true publishes every rebuild)')
     if (config.build.ssr && !environments.includes('ssr')) return logger.info("vite-deploy: not publishing an SSR build (environments: ['ssr'] would)")
     const storage = deployOptions.storage ?? deployEnv.values.VITE_DEPLOY_STORAGE

@@ -34,7 +34,7 @@ const BASE = 'https://cdn.example.com/app/'
 // What a user needs, and nothing else; bin/ may grow.
 const PACKED_FILES = [
   'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts', 'index.d.mts',
-  'deploy.js', 'native.js', 'format.js', 'vite.js', 'base.js', 'hashed.js', 'env.js', 'setup.js', 'cdn.js', 'check.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
+  'deploy.js', 'native.js', 'format.js', 'vite.js', 'base.js', 'hashed.js', 'env.js', 'setup.js', 'cdn.js', 'check.js', 'frameworks.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
 ]
 
 /**

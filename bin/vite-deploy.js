@@ -29,6 +29,7 @@ const { loadDeployEnv } = require('../env.js')
 const { unknownOptionError, PLUGIN_KEYS } = require('../setup.js')
 const { hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
 const { summaryLine, formatBytes, planLine } = require('../format.js')
+const { frameworkOf, nuxtOutput } = require('../frameworks.js')
 const { version } = require('../package.json')
 const { DEPLOY_FLAGS, LEDGER_FLAGS, ROLLBACK_FLAGS, KEY_VALUE, describeFlag, longName } = require('./flags.js')
 
@@ -106,7 +107,7 @@ function flagOption(row) {
 function createProgram() {
   const program = new Command('vite-deploy')
     .description('Publish a Vite build to object storage: hashed assets first, HTML last, orphans deleted after every upload succeeded.')
-    .argument('[dir]', 'the build folder (default: build.outDir from vite.config, else dist)')
+    .argument('[dir]', 'the build folder (default: build.outDir from vite.config — build for SvelteKit, build/client for React Router — .output/public beside a nuxt.config, else dist)')
     .helpOption('-h, --help', 'print this help')
     .addHelpText('after', HELP_FOOTER)
     // Throw instead of exiting, so usage errors get our prefix, exit code 2
@@ -192,7 +193,10 @@ async function readViteConfig(cwd, configFlag, mode = 'production') {
   } catch (error) {
     throw usageError(`cannot load ${displayPath(cwd, file)}: ${error.message} — fix the config, or pass --config with another one`, 'CONFIG_FAILED')
   }
-  const plugin = (await flattenPlugins(config.plugins)).find((p) => p.name === PLUGIN_NAME)
+  const plugins = await flattenPlugins(config.plugins)
+  const plugin = plugins.find((p) => p.name === PLUGIN_NAME)
+  // SvelteKit and React Router write the site to their own folder, not outDir.
+  const framework = frameworkOf(plugins)
   // Vite resolves `root` against the current directory, and outDir against root.
   const root = path.resolve(cwd, config.root ?? '')
   return {
@@ -201,7 +205,7 @@ async function readViteConfig(cwd, configFlag, mode = 'production') {
     // Vite resolves envDir against root; `false` reads no env files.
     envDir: config.envDir === false ? false : path.resolve(root, config.envDir ?? ''),
     loadEnv: vite.loadEnv,
-    outDir: path.resolve(root, config.build?.outDir ?? 'dist'),
+    outDir: path.resolve(root, framework?.output ?? config.build?.outDir ?? 'dist'),
     manifest: config.build?.manifest,
     pluginOptions: plugin?.api?.options ?? {},
   }
@@ -266,7 +270,7 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   const fromConfig = Object.fromEntries(Object.entries(rest).filter(([key]) => !PLUGIN_KEYS.includes(key)))
   // With assetUrl (a backend serves the HTML), the HTML's asset URLs point there.
   const assetBase = assetUrl ?? (env.VITE_DEPLOY_ASSET_URL || undefined)
-  const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : path.resolve(cwd, 'dist')
+  const outDir = dirArg !== undefined ? path.resolve(cwd, dirArg) : config ? config.outDir : nuxtOutput(cwd) ?? path.resolve(cwd, 'dist')
   const { kept, dropped } = optionsForStorage(fromConfig.storageOptions, flags.storage)
   const storageOptions = mergeStorageOptions(kept, flagStorageOptions(flags))
   return {

@@ -144,6 +144,7 @@ async fn run(
     let local::Scan {
         files: local,
         skipped,
+        roles,
     } = match scanned {
         Some(scan) => scan,
         None => tokio::task::spawn_blocking(move || {
@@ -254,6 +255,7 @@ async fn run(
             });
         }
     }
+    notes.extend(roles.iter().cloned());
     notes.extend(local::skip_notes(&skipped, &exposed));
     remote::check_local_writes(
         &target,
@@ -271,6 +273,7 @@ async fn run(
         return Ok(Pass::NeedsLease(local::Scan {
             files: local,
             skipped,
+            roles,
         }));
     }
 

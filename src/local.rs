@@ -156,6 +156,8 @@ pub struct Scan {
     pub files: Vec<LocalFile>,
     /// Relative paths left out by [`Filter::skips`], sorted.
     pub skipped: Vec<String>,
+    /// Which framework rules made files immutable ([`Roles::notes`]).
+    pub roles: Vec<String>,
 }
 
 /// Walks `dir` and returns its files sorted by relative path; see
@@ -281,7 +283,12 @@ pub fn scan_build(dir: &Path, filter: &Filter, roles: &Roles, allow_outside: boo
         });
     }
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(Scan { files, skipped })
+    let roles = roles.notes(&files);
+    Ok(Scan {
+        files,
+        skipped,
+        roles,
+    })
 }
 
 /// Whether `relative` is inside the store's own folder at the top of the prefix.
@@ -451,6 +458,40 @@ pub fn md5_of(reader: &mut impl Read) -> std::io::Result<[u8; 16]> {
 #[derive(Debug, Clone, Default)]
 pub struct Roles {
     hashed: std::collections::HashSet<String>,
+    frameworks: Vec<FrameworkRule>,
+}
+
+/// A meta-framework's own contract for one folder of its static output,
+/// detected from a file its build always writes. That contract is proof of
+/// the same kind as Rollup's list: the framework writes only content-hashed
+/// build output there, so a name like Nuxt's `_nuxt/BfK3xU2a.js` is hashed
+/// although it has no `name-` stem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FrameworkRule {
+    framework: &'static str,
+    /// The folder, relative to the build, with a trailing `/`.
+    folder: String,
+    /// A sub-folder the framework rewrites in place (Nuxt's `builds/`).
+    except: Option<String>,
+    /// The folder may also hold copies of `public/` files (Vite's
+    /// `assets/`), so only names of Vite's hashed shape count.
+    hashed_names_only: bool,
+}
+
+impl FrameworkRule {
+    fn covers(&self, relative: &str) -> bool {
+        let Some(inside) = relative.strip_prefix(&self.folder) else {
+            return false;
+        };
+        if self
+            .except
+            .as_deref()
+            .is_some_and(|except| relative.starts_with(except))
+        {
+            return false;
+        }
+        !self.hashed_names_only || has_content_hash(inside.rsplit('/').next().unwrap_or(inside))
+    }
 }
 
 /// Vite manifests the engine reads when the caller lists no hashed files:
@@ -469,6 +510,7 @@ impl Roles {
                 .into_iter()
                 .map(|f| f.trim_start_matches('/').to_string())
                 .collect(),
+            frameworks: Vec::new(),
         }
     }
 
@@ -485,7 +527,101 @@ impl Roles {
             let files = crate::verify::manifest_references(&content);
             (!files.is_empty()).then_some(files)
         });
-        Self::new(listed)
+        Self::new(listed).with_frameworks(dir)
+    }
+
+    /// Adds the rules of the meta-frameworks whose static output `dir` is.
+    /// Each is detected from a file the framework's build always writes, not
+    /// from a folder name alone:
+    /// - SvelteKit: `<appDir>/version.json` beside `<appDir>/immutable/`
+    ///   (`_app` by default): everything under `immutable/` is hashed;
+    ///   `version.json` itself changes every build.
+    /// - Nuxt (`nuxi generate`): `<buildAssetsDir>/builds/latest.json` and
+    ///   `builds/meta/` (`_nuxt` by default): everything under the folder but
+    ///   `builds/` is hashed.
+    /// - React Router (framework mode, `build/client`): its route manifest
+    ///   `assets/manifest-HASH.js` (`window.__reactRouterManifest=`, Remix's
+    ///   `window.__remixManifest=`): files of Vite's hashed shape under
+    ///   `assets/`.
+    /// - Astro: `_astro/`, the folder its build writes its bundles to, which
+    ///   `public/` files do not go to: files of Astro's hashed shape
+    ///   (`name.HASH.ext`) there.
+    fn with_frameworks(mut self, dir: &Path) -> Self {
+        let top_folders: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        let is_file = |relative: &str| dir.join(relative).is_file();
+        let is_dir = |relative: &str| dir.join(relative).is_dir();
+        for folder in &top_folders {
+            if is_dir(&format!("{folder}/immutable")) && is_sveltekit_version(&dir.join(folder)) {
+                self.frameworks.push(FrameworkRule {
+                    framework: "SvelteKit",
+                    folder: format!("{folder}/immutable/"),
+                    except: None,
+                    hashed_names_only: false,
+                });
+            }
+            if is_file(&format!("{folder}/builds/latest.json"))
+                && is_dir(&format!("{folder}/builds/meta"))
+            {
+                self.frameworks.push(FrameworkRule {
+                    framework: "Nuxt",
+                    folder: format!("{folder}/"),
+                    except: Some(format!("{folder}/builds/")),
+                    hashed_names_only: false,
+                });
+            }
+        }
+        if top_folders.iter().any(|f| f == "assets")
+            && has_react_router_manifest(&dir.join("assets"))
+        {
+            self.frameworks.push(FrameworkRule {
+                framework: "React Router",
+                folder: "assets/".into(),
+                except: None,
+                hashed_names_only: true,
+            });
+        }
+        if top_folders.iter().any(|f| f == "_astro") {
+            self.frameworks.push(FrameworkRule {
+                framework: "Astro",
+                folder: "_astro/".into(),
+                except: None,
+                hashed_names_only: true,
+            });
+        }
+        self
+    }
+
+    /// The plan's notes on which framework rules applied, with how many of
+    /// `files` each made immutable.
+    pub fn notes(&self, files: &[LocalFile]) -> Vec<String> {
+        self.frameworks
+            .iter()
+            .filter_map(|rule| {
+                let count = files
+                    .iter()
+                    .filter(|f| f.kind == FileKind::Hashed && rule.covers(&f.relative))
+                    .count();
+                let except = rule
+                    .except
+                    .as_deref()
+                    .map(|e| format!(" (not `{e}`)"))
+                    .unwrap_or_default();
+                (count > 0).then(|| {
+                    format!(
+                        "immutable: {} `{}`{except}, {count} file{}",
+                        rule.framework,
+                        rule.folder,
+                        if count == 1 { "" } else { "s" }
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The role of the file at `relative`: entry files by name, then hashed
@@ -497,12 +633,46 @@ impl Roles {
             || relative
                 .strip_suffix(".map")
                 .is_some_and(|f| self.hashed.contains(f))
+            || self.frameworks.iter().any(|rule| rule.covers(relative))
         {
             FileKind::Hashed
         } else {
             FileKind::Other
         }
     }
+}
+
+/// SvelteKit's `version.json`: `{"version":"…"}`, written every build.
+fn is_sveltekit_version(app_dir: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        #[allow(dead_code)]
+        version: String,
+    }
+    std::fs::read(app_dir.join("version.json"))
+        .ok()
+        .is_some_and(|content| serde_json::from_slice::<Version>(&content).is_ok())
+}
+
+/// Whether `assets` holds React Router's (or Remix's) route manifest.
+fn has_react_router_manifest(assets: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(assets) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with("manifest-") && name.ends_with(".js") && has_content_hash(&name)) {
+            return false;
+        }
+        let mut head = [0u8; 64];
+        let read = File::open(entry.path())
+            .and_then(|mut f| f.read(&mut head))
+            .unwrap_or(0);
+        let head = String::from_utf8_lossy(&head[..read]);
+        head.starts_with("window.__reactRouterManifest=")
+            || head.starts_with("window.__remixManifest=")
+    })
 }
 
 /// Decides a file's role from its path alone. The scan does not use it (see
@@ -517,11 +687,22 @@ pub fn classify(relative: &str) -> FileKind {
     if is_entry(relative) {
         return FileKind::Entry;
     }
-    if has_content_hash(relative.rsplit('/').next().unwrap_or(relative)) {
+    if has_content_hash(relative.rsplit('/').next().unwrap_or(relative))
+        || in_framework_build_folder(relative)
+    {
         FileKind::Hashed
     } else {
         FileKind::Other
     }
+}
+
+/// Under the default build folders of SvelteKit (`_app/immutable/`) and Nuxt
+/// (`_nuxt/`, but not its `builds/` metadata), whose chunks are named by
+/// their hash alone (`_nuxt/BfK3xU2a.js`): a reference there is to a built
+/// file.
+fn in_framework_build_folder(relative: &str) -> bool {
+    relative.starts_with("_app/immutable/")
+        || (relative.starts_with("_nuxt/") && !relative.starts_with("_nuxt/builds/"))
 }
 
 /// HTML pages and Vite's manifests: what references the hashed assets.
@@ -672,6 +853,169 @@ mod tests {
         let roles = Roles::for_build(pwa.0.path(), None);
         assert_eq!(roles.classify("icon-512x512.png"), FileKind::Other);
         assert_eq!(roles.classify("assets/index-3fA9c1xZ.js"), FileKind::Other);
+    }
+
+    /// Roles and the plan's notes for a build laid out by `files`.
+    fn framework_roles(files: &[(&str, &str)]) -> (Roles, Vec<String>) {
+        let dir = Dir::new();
+        for (relative, content) in files {
+            dir.touch(relative, content);
+        }
+        let roles = Roles::for_build(dir.0.path(), None);
+        let scan = scan_build(dir.0.path(), &Filter::default(), &roles, false).unwrap();
+        (roles, scan.roles)
+    }
+
+    #[test]
+    fn sveltekit_immutable_folder_is_hashed_when_its_version_file_proves_it() {
+        let build = [
+            ("index.html", "<html>"),
+            ("about/index.html", "<html>"),
+            ("404.html", "<html>"),
+            ("_app/version.json", r#"{"version":"1764633600000"}"#),
+            ("_app/immutable/chunks/CzRk7a1B.js", "x"),
+            ("_app/immutable/entry/start.BDsZ0k2q.js", "x"),
+            ("_app/immutable/nodes/0.Dq3xk1Lz.js", "x"),
+            ("_app/immutable/assets/0.CbD9aZ1x.css", "x"),
+            ("favicon.png", "x"),
+        ];
+        let (roles, notes) = framework_roles(&build);
+        for hashed in [
+            "_app/immutable/chunks/CzRk7a1B.js",
+            "_app/immutable/entry/start.BDsZ0k2q.js",
+            "_app/immutable/nodes/0.Dq3xk1Lz.js",
+            "_app/immutable/assets/0.CbD9aZ1x.css",
+        ] {
+            assert_eq!(roles.classify(hashed), FileKind::Hashed, "{hashed}");
+        }
+        assert_eq!(roles.classify("_app/version.json"), FileKind::Other);
+        assert_eq!(roles.classify("favicon.png"), FileKind::Other);
+        assert_eq!(roles.classify("about/index.html"), FileKind::Entry);
+        assert_eq!(notes, ["immutable: SvelteKit `_app/immutable/`, 4 files"]);
+
+        // A custom appDir is found by its version file, not by its name.
+        let (custom, _) = framework_roles(&[
+            ("site/version.json", r#"{"version":"1"}"#),
+            ("site/immutable/chunks/CzRk7a1B.js", "x"),
+        ]);
+        assert_eq!(
+            custom.classify("site/immutable/chunks/CzRk7a1B.js"),
+            FileKind::Hashed
+        );
+
+        // The folder name alone proves nothing.
+        let (unproven, notes) = framework_roles(&[
+            ("index.html", "<html>"),
+            ("_app/immutable/chunks/CzRk7a1B.js", "x"),
+        ]);
+        assert_eq!(
+            unproven.classify("_app/immutable/chunks/CzRk7a1B.js"),
+            FileKind::Other
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn nuxt_build_folder_is_hashed_when_its_build_metadata_proves_it_but_not_the_metadata() {
+        let build = [
+            ("index.html", "<html>"),
+            ("200.html", "<html>"),
+            ("404.html", "<html>"),
+            ("_payload.json", "{}"),
+            ("_nuxt/BfK3xU2a.js", "x"),
+            ("_nuxt/entry.DkQx3a9Z.css", "x"),
+            ("_nuxt/builds/latest.json", r#"{"id":"a"}"#),
+            ("_nuxt/builds/meta/a.json", r#"{"id":"a"}"#),
+        ];
+        let (roles, notes) = framework_roles(&build);
+        assert_eq!(roles.classify("_nuxt/BfK3xU2a.js"), FileKind::Hashed);
+        assert_eq!(roles.classify("_nuxt/BfK3xU2a.js.map"), FileKind::Hashed);
+        assert_eq!(roles.classify("_nuxt/entry.DkQx3a9Z.css"), FileKind::Hashed);
+        assert_eq!(roles.classify("_nuxt/builds/latest.json"), FileKind::Other);
+        assert_eq!(roles.classify("_nuxt/builds/meta/a.json"), FileKind::Other);
+        assert_eq!(roles.classify("_payload.json"), FileKind::Other);
+        assert_eq!(roles.classify("200.html"), FileKind::Entry);
+        assert_eq!(
+            notes,
+            ["immutable: Nuxt `_nuxt/` (not `_nuxt/builds/`), 2 files"]
+        );
+
+        let (unproven, _) =
+            framework_roles(&[("index.html", "<html>"), ("_nuxt/BfK3xU2a.js", "x")]);
+        assert_eq!(unproven.classify("_nuxt/BfK3xU2a.js"), FileKind::Other);
+    }
+
+    #[test]
+    fn react_router_assets_are_hashed_when_its_route_manifest_proves_it() {
+        let build = [
+            ("index.html", "<html>"),
+            (
+                "assets/manifest-3c1dA9fZ.js",
+                r#"window.__reactRouterManifest={"entry":{"module":"/assets/entry.client-Bq81kLxy.js"}};"#,
+            ),
+            ("assets/entry.client-Bq81kLxy.js", "x"),
+            ("assets/about-D4x9kQ2a.js", "x"),
+            ("assets/logo-a1B2c3D4.svg", "x"),
+            // A `public/assets/` copy keeps its name: not hashed.
+            ("assets/terms.pdf", "x"),
+        ];
+        let (roles, notes) = framework_roles(&build);
+        for hashed in [
+            "assets/manifest-3c1dA9fZ.js",
+            "assets/entry.client-Bq81kLxy.js",
+            "assets/about-D4x9kQ2a.js",
+            "assets/logo-a1B2c3D4.svg",
+        ] {
+            assert_eq!(roles.classify(hashed), FileKind::Hashed, "{hashed}");
+        }
+        assert_eq!(roles.classify("assets/terms.pdf"), FileKind::Other);
+        assert_eq!(notes, ["immutable: React Router `assets/`, 4 files"]);
+
+        // A hashed-looking `manifest-*.js` that is not the route manifest
+        // proves nothing.
+        let (unproven, _) = framework_roles(&[
+            ("index.html", "<html>"),
+            ("assets/manifest-3c1dA9fZ.js", "export const x = 1;"),
+            ("assets/about-D4x9kQ2a.js", "x"),
+        ]);
+        assert_eq!(
+            unproven.classify("assets/about-D4x9kQ2a.js"),
+            FileKind::Other
+        );
+    }
+
+    #[test]
+    fn astro_bundles_are_hashed_by_their_shape_in_its_folder() {
+        let (roles, notes) = framework_roles(&[
+            ("index.html", "<html>"),
+            ("about/index.html", "<html>"),
+            ("_astro/index.BjR2x7aN.css", "x"),
+            ("_astro/Counter.D8c9aS1x.js", "x"),
+            ("_astro/readme.txt", "x"),
+            ("img/photo-20240101.jpg", "x"),
+        ]);
+        assert_eq!(
+            roles.classify("_astro/index.BjR2x7aN.css"),
+            FileKind::Hashed
+        );
+        assert_eq!(
+            roles.classify("_astro/Counter.D8c9aS1x.js"),
+            FileKind::Hashed
+        );
+        assert_eq!(roles.classify("_astro/readme.txt"), FileKind::Other);
+        assert_eq!(roles.classify("img/photo-20240101.jpg"), FileKind::Other);
+        assert_eq!(notes, ["immutable: Astro `_astro/`, 2 files"]);
+    }
+
+    #[test]
+    fn a_plain_vite_build_gets_no_framework_rule() {
+        let (roles, notes) = framework_roles(&[
+            ("index.html", "<html>"),
+            ("assets/index-3fA9c1xZ.js", "x"),
+            ("app/version.json", r#"{"version":"1"}"#),
+        ]);
+        assert_eq!(roles.classify("assets/index-3fA9c1xZ.js"), FileKind::Other);
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     struct Dir(tempfile::TempDir);

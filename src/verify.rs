@@ -211,6 +211,16 @@ mod tests {
     }
 
     #[test]
+    fn missing_framework_chunks_named_by_their_hash_alone_are_caught() {
+        let html = r#"<link rel="modulepreload" href="/_app/immutable/chunks/CzRk7a1B.js"><script src="/_nuxt/BfK3xU2a.js"></script><link href="/_nuxt/builds/meta/a.json"><a href="/about/">"#;
+        let references = html_references(html);
+        assert_eq!(
+            missing("index.html", &references, None, |_| false),
+            ["/_nuxt/BfK3xU2a.js", "/_app/immutable/chunks/CzRk7a1B.js"]
+        );
+    }
+
+    #[test]
     fn manifest_files_css_and_assets() {
         let json = br#"{"index.html":{"file":"assets/index-3fA9c1xZ.js","css":["assets/index-DiwrgTda.css"],"assets":["assets/logo-a1B2c3D4.svg"],"imports":["_vendor.js"]},"_vendor.js":{"file":"assets/vendor-Bq81kLxy.js"}}"#;
         let mut references = manifest_references(json);
