@@ -87,6 +87,11 @@ pub struct Entry {
     /// changes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    /// The user's `Cache-Control` rule the file was written with, for files
+    /// a rollback restores; `None`: its role's default. A rollback writes
+    /// the file again as this release did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
 }
 
 impl Release {
@@ -564,6 +569,7 @@ mod tests {
                         md5: None,
                         kind: FileKind::Hashed,
                         e_tag: None,
+                        cache_control: None,
                     };
                     (k.to_string(), entry)
                 })

@@ -180,7 +180,7 @@ async fn run(
     let ledger = loaded.ledger.as_ref();
     let etag_is_md5 = target.backend.etag_is_md5();
     let now = chrono::Utc::now();
-    let mut build = new_release(now, &local);
+    let mut build = new_release(now, &local, &cache);
     let live = ledger
         .and_then(ledger::Ledger::latest)
         .filter(|live| live.same_files(&build));
@@ -439,15 +439,24 @@ pub async fn check_with_env(
 /// files compared by content, its MD5. Hashed assets carry none: their name
 /// is their content, and leaving it out keeps the ledger, which every deploy
 /// reads and writes, at half the size.
-fn new_release(now: chrono::DateTime<chrono::Utc>, local: &[local::LocalFile]) -> ledger::Release {
+fn new_release(
+    now: chrono::DateTime<chrono::Utc>,
+    local: &[local::LocalFile],
+    cache: &headers::CacheRules,
+) -> ledger::Release {
     let files = local
         .iter()
         .map(|file| {
+            // Only what a rollback restores needs its rule.
+            let cache_control = (file.kind != local::FileKind::Hashed)
+                .then(|| cache.user_rule(&file.relative).map(String::from))
+                .flatten();
             let entry = ledger::Entry {
                 size: file.size,
                 md5: file.md5.map(|md5| ledger::hex(&md5)),
                 kind: file.kind,
                 e_tag: None,
+                cache_control,
             };
             (file.relative.clone(), entry)
         })
@@ -593,7 +602,7 @@ mod release_tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:05:01Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        let release = new_release(now, &build());
+        let release = new_release(now, &build(), &Default::default());
         assert!(
             release.id.starts_with("20261128T020501Z-"),
             "{}",
@@ -636,7 +645,7 @@ mod release_tests {
 
     #[test]
     fn e_tags_come_from_the_upload_else_the_listing_and_only_for_files_compared_by_content() {
-        let mut release = new_release(chrono::Utc::now(), &build());
+        let mut release = new_release(chrono::Utc::now(), &build(), &Default::default());
         let listed = |relative: &str, e_tag: &str| remote::RemoteObject {
             relative: relative.into(),
             size: 1,

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use object_store::{
-    Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
-};
+use object_store::{Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use crate::error::describe;
-use crate::headers::{content_type, CacheRules};
+use crate::headers::{CacheRules, ObjectHeaders};
 use crate::local::{FileKind, LocalFile};
 use crate::plan::{Action, Plan, Step};
 use crate::store::Target;
@@ -266,7 +264,7 @@ pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
     for (kind, group) in groups {
         if kind == FileKind::Entry {
             let (root, others): (Vec<&Step>, Vec<&Step>) =
-                group.into_iter().partition(|s| s.relative == ROOT_PAGE);
+                group.into_iter().partition(|s| is_root_page(&s.relative));
             stages.extend([others, root].into_iter().filter(|s| !s.is_empty()));
         } else {
             stages.push(group);
@@ -275,8 +273,11 @@ pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
     stages
 }
 
-/// The page a visitor of the site's root gets: published strictly last.
-const ROOT_PAGE: &str = "index.html";
+/// Whether `relative` is the page a visitor of the site's root gets:
+/// published (and restored by a rollback) strictly last.
+pub fn is_root_page(relative: &str) -> bool {
+    relative == "index.html"
+}
 
 /// Why `bytes`, read from `file` to be written to the store, are not the
 /// bytes the scan measured and hashed, if they are not. Hashed assets are
@@ -457,18 +458,7 @@ fn target_relative(target: &Target, path: &str) -> Option<String> {
 }
 
 fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {
-    let mut attributes = Attributes::new();
-    if settings.headers {
-        if let Some(content_type) = content_type(&file.relative) {
-            attributes.insert(Attribute::ContentType, content_type.into());
-        }
-        let cache_control = settings
-            .cache
-            .for_file(&file.relative, file.kind)
-            .to_string();
-        attributes.insert(Attribute::CacheControl, cache_control.into());
-    }
-    attributes
+    ObjectHeaders::for_file(&file.relative, file.kind, &settings.cache).attributes(settings.headers)
 }
 
 /// Bounds on what uploads may hold in memory together.

@@ -633,6 +633,7 @@ mod tests {
             md5: Some(md5.into()),
             kind: FileKind::Entry,
             e_tag: e_tag.map(String::from),
+            cache_control: None,
         };
         let release = Release {
             id: "1".into(),

@@ -283,6 +283,7 @@ mod tests {
             md5: None,
             kind: FileKind::Hashed,
             e_tag: None,
+            cache_control: None,
         };
         Release {
             id: id.into(),

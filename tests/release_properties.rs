@@ -161,6 +161,7 @@ impl Model {
                         md5: f.md5.map(|m| hex(&m)),
                         kind: f.kind,
                         e_tag: None,
+                        cache_control: None,
                     };
                     (f.relative.clone(), entry)
                 })
