@@ -213,7 +213,7 @@ async fn run(
         .await?;
     remote_md5.extend(fetched);
 
-    let mut plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5, true);
+    let mut plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5);
     // The plan and a dry run measure ages with this machine's clock; a real
     // deploy checks them again by the store's before it deletes anything.
     retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
@@ -278,7 +278,7 @@ async fn run(
         uploads: plan.with_action(plan::Action::Upload).count(),
         upload_bytes: plan.with_action(plan::Action::Upload).map(|s| s.size).sum(),
         deletes: plan.with_action(plan::Action::Delete).count(),
-        unchanged: plan.with_action(plan::Action::Skip).count(),
+        unchanged: plan.with_action(plan::Action::Unchanged).count(),
     });
 
     let mut release = None;
@@ -394,7 +394,7 @@ async fn run(
             .notes
             .push("uploads failed, so no orphan was deleted".into());
     }
-    let kept = plan.with_action(plan::Action::Keep).count();
+    let kept = plan.with_action(plan::Action::KeepOrphan).count();
     if kept > 0 {
         report.notes.push(format!(
             "{kept} orphan(s) kept (see each file's reason); they go once no recent release references them"

@@ -742,7 +742,7 @@ mod tests {
         std::fs::write(dir.path().join("video.mp4"), vec![2u8; large]).unwrap();
 
         let target = memory_target("rewrite");
-        let plan = crate::plan::plan(&local, &[], &HashMap::new(), false, true);
+        let plan = crate::plan::plan(&local, &[], &HashMap::new(), false);
         let outcome = upload(
             &target,
             &plan,
@@ -770,7 +770,7 @@ mod tests {
             .into_iter()
             .filter(|f| f.relative == "index.html")
             .collect();
-        let plan = crate::plan::plan(&html_only, &[], &HashMap::new(), false, true);
+        let plan = crate::plan::plan(&html_only, &[], &HashMap::new(), false);
         let outcome = upload(
             &target,
             &plan,

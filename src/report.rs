@@ -124,8 +124,8 @@ impl Report {
             match (step.action, step.reason) {
                 (Action::Upload, Reason::New) => summary.new.add(step.size),
                 (Action::Upload, _) => summary.changed.add(step.size),
-                (Action::Skip, _) => summary.unchanged.add(step.size),
-                (Action::Delete | Action::Keep, _) => summary.orphans.add(step.size),
+                (Action::Unchanged, _) => summary.unchanged.add(step.size),
+                (Action::Delete | Action::KeepOrphan, _) => summary.orphans.add(step.size),
             }
             if step.kind.is_some() {
                 summary.local += 1;
@@ -134,7 +134,7 @@ impl Report {
                 summary.remote += 1;
             }
             let status = match outcome {
-                _ if matches!(step.action, Action::Skip | Action::Keep) => "skipped",
+                _ if matches!(step.action, Action::Unchanged | Action::KeepOrphan) => "skipped",
                 None => "planned",
                 Some(_) => {
                     let done = match step.action {
@@ -187,7 +187,7 @@ mod tests {
 
     fn step(relative: &str, action: Action, reason: Reason, size: u64) -> Step {
         let kind = match action {
-            Action::Delete | Action::Keep => None,
+            Action::Delete | Action::KeepOrphan => None,
             _ if relative.ends_with(".html") => Some(FileKind::Entry),
             _ => Some(FileKind::Hashed),
         };
@@ -206,11 +206,11 @@ mod tests {
                 step("assets/a-1.js", Action::Upload, Reason::New, 10),
                 step("assets/b-2.js", Action::Upload, Reason::New, 20),
                 step("index.html", Action::Upload, Reason::ContentDiffers, 5),
-                step("assets/c-3.js", Action::Skip, Reason::SameSize, 7),
+                step("assets/c-3.js", Action::Unchanged, Reason::SameSize, 7),
                 step("assets/old-0.js", Action::Delete, Reason::Orphan, 3),
                 step(
                     "assets/kept-0.js",
-                    Action::Keep,
+                    Action::KeepOrphan,
                     Reason::OrphanKept(KeptBecause::DeleteOff),
                     4,
                 ),

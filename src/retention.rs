@@ -119,7 +119,7 @@ pub fn apply(
             }
         };
         if let Some(because) = kept {
-            step.action = Action::Keep;
+            step.action = Action::KeepOrphan;
             step.reason = Reason::OrphanKept(because);
         }
     }
@@ -342,12 +342,12 @@ mod tests {
                 ),
                 (
                     "a2.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: in one of the last 2 releases".into()
                 ),
                 (
                     "foreign.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: no release recorded it (delete: true removes it)".into()
                 ),
             ]
@@ -368,7 +368,7 @@ mod tests {
             outcome(&plan),
             [(
                 "a.js".into(),
-                Action::Keep,
+                Action::KeepOrphan,
                 "orphan, kept: this build is already live (retention runs with the next release)"
                     .into()
             )]
@@ -422,12 +422,12 @@ mod tests {
                 ),
                 (
                     "b.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: replaced 16 min ago, window 1h".into()
                 ),
                 (
                     "c.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: replaced just now, window 1h".into()
                 ),
             ]
@@ -467,7 +467,10 @@ mod tests {
         let actions: Vec<Action> = plan.steps.iter().map(|s| s.action).collect();
         // a.js: replaced 9 days ago; b.js: replaced a minute ago (two quick
         // deploys in a row); c.js: in the previous release.
-        assert_eq!(actions, [Action::Delete, Action::Keep, Action::Keep]);
+        assert_eq!(
+            actions,
+            [Action::Delete, Action::KeepOrphan, Action::KeepOrphan]
+        );
         assert_eq!(
             plan.steps[1].reason.to_string(),
             "orphan, kept: replaced 1 min ago, window 24h"
@@ -492,7 +495,7 @@ mod tests {
         let build = release("1", &[]);
         let mut plan = plan_of(&["x.js"]);
         apply(&mut plan, None, &build, &DeletePolicy::default(), 0);
-        assert_eq!(plan.steps[0].action, Action::Keep);
+        assert_eq!(plan.steps[0].action, Action::KeepOrphan);
         let mut all = plan_of(&["x.js"]);
         apply(&mut all, None, &build, &DeletePolicy::All, 0);
         assert_eq!(all.steps[0].action, Action::Delete);
@@ -561,7 +564,7 @@ mod tests {
         // The same folder with deletes kept: still no page in the build.
         let mut kept = wrong.clone();
         for step in kept.steps.iter_mut().filter(|s| s.kind.is_none()) {
-            step.action = Action::Keep;
+            step.action = Action::KeepOrphan;
         }
         let why = guard_entries(&kept, &store, None).unwrap();
         assert!(
