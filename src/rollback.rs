@@ -234,7 +234,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     let release = ledger
         .release_before_latest_or(options.to.as_deref())
         .cloned()
-        .ok_or_else(|| Error::Ledger {
+        .ok_or_else(|| Error::Rollback {
             store: target.url.clone(),
             message: match &options.to {
                 Some(id) => format!("no kept release '{id}' (kept: {})", kept.join(", ")),
@@ -246,7 +246,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         .latest()
         .is_some_and(|live| live.same_files(&release))
     {
-        return Err(Error::Ledger {
+        return Err(Error::Rollback {
             store: target.url.clone(),
             message: format!(
                 "release {} is already live: there is nothing to roll back (kept: {})",
@@ -268,7 +268,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         .map(|(key, _)| key)
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Ledger {
+        return Err(Error::Rollback {
             store: target.url.clone(),
             message: format!(
                 "release {} cannot come back: {} of its assets are no longer stored (first: {}) — redeploy that build instead",
@@ -344,7 +344,7 @@ fn restore_stages(release: &Release) -> Vec<Vec<(&String, &ledger::Entry)>> {
 
 async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<()> {
     let md5 = entry.md5.as_deref().unwrap_or_default();
-    let error = |message: String| Error::Ledger {
+    let error = |message: String| Error::Rollback {
         store: target.url.clone(),
         message: format!("cannot restore '{key}': {message}"),
     };
@@ -518,5 +518,39 @@ mod tests {
                 vec!["index.html"],
             ]
         );
+    }
+
+    /// Issue 15: a rollback that cannot happen has its own code, not the
+    /// ledger's (which means the record itself is unreadable or unwritable).
+    #[tokio::test]
+    async fn a_refused_rollback_has_its_own_code() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        let storage = "memory:///rollback-refused/site";
+        let mut ids = Vec::new();
+        for version in ["a", "b"] {
+            std::fs::create_dir_all(&dist).unwrap();
+            std::fs::write(dist.join("index.html"), format!("<p>{version}</p>")).unwrap();
+            let options = crate::DeployOptions {
+                dir: dist.clone(),
+                storage: Some(storage.into()),
+                ..Default::default()
+            };
+            let report = crate::deploy_with_env(options, |_| None, &(), &Default::default())
+                .await
+                .unwrap();
+            ids.push(report.release.unwrap());
+        }
+        for to in [ids[1].as_str(), "no-such-release"] {
+            let error = rollback(LedgerOptions {
+                storage: Some(storage.into()),
+                to: Some(to.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(error.code(), "ROLLBACK", "{error}");
+            assert!(!error.is_usage(), "{error}");
+        }
     }
 }
