@@ -3,10 +3,12 @@
 //! A deploy is a pipeline of small steps, each in its own module:
 //! [`options`] → [`store`] (URL to store) → [`local`] (scan) → [`remote`]
 //! (listing) → [`plan`] (pure diff) → [`publish`] (ordered uploads, then
-//! deletes) → [`report`]. [`binding`] is the only napi-facing file.
+//! deletes) → [`report`]. `binding` is the only napi-facing file, behind the
+//! default `napi` feature.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "napi")]
 pub mod binding;
 pub mod credentials;
 pub mod error;
