@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
+pub use crate::digest::{hex, parse_hex};
 use crate::error::{describe, Error, Result};
 use crate::local::FileKind;
 use crate::store::Target;
@@ -325,16 +326,6 @@ impl Ledger {
         next.commit(build, keep, still_stored);
         Some(next)
     }
-}
-
-/// The MD5 as the ledger writes it.
-pub fn hex(md5: &[u8; 16]) -> String {
-    md5.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An MD5 from the ledger's hex.
-pub fn parse_hex(text: &str) -> Option<[u8; 16]> {
-    crate::remote::etag_md5(text)
 }
 
 /// A ledger as read, with the version needed to replace it conditionally.

@@ -11,6 +11,7 @@
 #[cfg(feature = "napi")]
 pub mod binding;
 pub mod credentials;
+pub mod digest;
 pub mod error;
 pub mod headers;
 pub mod lease;

@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::digest::etag_md5;
 use crate::local::{FileKind, LocalFile};
-use crate::remote::{etag_md5, RemoteObject};
+use crate::remote::RemoteObject;
 
 /// What happens to one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

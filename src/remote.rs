@@ -7,6 +7,7 @@ use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
+pub use crate::digest::etag_md5;
 use crate::error::{describe, Error, Result};
 use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE};
 use crate::local::Filter;
@@ -361,21 +362,6 @@ pub fn ledger_md5s(
 /// response to a write but not in listings.
 fn bare_etag(e_tag: &str) -> &str {
     e_tag.trim_start_matches("W/").trim_matches('"')
-}
-
-/// The MD5 in an ETag such as `"9e107d9d372bb6826bd81d3542a419d6"`, or `None`
-/// when the ETag is not 32 hex digits (multipart uploads end in `-N`, Azure
-/// and local stores use other shapes).
-pub fn etag_md5(e_tag: &str) -> Option<[u8; 16]> {
-    let hex = e_tag.trim_start_matches("W/").trim_matches('"');
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut digest = [0u8; 16];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(digest)
 }
 
 /// One listing request under the prefix, to learn early whether the bucket
