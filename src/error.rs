@@ -317,7 +317,7 @@ impl Error {
 /// URLs in it are redacted: a client's message may carry an endpoint's
 /// userinfo or a signed query.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    crate::store::redact_text(&tidy_xml(&chain(error)))
+    crate::redact::redact_text(&tidy_xml(&chain(error)))
 }
 
 fn chain(error: &(dyn std::error::Error + 'static)) -> String {

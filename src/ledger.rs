@@ -20,9 +20,7 @@ use crate::error::{describe, Error, Result};
 use crate::local::FileKind;
 use crate::store::Target;
 
-/// The folder under the prefix that vite-deploy keeps for itself: never
-/// uploaded as part of the site, never an orphan.
-pub const LEDGER_DIR: &str = ".vite-deploy";
+pub use crate::layout::LEDGER_DIR;
 
 /// The ledger's key relative to the prefix.
 pub const LEDGER_FILE: &str = ".vite-deploy/ledger.json";

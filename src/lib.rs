@@ -8,19 +8,23 @@
 
 #![warn(missing_docs)]
 
+pub mod backends;
 #[cfg(feature = "napi")]
 pub mod binding;
 pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod headers;
+pub mod layout;
 pub mod lease;
 pub mod ledger;
 pub mod local;
+pub mod manifest;
 pub mod options;
 pub mod plan;
 pub mod publish;
 pub mod reachability;
+pub mod redact;
 pub mod remote;
 pub mod report;
 pub mod retention;

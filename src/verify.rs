@@ -7,10 +7,8 @@
 //! deploy knows. A reference that resolves to nothing known and whose name
 //! looks like a built asset (`name-XXXXXXXX.ext`) is missing; links to pages
 //! and other sites are left alone.
-
-use std::collections::HashMap;
-
 use crate::local::{classify, FileKind};
+pub use crate::manifest::manifest_references;
 
 /// `src` and `href` values of an HTML document, in order.
 pub fn html_references(html: &str) -> Vec<String> {
@@ -38,28 +36,6 @@ pub fn html_references(html: &str) -> Vec<String> {
         }
     }
     references
-}
-
-/// `file`, `css` and `assets` paths of a Vite manifest (`.vite/manifest.json`).
-/// Only those fields are read: a generic JSON tree of a 20,000-chunk
-/// manifest would hold several times the file's size. A manifest that is
-/// not Vite's shape yields no references.
-pub fn manifest_references(json: &[u8]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Chunk {
-        file: Option<String>,
-        #[serde(default)]
-        css: Vec<String>,
-        #[serde(default)]
-        assets: Vec<String>,
-    }
-    let Ok(manifest) = serde_json::from_slice::<HashMap<String, Chunk>>(json) else {
-        return Vec::new();
-    };
-    manifest
-        .into_values()
-        .flat_map(|chunk| chunk.file.into_iter().chain(chunk.css).chain(chunk.assets))
-        .collect()
 }
 
 /// The references of `entry` (a path relative to the prefix) that point at
