@@ -307,6 +307,27 @@ fn symlink_on_path(
     None
 }
 
+/// The content MD5s of `keys`, read `concurrency` at a time.
+pub async fn content_md5s(
+    target: &Target,
+    keys: &[String],
+    concurrency: usize,
+) -> Result<Vec<(String, [u8; 16])>> {
+    use futures::StreamExt;
+    let reads: Vec<_> = keys
+        .iter()
+        .map(|relative| async move {
+            content_md5(target, relative)
+                .await
+                .map(|md5| (relative.clone(), md5))
+        })
+        .collect();
+    futures::stream::iter(reads)
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await
+}
+
 /// The MD5 of a remote object's content, streamed, for stores whose ETag is
 /// not a content hash.
 pub async fn content_md5(target: &Target, relative: &str) -> Result<[u8; 16]> {

@@ -1,5 +1,6 @@
 //! The check before HTML goes live: every asset an entry file references
-//! must be in the store once the deploy's other files are up. Pure.
+//! must be in the store once the deploy's other files are up. Pure but for
+//! [`check_references`], which reads the entry files to upload.
 //!
 //! A reference counts when it resolves to a key under the deployed prefix:
 //! through `base` (the URL the site is served from), as a path relative to
@@ -121,6 +122,54 @@ fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Refuses a deploy whose HTML or manifest references a built asset that
+/// would not be in the store, before anything is written: the old HTML stays.
+pub fn check_references(
+    plan: &crate::plan::Plan,
+    local: &[crate::local::LocalFile],
+    remote: &[crate::remote::RemoteObject],
+    base: Option<&str>,
+    target: &crate::store::Target,
+) -> crate::error::Result<()> {
+    let known: std::collections::HashSet<&str> = local
+        .iter()
+        .map(|f| f.relative.as_str())
+        .chain(remote.iter().map(|o| o.relative.as_str()))
+        .collect();
+    let files: std::collections::HashMap<&str, &crate::local::LocalFile> =
+        local.iter().map(|f| (f.relative.as_str(), f)).collect();
+    let mut broken = Vec::new();
+    for step in plan.with_action(crate::plan::Action::Upload) {
+        if step.kind != Some(FileKind::Entry) {
+            continue;
+        }
+        let file = files[step.relative.as_str()];
+        let Ok(content) = std::fs::read(&file.path) else {
+            continue; // the upload reports an unreadable file
+        };
+        let is_html = !step.relative.ends_with(".json");
+        let (entry, references) = if is_html {
+            (
+                step.relative.as_str(),
+                html_references(&String::from_utf8_lossy(&content)),
+            )
+        } else {
+            ("", manifest_references(&content))
+        };
+        for reference in missing(entry, &references, base, |key| known.contains(key)) {
+            broken.push(format!("{} → {reference}", step.relative));
+        }
+    }
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::MissingAssets {
+            store: target.url.clone(),
+            missing: broken,
+        })
+    }
 }
 
 #[cfg(test)]
