@@ -138,39 +138,10 @@ async fn run(
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());
-    if !options.force {
-        local::check_is_build(&options.dir)?;
-    }
-
-    let dir = options.dir.clone();
-    let scan_filter = filter.clone();
-    let hashed_files = options.hashed_files.clone();
-    let force = options.force;
     let local::Scan {
         files: local,
         skipped,
-    } = match scanned {
-        Some(scan) => scan,
-        None => tokio::task::spawn_blocking(move || {
-            let roles = local::Roles::for_build(&dir, hashed_files);
-            local::scan_build(&dir, &scan_filter, &roles, force)
-        })
-        .await
-        .map_err(|e| Error::Unreadable {
-            path: options.dir.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })??,
-    };
-
-    if let Some((file, reason)) = local
-        .iter()
-        .find_map(|f| target.unstorable(&f.relative).map(|reason| (f, reason)))
-    {
-        return Err(Error::BadFileName {
-            path: file.path.clone(),
-            reason,
-        });
-    }
+    } = scan(options, &target, &filter, scanned).await?;
 
     // One LIST and one small GET: everything the plan needs.
     let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
@@ -183,27 +154,16 @@ async fn run(
     let (mut remote, loaded) = (remote?, loaded?);
     let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
-    let etag_is_md5 = target.backend.etag_is_md5();
     let now = chrono::Utc::now();
     let build = commit::new_release(now, &local, &cache);
     let live = ledger
         .and_then(ledger::Ledger::latest)
         .filter(|live| live.same_files(&build));
 
-    // The ledger's MD5s stand in for the remote content only where the store
-    // still shows what the ledger recorded; the rest is read back.
-    let mut remote_md5 = remote::ledger_md5s(
-        ledger.and_then(ledger::Ledger::latest),
-        &remote,
-        etag_is_md5,
-    );
-    let to_compare: Vec<String> = plan::needs_remote_md5(&local, &remote, etag_is_md5)
-        .into_iter()
-        .filter(|key| !remote_md5.contains_key(key))
-        .collect();
-    remote_md5.extend(remote::content_md5s(&target, &to_compare, concurrency).await?);
+    let (remote_md5, compared_by_content) =
+        remote_hashes(&target, ledger, &local, &remote, concurrency).await?;
 
-    let mut plan = plan::plan(&local, &remote, &remote_md5, etag_is_md5);
+    let mut plan = plan::plan(&local, &remote, &remote_md5, target.backend.etag_is_md5());
     // The plan and a dry run measure ages with this machine's clock; a real
     // deploy checks them again by the store's before it deletes anything.
     retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
@@ -220,30 +180,7 @@ async fn run(
             ));
         }
     }
-    if let Some(why) = retention::guard(&plan, remote.len(), options.max_deletes) {
-        let why = format!("{why}; nothing was uploaded or deleted — check the storage URL and the build folder, or pass force: true (--force) if this is intended");
-        if options.dry_run {
-            notes.push(format!("a real deploy would stop: {why}"));
-        } else if !options.force {
-            return Err(Error::TooManyDeletes {
-                store: target.url.clone(),
-                why,
-            });
-        }
-    }
-    if let Some(why) =
-        retention::guard_entries(&plan, &remote, ledger.and_then(ledger::Ledger::latest))
-    {
-        let why = format!("{why}; nothing was uploaded or deleted — check the build folder and the storage URL, or pass force: true (--force) if this is intended");
-        if options.dry_run {
-            notes.push(format!("a real deploy would stop: {why}"));
-        } else if !options.force {
-            return Err(Error::LivePages {
-                store: target.url.clone(),
-                why,
-            });
-        }
-    }
+    notes.extend(guards(options, &target, &plan, &remote, ledger)?);
     notes.extend(local::skip_notes(&skipped, &exposed));
     remote::check_local_writes(
         &target,
@@ -314,6 +251,41 @@ async fn run(
     drop((local_keys, remote_md5));
     drop((local, remote, loaded));
 
+    let done = Done {
+        plan,
+        outcome,
+        release,
+        notes,
+        compared_by_content,
+    };
+    Ok(Pass::Done(Box::new(report(
+        options, &target, started, done,
+    ))))
+}
+
+/// What the phases of a deploy return, for its report.
+struct Done {
+    plan: plan::Plan,
+    outcome: Option<publish::Outcome>,
+    release: Option<String>,
+    notes: Vec<String>,
+    compared_by_content: usize,
+}
+
+/// The report, built once from what the phases returned.
+fn report(
+    options: &options::Resolved,
+    target: &store::Target,
+    started: Instant,
+    done: Done,
+) -> Report {
+    let Done {
+        plan,
+        outcome,
+        release,
+        notes,
+        compared_by_content,
+    } = done;
     let key_of = |relative: &str| {
         target
             .key(relative)
@@ -325,7 +297,7 @@ async fn run(
     report.notes.extend(notes);
     report.storage = target.url.clone();
     report.headers_applied = target.backend.keeps_headers() && !options.dry_run;
-    report.summary.compared_by_content = to_compare.len();
+    report.summary.compared_by_content = compared_by_content;
     if !target.backend.keeps_headers() {
         report.notes.push(format!(
             "{} does not store Content-Type or Cache-Control: files were written without them",
@@ -351,7 +323,108 @@ async fn run(
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
     report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(Pass::Done(Box::new(report)))
+    report
+}
+
+/// Scans the build (or takes the scan of the first pass) and refuses a file
+/// the store cannot hold under its name.
+async fn scan(
+    options: &options::Resolved,
+    target: &store::Target,
+    filter: &local::Filter,
+    scanned: Option<local::Scan>,
+) -> Result<local::Scan> {
+    if !options.force {
+        local::check_is_build(&options.dir)?;
+    }
+
+    let dir = options.dir.clone();
+    let scan_filter = filter.clone();
+    let hashed_files = options.hashed_files.clone();
+    let force = options.force;
+    let scan = match scanned {
+        Some(scan) => scan,
+        None => tokio::task::spawn_blocking(move || {
+            let roles = local::Roles::for_build(&dir, hashed_files);
+            local::scan_build(&dir, &scan_filter, &roles, force)
+        })
+        .await
+        .map_err(|e| Error::Unreadable {
+            path: options.dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })??,
+    };
+
+    if let Some((file, reason)) = scan
+        .files
+        .iter()
+        .find_map(|f| target.unstorable(&f.relative).map(|reason| (f, reason)))
+    {
+        return Err(Error::BadFileName {
+            path: file.path.clone(),
+            reason,
+        });
+    }
+    Ok(scan)
+}
+
+/// The remote content MD5s the plan needs, and how many were read back:
+/// the ledger's stand in only where the store still shows what the ledger
+/// recorded; the rest is read.
+async fn remote_hashes(
+    target: &store::Target,
+    ledger: Option<&ledger::Ledger>,
+    local: &[local::LocalFile],
+    remote: &[remote::RemoteObject],
+    concurrency: usize,
+) -> Result<(std::collections::HashMap<String, [u8; 16]>, usize)> {
+    let etag_is_md5 = target.backend.etag_is_md5();
+    let mut remote_md5 =
+        remote::ledger_md5s(ledger.and_then(ledger::Ledger::latest), remote, etag_is_md5);
+    let to_compare: Vec<String> = plan::needs_remote_md5(local, remote, etag_is_md5)
+        .into_iter()
+        .filter(|key| !remote_md5.contains_key(key))
+        .collect();
+    remote_md5.extend(remote::content_md5s(target, &to_compare, concurrency).await?);
+    Ok((remote_md5, to_compare.len()))
+}
+
+/// The guards against a deploy that would take the live site down: too
+/// many deletes, or deleting live pages. They stop a real deploy (unless
+/// forced); a dry run reports them as notes.
+fn guards(
+    options: &options::Resolved,
+    target: &store::Target,
+    plan: &plan::Plan,
+    remote: &[remote::RemoteObject],
+    ledger: Option<&ledger::Ledger>,
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if let Some(why) = retention::guard(plan, remote.len(), options.max_deletes) {
+        let why = format!("{why}; nothing was uploaded or deleted — check the storage URL and the build folder, or pass force: true (--force) if this is intended");
+        if options.dry_run {
+            notes.push(format!("a real deploy would stop: {why}"));
+        } else if !options.force {
+            return Err(Error::TooManyDeletes {
+                store: target.url.clone(),
+                why,
+            });
+        }
+    }
+    if let Some(why) =
+        retention::guard_entries(plan, remote, ledger.and_then(ledger::Ledger::latest))
+    {
+        let why = format!("{why}; nothing was uploaded or deleted — check the build folder and the storage URL, or pass force: true (--force) if this is intended");
+        if options.dry_run {
+            notes.push(format!("a real deploy would stop: {why}"));
+        } else if !options.force {
+            return Err(Error::LivePages {
+                store: target.url.clone(),
+                why,
+            });
+        }
+    }
+    Ok(notes)
 }
 
 /// Checks the options and opens the store without deploying: everything
