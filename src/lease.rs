@@ -997,6 +997,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         }
     }
 

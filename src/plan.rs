@@ -186,6 +186,10 @@ pub struct Step {
     pub size: u64,
     /// The role of the local file; `None` for orphans.
     pub kind: Option<FileKind>,
+    /// Where its local file is in the scan the plan was made from; `None`
+    /// for orphans. Writers take the file from here rather than looking its
+    /// key up again.
+    pub local: Option<usize>,
 }
 
 /// The whole plan, uploads in publish order.
@@ -252,7 +256,7 @@ pub fn plan(
     unmatched.extend(remote.iter().map(|o| (o.relative.as_str(), o)));
 
     let mut steps: Vec<Step> = Vec::with_capacity(local.len() + remote.len());
-    steps.extend(local.iter().map(|file| {
+    steps.extend(local.iter().enumerate().map(|(index, file)| {
         let (action, reason) = match unmatched.remove(file.relative.as_str()) {
             None => (Action::Upload, Reason::New),
             Some(object) if object.size != file.size => (
@@ -286,6 +290,7 @@ pub fn plan(
             reason,
             size: file.size,
             kind: Some(file.kind),
+            local: Some(index),
         }
     }));
     steps.extend(unmatched.into_values().map(|object| Step {
@@ -294,6 +299,7 @@ pub fn plan(
         reason: Reason::Orphan,
         size: object.size,
         kind: None,
+        local: None,
     }));
 
     let order = |step: &Step| match step.action {

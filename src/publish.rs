@@ -184,7 +184,6 @@ pub async fn upload(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Outcome {
-    let files: HashMap<&str, &LocalFile> = local.iter().map(|f| (f.relative.as_str(), f)).collect();
     let limits = Limits {
         multipart: Semaphore::new(MULTIPART_AT_ONCE),
         reads: Semaphore::new(READS_AT_ONCE),
@@ -205,7 +204,7 @@ pub async fn upload(
         let uploads: Vec<_> = group
             .into_iter()
             .map(|step| {
-                let file = files[step.relative.as_str()];
+                let file = &local[step.local.expect("an upload has a local file")];
                 let limits = &limits;
                 let stopped = &stopped;
                 async move {
@@ -656,6 +655,7 @@ mod tests {
             reason: Reason::New,
             size: 1,
             kind: Some(kind),
+            local: Some(0),
         }
     }
 
@@ -804,6 +804,7 @@ mod tests {
                 reason: Reason::Orphan,
                 size: 3,
                 kind: None,
+                local: None,
             }],
         };
         let mut outcome = Outcome::default();

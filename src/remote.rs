@@ -587,6 +587,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         };
         let plan = Plan {
             steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],

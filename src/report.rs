@@ -197,6 +197,7 @@ mod tests {
             reason,
             size,
             kind,
+            local: None,
         }
     }
 

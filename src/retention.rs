@@ -274,6 +274,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         }
     }
 
@@ -536,6 +537,7 @@ mod tests {
             reason: Reason::New,
             size: 1,
             kind: Some(FileKind::Other),
+            local: None,
         }
     }
 

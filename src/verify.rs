@@ -138,14 +138,12 @@ pub fn check_references(
         .map(|f| f.relative.as_str())
         .chain(remote.iter().map(|o| o.relative.as_str()))
         .collect();
-    let files: std::collections::HashMap<&str, &crate::local::LocalFile> =
-        local.iter().map(|f| (f.relative.as_str(), f)).collect();
     let mut broken = Vec::new();
     for step in plan.with_action(crate::plan::Action::Upload) {
         if step.kind != Some(FileKind::Entry) {
             continue;
         }
-        let file = files[step.relative.as_str()];
+        let file = &local[step.local.expect("an upload has a local file")];
         let Ok(content) = std::fs::read(&file.path) else {
             continue; // the upload reports an unreadable file
         };
