@@ -35,7 +35,7 @@ pub struct Committed {
     /// already.
     pub release: Option<String>,
     /// For the report.
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::report::Note>,
 }
 
 /// Records the release (or, for a build that is live already, refreshes the
@@ -75,10 +75,11 @@ pub async fn commit(
             .unwrap_or_default();
         crate::rollback::snapshot(target, local, &before).await?;
         if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
-            committed.notes.push(format!(
-                "{} has no conditional writes: the ledger was overwritten, so two deploys to this prefix at once could lose a release record",
-                target.backend.name()
-            ));
+            committed
+                .notes
+                .push(crate::report::Note::LedgerOverwritten {
+                    backend: target.backend.name(),
+                });
         }
         committed.release = Some(build.id.clone());
         let after = next.snapshot_md5s();

@@ -174,14 +174,17 @@ async fn run(
             .iter()
             .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
         if !writes {
-            notes.push(format!(
-                "this build is already live (release {}): nothing written or deleted, no release recorded",
-                live.id
-            ));
+            notes.push(report::Note::AlreadyLive {
+                release: live.id.clone(),
+            });
         }
     }
     notes.extend(guards(options, &target, &plan, &remote, ledger)?);
-    notes.extend(local::skip_notes(&skipped, &exposed));
+    notes.extend(
+        local::skip_notes(&skipped, &exposed)
+            .into_iter()
+            .map(report::Note::from),
+    );
     remote::check_local_writes(
         &target,
         plan.with_action(plan::Action::Upload)
@@ -239,9 +242,9 @@ async fn run(
             .await?;
             release = committed.release;
             notes.extend(committed.notes);
-            notes.extend(
-                lease::keep_fresh(&target, &mut plan, ledger, listed_at, held, concurrency).await,
-            );
+            let fresh =
+                lease::keep_fresh(&target, &mut plan, ledger, listed_at, held, concurrency).await;
+            notes.extend(fresh.into_iter().map(report::Note::from));
         }
         publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
         Some(outcome)
@@ -268,7 +271,7 @@ struct Done {
     plan: plan::Plan,
     outcome: Option<publish::Outcome>,
     release: Option<String>,
-    notes: Vec<String>,
+    notes: Vec<report::Note>,
     compared_by_content: usize,
 }
 
@@ -294,32 +297,26 @@ fn report(
     };
     let mut report = Report::new(&plan, outcome.as_ref(), key_of);
     report.release = release;
-    report.notes.extend(notes);
     report.storage = target.url.clone();
     report.headers_applied = target.backend.keeps_headers() && !options.dry_run;
     report.summary.compared_by_content = compared_by_content;
+    let mut notes = notes;
     if !target.backend.keeps_headers() {
-        report.notes.push(format!(
-            "{} does not store Content-Type or Cache-Control: files were written without them",
-            target.backend.name()
-        ));
+        notes.push(report::Note::HeadersNotStored {
+            backend: target.backend.name(),
+        });
     }
     if target.backend == store::Backend::Http && report.headers_applied {
-        report.notes.push(
-            "WebDAV servers keep no Cache-Control, and most answer with a Content-Type guessed from the file name: set caching headers on the web server in front".into(),
-        );
+        notes.push(report::Note::WebDavHeaders);
     }
     if !report.succeeded() && plan.with_action(plan::Action::Delete).next().is_some() {
-        report
-            .notes
-            .push("uploads failed, so no orphan was deleted".into());
+        notes.push(report::Note::NothingDeleted);
     }
     let kept = plan.with_action(plan::Action::KeepOrphan).count();
     if kept > 0 {
-        report.notes.push(format!(
-            "{kept} orphan(s) kept (see each file's reason); they go once no recent release references them"
-        ));
+        notes.push(report::Note::OrphansKept { count: kept });
     }
+    report.notes.extend(notes.iter().map(ToString::to_string));
     report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
     report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -398,12 +395,12 @@ fn guards(
     plan: &plan::Plan,
     remote: &[remote::RemoteObject],
     ledger: Option<&ledger::Ledger>,
-) -> Result<Vec<String>> {
+) -> Result<Vec<report::Note>> {
     let mut notes = Vec::new();
     if let Some(why) = retention::guard(plan, remote.len(), options.max_deletes) {
         let why = format!("{why}; nothing was uploaded or deleted — check the storage URL and the build folder, or pass force: true (--force) if this is intended");
         if options.dry_run {
-            notes.push(format!("a real deploy would stop: {why}"));
+            notes.push(report::Note::WouldStop { why });
         } else if !options.force {
             return Err(Error::TooManyDeletes {
                 store: target.url.clone(),
@@ -416,7 +413,7 @@ fn guards(
     {
         let why = format!("{why}; nothing was uploaded or deleted — check the build folder and the storage URL, or pass force: true (--force) if this is intended");
         if options.dry_run {
-            notes.push(format!("a real deploy would stop: {why}"));
+            notes.push(report::Note::WouldStop { why });
         } else if !options.force {
             return Err(Error::LivePages {
                 store: target.url.clone(),

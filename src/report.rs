@@ -180,6 +180,64 @@ impl Report {
     }
 }
 
+/// A note of the report: what the deploy did that is not a file's action.
+/// The phases return these; the report shows them as text, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// The build is the live release: nothing was written.
+    AlreadyLive {
+        /// The live release.
+        release: String,
+    },
+    /// A dry run passed a guard a real deploy would stop at.
+    WouldStop {
+        /// The guard's message.
+        why: String,
+    },
+    /// The store has no conditional writes, so the ledger was overwritten.
+    LedgerOverwritten {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// The store keeps no `Content-Type` or `Cache-Control`.
+    HeadersNotStored {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// WebDAV servers keep no `Cache-Control`.
+    WebDavHeaders,
+    /// Uploads failed, so the planned deletes did not run.
+    NothingDeleted,
+    /// Orphans retention kept.
+    OrphansKept {
+        /// How many.
+        count: usize,
+    },
+    /// A note another part (the scan, the lease) words itself.
+    Text(String),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::AlreadyLive { release } => write!(f, "this build is already live (release {release}): nothing written or deleted, no release recorded"),
+            Note::WouldStop { why } => write!(f, "a real deploy would stop: {why}"),
+            Note::LedgerOverwritten { backend } => write!(f, "{backend} has no conditional writes: the ledger was overwritten, so two deploys to this prefix at once could lose a release record"),
+            Note::HeadersNotStored { backend } => write!(f, "{backend} does not store Content-Type or Cache-Control: files were written without them"),
+            Note::WebDavHeaders => f.write_str("WebDAV servers keep no Cache-Control, and most answer with a Content-Type guessed from the file name: set caching headers on the web server in front"),
+            Note::NothingDeleted => f.write_str("uploads failed, so no orphan was deleted"),
+            Note::OrphansKept { count } => write!(f, "{count} orphan(s) kept (see each file's reason); they go once no recent release references them"),
+            Note::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<String> for Note {
+    fn from(text: String) -> Self {
+        Note::Text(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +380,18 @@ mod tests {
         assert_eq!(report.summary.deleted, Tally { count: 1, bytes: 3 });
         // A kept orphan stays in the store: skipped, never done.
         assert_eq!(report.files[5].status, "skipped");
+    }
+
+    #[test]
+    fn notes_read_as_before() {
+        assert_eq!(
+            Note::OrphansKept { count: 2 }.to_string(),
+            "2 orphan(s) kept (see each file's reason); they go once no recent release references them"
+        );
+        assert_eq!(
+            Note::HeadersNotStored { backend: "file://" }.to_string(),
+            "file:// does not store Content-Type or Cache-Control: files were written without them"
+        );
+        assert_eq!(Note::from("as worded".to_string()).to_string(), "as worded");
     }
 }
