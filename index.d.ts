@@ -371,6 +371,7 @@ export type DeployErrorCode =
   | 'LIST_FAILED'
   | 'COMPARE_FAILED'
   | 'LEDGER'
+  | 'ROLLBACK'
   | 'LEDGER_CONFLICT'
   | 'LEASE_HELD'
   | 'LEASE'

@@ -96,7 +96,7 @@ describe('rollback', () => {
     writeBuild(dir, buildFiles(2))
     const b = await deploy({ dir, storage })
     const error = await rejection(rollback({ storage, to: b.release }))
-    assert.equal(error.code, 'LEDGER')
+    assert.equal(error.code, 'ROLLBACK')
     assert.match(error.message, new RegExp(`release ${b.release} is already live: there is nothing to roll back`))
     const back = await rollback({ storage })
     assert.equal(back.to, a.release)

@@ -62,7 +62,7 @@ fn main() {
     for _ in 0..15 {
         let started = Instant::now();
         let needed = needs_remote_md5(&local, &remote, true);
-        let plan = plan(&local, &remote, &HashMap::new(), true, true);
+        let plan = plan(&local, &remote, &HashMap::new(), true);
         times.push(started.elapsed());
         uploads = plan.with_action(vite_deploy::plan::Action::Upload).count();
         compared = needed.len();

@@ -389,9 +389,11 @@ pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> nap
         files
             .iter()
             .map(|file| {
+                let headers =
+                    crate::headers::ObjectHeaders::for_file(&file.path, file.kind, &rules);
                 json!({
-                    "contentType": crate::headers::content_type(&file.path),
-                    "cacheControl": rules.for_file(&file.path, file.kind),
+                    "contentType": headers.content_type,
+                    "cacheControl": headers.cache_control,
                 })
             })
             .collect(),

@@ -177,6 +177,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A rollback that cannot happen: no such release, the one asked for is
+    /// live, its assets are gone, or a file could not be put back.
+    #[error("rollback of {store}: {message}")]
+    Rollback {
+        /// The storage URL.
+        store: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
     /// Another deploy committed a release to the same prefix first.
     #[error("another deploy to {store} recorded a release while this one ran: this deploy's files are uploaded but nothing was deleted and its release was not recorded — rerun it once the other deploy has finished")]
     LedgerConflict {
@@ -274,6 +284,7 @@ impl Error {
             Error::TooManyDeletes { .. } => "TOO_MANY_DELETES",
             Error::LivePages { .. } => "LIVE_PAGES",
             Error::MissingAssets { .. } => "MISSING_ASSETS",
+            Error::Rollback { .. } => "ROLLBACK",
             Error::LedgerConflict { .. } => "LEDGER_CONFLICT",
             Error::LeaseHeld { .. } => "LEASE_HELD",
             Error::Lease { .. } => "LEASE",
@@ -290,6 +301,7 @@ impl Error {
                 | Error::Unreadable { .. }
                 | Error::Ledger { .. }
                 | Error::LedgerConflict { .. }
+                | Error::Rollback { .. }
                 | Error::LeaseHeld { .. }
                 | Error::Lease { .. }
                 | Error::TooManyDeletes { .. }
@@ -305,7 +317,7 @@ impl Error {
 /// URLs in it are redacted: a client's message may carry an endpoint's
 /// userinfo or a signed query.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    crate::store::redact_text(&tidy_xml(&chain(error)))
+    crate::redact::redact_text(&tidy_xml(&chain(error)))
 }
 
 fn chain(error: &(dyn std::error::Error + 'static)) -> String {

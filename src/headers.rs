@@ -3,6 +3,7 @@
 //! `Cache-Control` from the file's role or the user's per-glob rules.
 
 use globset::GlobMatcher;
+use object_store::{Attribute, Attributes};
 
 use crate::error::{Error, Result};
 use crate::local::FileKind;
@@ -99,14 +100,65 @@ impl CacheRules {
 
     /// The `Cache-Control` value for a file.
     pub fn for_file(&self, relative: &str, kind: FileKind) -> &str {
+        self.user_rule(relative)
+            .unwrap_or_else(|| default_cache_control(kind))
+    }
+
+    /// The value of the first user rule matching `relative`, if one does.
+    pub fn user_rule(&self, relative: &str) -> Option<&str> {
         self.rules
             .iter()
             .find(|(glob, _)| glob.is_match(relative))
             .map(|(_, value)| value.as_str())
-            .unwrap_or(match kind {
-                FileKind::Hashed => IMMUTABLE,
-                FileKind::Other | FileKind::Entry => REVALIDATE,
-            })
+    }
+}
+
+/// `Cache-Control` by role, where no user rule matches.
+pub fn default_cache_control(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Hashed => IMMUTABLE,
+        FileKind::Other | FileKind::Entry => REVALIDATE,
+    }
+}
+
+/// How one object of the site is written: the headers stored with it. Every
+/// writer of site objects (a deploy's uploads, a rollback's restores) takes
+/// them from here, so both write a file the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHeaders {
+    /// `None` leaves the store's default.
+    pub content_type: Option<&'static str>,
+    /// The user's rule or the role's default.
+    pub cache_control: String,
+}
+
+impl ObjectHeaders {
+    /// The headers of a built file, by the user's rules.
+    pub fn for_file(relative: &str, kind: FileKind, rules: &CacheRules) -> Self {
+        Self::with_rule(relative, kind, rules.user_rule(relative))
+    }
+
+    /// The headers of a file whose matching user rule (if any) is known, as
+    /// a release records it for a rollback.
+    pub fn with_rule(relative: &str, kind: FileKind, rule: Option<&str>) -> Self {
+        Self {
+            content_type: content_type(relative),
+            cache_control: rule
+                .unwrap_or_else(|| default_cache_control(kind))
+                .to_string(),
+        }
+    }
+
+    /// The object's attributes; none for a store that keeps no headers.
+    pub fn attributes(&self, store_keeps_headers: bool) -> Attributes {
+        let mut attributes = Attributes::new();
+        if store_keeps_headers {
+            if let Some(content_type) = self.content_type {
+                attributes.insert(Attribute::ContentType, content_type.into());
+            }
+            attributes.insert(Attribute::CacheControl, self.cache_control.clone().into());
+        }
+        attributes
     }
 }
 

@@ -762,7 +762,7 @@ pub async fn keep_fresh(
 fn keep_all(plan: &mut Plan, because: KeptBecause) -> usize {
     let mut kept = 0;
     for step in plan.steps.iter_mut().filter(|s| s.action == Action::Delete) {
-        step.action = Action::Keep;
+        step.action = Action::KeepOrphan;
         step.reason = Reason::OrphanKept(because);
         kept += 1;
     }
@@ -787,7 +787,7 @@ pub fn keep_written_since(
         if fresh.contains(step.relative.as_str())
             && !ledger.is_some_and(|l| l.knows(&step.relative))
         {
-            step.action = Action::Keep;
+            step.action = Action::KeepOrphan;
             step.reason = Reason::OrphanKept(KeptBecause::WrittenDuringDeploy);
             kept += 1;
         }
@@ -997,6 +997,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         }
     }
 
@@ -1032,9 +1033,9 @@ mod tests {
             actions,
             [
                 ("assets/old-stray.js", Action::Delete),
-                ("assets/fresh-stray.js", Action::Keep),
+                ("assets/fresh-stray.js", Action::KeepOrphan),
                 ("assets/recorded.js", Action::Delete),
-                ("assets/unheard.js", Action::Keep),
+                ("assets/unheard.js", Action::KeepOrphan),
             ]
         );
         assert_eq!(
@@ -1172,7 +1173,7 @@ mod tests {
         assert_eq!(
             action("assets/theirs-Dd444444.js"),
             (
-                Action::Keep,
+                Action::KeepOrphan,
                 "orphan, kept: written while this deploy ran, by another deploy perhaps".into(),
                 "skipped"
             )

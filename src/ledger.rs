@@ -15,13 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
+pub use crate::digest::{hex, parse_hex};
 use crate::error::{describe, Error, Result};
 use crate::local::FileKind;
 use crate::store::Target;
 
-/// The folder under the prefix that vite-deploy keeps for itself: never
-/// uploaded as part of the site, never an orphan.
-pub const LEDGER_DIR: &str = ".vite-deploy";
+pub use crate::layout::LEDGER_DIR;
 
 /// The ledger's key relative to the prefix.
 pub const LEDGER_FILE: &str = ".vite-deploy/ledger.json";
@@ -87,6 +86,11 @@ pub struct Entry {
     /// changes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    /// The user's `Cache-Control` rule the file was written with, for files
+    /// a rollback restores; `None`: its role's default. A rollback writes
+    /// the file again as this release did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
 }
 
 impl Release {
@@ -322,16 +326,6 @@ impl Ledger {
     }
 }
 
-/// The MD5 as the ledger writes it.
-pub fn hex(md5: &[u8; 16]) -> String {
-    md5.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An MD5 from the ledger's hex.
-pub fn parse_hex(text: &str) -> Option<[u8; 16]> {
-    crate::remote::etag_md5(text)
-}
-
 /// A ledger as read, with the version needed to replace it conditionally.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
@@ -564,6 +558,7 @@ mod tests {
                         md5: None,
                         kind: FileKind::Hashed,
                         e_tag: None,
+                        cache_control: None,
                     };
                     (k.to_string(), entry)
                 })

@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
-use crate::ledger::LEDGER_DIR;
+use crate::layout::LEDGER_DIR;
 
 /// How a file takes part in the publish order and in change detection.
 #[derive(
@@ -524,7 +524,7 @@ impl Roles {
         }
         let listed = MANIFEST_NAMES.iter().find_map(|name| {
             let content = std::fs::read(dir.join(name)).ok()?;
-            let files = crate::verify::manifest_references(&content);
+            let files = crate::manifest::manifest_references(&content);
             (!files.is_empty()).then_some(files)
         });
         Self::new(listed).with_frameworks(dir)

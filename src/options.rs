@@ -11,31 +11,12 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use crate::backends::{
+    is_credential_key, suggest, AZURE_KEYS, CLIENT_KEYS, DEFAULT_CONCURRENCY,
+    DEFAULT_LOCAL_CONCURRENCY, DEFAULT_WEBDAV_CONCURRENCY, GCS_KEYS, S3_KEYS, WEBDAV_KEYS,
+};
 use crate::error::{Error, Result};
 use crate::retention::{parse_duration, DeletePolicy, DEFAULT_KEEP, DEFAULT_WINDOW};
-
-/// Concurrency for remote stores when none is given. Measured with
-/// `bench/concurrency.mjs` (1,001 files, s3s-fs behind a 30 ms proxy): 8 →
-/// 180 files/s, 32 → 608, 64 → 1,038, 128 → 1,209; with no added latency
-/// the curve is flat past 16. 64 takes most of the gain with few sockets.
-pub const DEFAULT_CONCURRENCY: usize = 64;
-
-/// Concurrency for `file://` and `memory://` when none is given: writes there
-/// are CPU-bound, and more tasks only contend (1,001 files: 0.17 s at 1,
-/// 0.44 s at 8).
-pub const DEFAULT_LOCAL_CONCURRENCY: usize = 4;
-
-/// Concurrency for WebDAV (`http(s)://`) when none is given: one server, not
-/// a cloud service, often a small one. Measured with
-/// `bench/webdav-concurrency.mjs` (601 files in 31 folders, debug addon, a
-/// shared 2-core machine; files/s at 1, 4, 8, 16, 32, 64):
-/// - `rclone serve webdav` on loopback: 223, 340, 382, 381, 447, 414;
-/// - the same behind a 30 ms proxy: 24, 68, 94, 119, 136, 137;
-/// - wsgidav on loopback (1–32): 167, 229, 255, 224, 182.
-///
-/// 16 takes most of the gain on rclone and stays near wsgidav's peak, where
-/// more only queues on the server.
-pub const DEFAULT_WEBDAV_CONCURRENCY: usize = 16;
 
 /// Concurrency above this is refused: it only opens sockets for nothing.
 pub const MAX_CONCURRENCY: usize = 1024;
@@ -316,23 +297,6 @@ pub fn lowercase_keys(options: BTreeMap<String, String>) -> Result<BTreeMap<Stri
         .collect())
 }
 
-/// Whether an option or parameter name looks like it holds a credential:
-/// messages name such keys, never their values.
-pub fn is_credential_key(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "secret",
-        "key",
-        "token",
-        "password",
-        "credential",
-        "sas",
-        "sig",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
-}
-
 impl RetainOption {
     fn policy(self) -> Result<DeletePolicy> {
         let keep = match self.keep {
@@ -366,135 +330,6 @@ fn parse_bool(name: &str, value: &str) -> Result<bool> {
             reason: format!("'{other}' is not a boolean: use true or false"),
         }),
     }
-}
-
-/// Canonical S3 keys, for suggestions; validity itself is decided by
-/// `AmazonS3ConfigKey::from_str`, which also accepts the aliases.
-pub const S3_KEYS: &[&str] = &[
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_region",
-    "aws_profile",
-    "aws_default_region",
-    "aws_bucket",
-    "aws_endpoint",
-    "aws_endpoint_url_s3",
-    "aws_virtual_hosted_style_request",
-    "aws_s3_express",
-    "aws_imdsv1_fallback",
-    "aws_metadata_endpoint",
-    "aws_unsigned_payload",
-    "aws_checksum_algorithm",
-    "aws_container_credentials_relative_uri",
-    "aws_container_credentials_full_uri",
-    "aws_web_identity_token_file",
-    "aws_role_arn",
-    "aws_role_session_name",
-    "aws_endpoint_url_sts",
-    "aws_skip_signature",
-    "aws_copy_if_not_exists",
-    "aws_conditional_put",
-    "aws_disable_tagging",
-    "aws_request_payer",
-    "aws_allow_http",
-    "aws_server_side_encryption",
-    "aws_sse_kms_key_id",
-    "aws_sse_bucket_key_enabled",
-];
-
-/// Canonical Google Cloud Storage keys, for suggestions.
-pub const GCS_KEYS: &[&str] = &[
-    "google_service_account",
-    "google_service_account_key",
-    "google_bucket",
-    "google_base_url",
-    "google_application_credentials",
-    "google_bearer_token",
-    "google_skip_signature",
-];
-
-/// Canonical Azure Blob keys, for suggestions.
-pub const AZURE_KEYS: &[&str] = &[
-    "azure_storage_account_name",
-    "azure_storage_account_key",
-    "azure_storage_client_id",
-    "azure_storage_client_secret",
-    "azure_storage_tenant_id",
-    "azure_storage_sas_key",
-    "azure_storage_token",
-    "azure_storage_use_emulator",
-    "azure_storage_endpoint",
-    "azure_container_name",
-    "azure_use_fabric_endpoint",
-    "azure_msi_endpoint",
-    "azure_object_id",
-    "azure_msi_resource_id",
-    "azure_federated_token_file",
-    "azure_use_azure_cli",
-    "azure_skip_signature",
-    "azure_disable_tagging",
-];
-
-/// WebDAV's basic-auth keys, an alternative to `https://user:password@host/`.
-pub const WEBDAV_KEYS: &[&str] = &["webdav_username", "webdav_password"];
-
-/// HTTP client keys every remote backend accepts.
-pub const CLIENT_KEYS: &[&str] = &[
-    "allow_http",
-    "allow_invalid_certificates",
-    "connect_timeout",
-    "http1_only",
-    "http2_only",
-    "pool_idle_timeout",
-    "pool_max_idle_per_host",
-    "proxy_url",
-    "proxy_ca_certificate",
-    "proxy_excludes",
-    "timeout",
-    "user_agent",
-];
-
-/// A hint for an unknown key: the closest known key of this backend, or the
-/// backend the key belongs to when it is valid elsewhere.
-pub fn suggest(key: &str, known: &[&str], scheme_hint: &str) -> String {
-    let key = key.to_ascii_lowercase();
-    for (backend, keys) in [
-        ("an S3", S3_KEYS),
-        ("a GCS", GCS_KEYS),
-        ("an Azure", AZURE_KEYS),
-    ] {
-        if !std::ptr::eq(keys, known) && keys.contains(&key.as_str()) {
-            return format!(" ('{key}' is {backend} option, but the storage URL is {scheme_hint})");
-        }
-    }
-    let best = known
-        .iter()
-        .chain(CLIENT_KEYS)
-        .map(|candidate| (edit_distance(&key, candidate), *candidate))
-        .min();
-    match best {
-        Some((distance, candidate)) if distance <= 3.max(key.len() / 4) => {
-            format!(" (did you mean '{candidate}'?)")
-        }
-        _ if known.is_empty() => format!(" ({scheme_hint} storage takes no options)"),
-        _ => format!(" (known keys: {})", known.join(", ")),
-    }
-}
-
-/// Levenshtein distance, enough for short config keys.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

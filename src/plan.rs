@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::digest::etag_md5;
 use crate::local::{FileKind, LocalFile};
-use crate::remote::{etag_md5, RemoteObject};
+use crate::remote::RemoteObject;
 
 /// What happens to one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -27,11 +28,13 @@ pub enum Action {
     /// Write the local file to the store.
     Upload,
     /// Leave the remote copy, it is the same.
-    Skip,
+    #[serde(rename = "skip")]
+    Unchanged,
     /// Remove the remote object, the build no longer has it.
     Delete,
-    /// An orphan left in place because deletion is off.
-    Keep,
+    /// An orphan left in place: deletion is off, or retention keeps it.
+    #[serde(rename = "keep")]
+    KeepOrphan,
 }
 
 /// Why an action was chosen; shown per file in dry runs and reports.
@@ -183,6 +186,10 @@ pub struct Step {
     pub size: u64,
     /// The role of the local file; `None` for orphans.
     pub kind: Option<FileKind>,
+    /// Where its local file is in the scan the plan was made from; `None`
+    /// for orphans. Writers take the file from here rather than looking its
+    /// key up again.
+    pub local: Option<usize>,
 }
 
 /// The whole plan, uploads in publish order.
@@ -242,7 +249,6 @@ pub fn plan(
     remote: &[RemoteObject],
     remote_md5: &HashMap<String, [u8; 16]>,
     etag_is_md5: bool,
-    delete: bool,
 ) -> Plan {
     // Each local file takes its remote object out of the map, so what is
     // left are the orphans: one map for both questions.
@@ -250,7 +256,7 @@ pub fn plan(
     unmatched.extend(remote.iter().map(|o| (o.relative.as_str(), o)));
 
     let mut steps: Vec<Step> = Vec::with_capacity(local.len() + remote.len());
-    steps.extend(local.iter().map(|file| {
+    steps.extend(local.iter().enumerate().map(|(index, file)| {
         let (action, reason) = match unmatched.remove(file.relative.as_str()) {
             None => (Action::Upload, Reason::New),
             Some(object) if object.size != file.size => (
@@ -261,7 +267,7 @@ pub fn plan(
                 },
             ),
             Some(object) => match file.md5 {
-                None => (Action::Skip, Reason::SameSize),
+                None => (Action::Unchanged, Reason::SameSize),
                 Some(local_md5) => {
                     let remote = remote_md5.get(&file.relative).copied().or_else(|| {
                         object
@@ -271,7 +277,7 @@ pub fn plan(
                             .and_then(etag_md5)
                     });
                     if remote == Some(local_md5) {
-                        (Action::Skip, Reason::SameContent)
+                        (Action::Unchanged, Reason::SameContent)
                     } else {
                         (Action::Upload, Reason::ContentDiffers)
                     }
@@ -284,20 +290,22 @@ pub fn plan(
             reason,
             size: file.size,
             kind: Some(file.kind),
+            local: Some(index),
         }
     }));
     steps.extend(unmatched.into_values().map(|object| Step {
         relative: object.relative.clone(),
-        action: if delete { Action::Delete } else { Action::Keep },
+        action: Action::Delete,
         reason: Reason::Orphan,
         size: object.size,
         kind: None,
+        local: None,
     }));
 
     let order = |step: &Step| match step.action {
         Action::Upload => (0, step.kind),
-        Action::Skip => (1, None),
-        Action::Delete | Action::Keep => (2, None),
+        Action::Unchanged => (1, None),
+        Action::Delete | Action::KeepOrphan => (2, None),
     };
     // Keys are unique, so an unstable sort gives the same order, faster.
     steps.sort_unstable_by(|a, b| {
@@ -369,7 +377,7 @@ mod tests {
             local("assets/index-3fA9c1xZ.js", "js"),
             local("assets/index-DiwrgTda.css", "css"),
         ];
-        let plan = plan(&files, &[], &HashMap::new(), true, true);
+        let plan = plan(&files, &[], &HashMap::new(), true);
         let order: Vec<_> = plan.steps.iter().map(|s| s.relative.as_str()).collect();
         assert_eq!(
             order,
@@ -407,16 +415,16 @@ mod tests {
             remote("index.html", "<html>"),
             remote("assets/a-3fA9c1xZ.js", "js"),
         ];
-        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        let plan = plan(&files, &store, &HashMap::new(), true);
         assert_eq!(
             summary(&plan),
             [
                 row(
                     "assets/a-3fA9c1xZ.js",
-                    Action::Skip,
+                    Action::Unchanged,
                     "unchanged (hashed name, same size)"
                 ),
-                row("index.html", Action::Skip, "unchanged (same md5)"),
+                row("index.html", Action::Unchanged, "unchanged (same md5)"),
             ]
         );
         assert!(
@@ -429,7 +437,7 @@ mod tests {
     fn same_size_change_of_index_html_is_uploaded() {
         let files = [local("index.html", "<script src=/a-1.js>")];
         let store = [remote("index.html", "<script src=/a-2.js>")];
-        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        let plan = plan(&files, &store, &HashMap::new(), true);
         assert_eq!(
             summary(&plan),
             [row(
@@ -467,7 +475,7 @@ mod tests {
             ("index.html".to_string(), md5("old!")),
             ("robots.txt".to_string(), md5("same")),
         ]);
-        let plan = plan(&files, &store, &fetched, false, true);
+        let plan = plan(&files, &store, &fetched, false);
         assert_eq!(
             summary(&plan),
             [
@@ -478,10 +486,10 @@ mod tests {
                 ),
                 row(
                     "assets/a-3fA9c1xZ.js",
-                    Action::Skip,
+                    Action::Unchanged,
                     "unchanged (hashed name, same size)"
                 ),
-                row("robots.txt", Action::Skip, "unchanged (same md5)"),
+                row("robots.txt", Action::Unchanged, "unchanged (same md5)"),
             ]
         );
     }
@@ -496,7 +504,7 @@ mod tests {
             remote("index.html", "<html>"),
             remote("assets/old-Bq81kLxy.js", "js"),
         ];
-        let with_delete = plan(&files, &store, &HashMap::new(), true, true);
+        let with_delete = plan(&files, &store, &HashMap::new(), true);
         assert_eq!(
             summary(&with_delete),
             [
@@ -505,9 +513,6 @@ mod tests {
                 row("assets/old-Bq81kLxy.js", Action::Delete, "orphan"),
             ]
         );
-        let without = plan(&files, &store, &HashMap::new(), true, false);
-        assert_eq!(without.with_action(Action::Keep).count(), 1);
-        assert_eq!(without.with_action(Action::Delete).count(), 0);
     }
 
     #[test]
@@ -521,9 +526,9 @@ mod tests {
         ];
         let files: Vec<_> = names.iter().map(|n| local(n, n)).collect();
         let store: Vec<_> = names.iter().map(|n| remote(n, n)).collect();
-        let plan = plan(&files, &store, &HashMap::new(), true, true);
+        let plan = plan(&files, &store, &HashMap::new(), true);
         assert!(
-            plan.steps.iter().all(|s| s.action == Action::Skip),
+            plan.steps.iter().all(|s| s.action == Action::Unchanged),
             "{:?}",
             summary(&plan)
         );

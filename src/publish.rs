@@ -8,14 +8,12 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use object_store::{
-    Attribute, Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
-};
+use object_store::{Attributes, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use crate::error::describe;
-use crate::headers::{content_type, CacheRules};
+use crate::headers::{CacheRules, ObjectHeaders};
 use crate::local::{FileKind, LocalFile};
 use crate::plan::{Action, Plan, Step};
 use crate::store::Target;
@@ -186,7 +184,6 @@ pub async fn upload(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Outcome {
-    let files: HashMap<&str, &LocalFile> = local.iter().map(|f| (f.relative.as_str(), f)).collect();
     let limits = Limits {
         multipart: Semaphore::new(MULTIPART_AT_ONCE),
         reads: Semaphore::new(READS_AT_ONCE),
@@ -207,7 +204,7 @@ pub async fn upload(
         let uploads: Vec<_> = group
             .into_iter()
             .map(|step| {
-                let file = files[step.relative.as_str()];
+                let file = &local[step.local.expect("an upload has a local file")];
                 let limits = &limits;
                 let stopped = &stopped;
                 async move {
@@ -266,7 +263,7 @@ pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
     for (kind, group) in groups {
         if kind == FileKind::Entry {
             let (root, others): (Vec<&Step>, Vec<&Step>) =
-                group.into_iter().partition(|s| s.relative == ROOT_PAGE);
+                group.into_iter().partition(|s| is_root_page(&s.relative));
             stages.extend([others, root].into_iter().filter(|s| !s.is_empty()));
         } else {
             stages.push(group);
@@ -275,8 +272,11 @@ pub fn stages(groups: Vec<(FileKind, Vec<&Step>)>) -> Vec<Vec<&Step>> {
     stages
 }
 
-/// The page a visitor of the site's root gets: published strictly last.
-const ROOT_PAGE: &str = "index.html";
+/// Whether `relative` is the page a visitor of the site's root gets:
+/// published (and restored by a rollback) strictly last.
+pub fn is_root_page(relative: &str) -> bool {
+    relative == "index.html"
+}
 
 /// Why `bytes`, read from `file` to be written to the store, are not the
 /// bytes the scan measured and hashed, if they are not. Hashed assets are
@@ -457,18 +457,7 @@ fn target_relative(target: &Target, path: &str) -> Option<String> {
 }
 
 fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {
-    let mut attributes = Attributes::new();
-    if settings.headers {
-        if let Some(content_type) = content_type(&file.relative) {
-            attributes.insert(Attribute::ContentType, content_type.into());
-        }
-        let cache_control = settings
-            .cache
-            .for_file(&file.relative, file.kind)
-            .to_string();
-        attributes.insert(Attribute::CacheControl, cache_control.into());
-    }
-    attributes
+    ObjectHeaders::for_file(&file.relative, file.kind, &settings.cache).attributes(settings.headers)
 }
 
 /// Bounds on what uploads may hold in memory together.
@@ -666,6 +655,7 @@ mod tests {
             reason: Reason::New,
             size: 1,
             kind: Some(kind),
+            local: Some(0),
         }
     }
 
@@ -752,7 +742,7 @@ mod tests {
         std::fs::write(dir.path().join("video.mp4"), vec![2u8; large]).unwrap();
 
         let target = memory_target("rewrite");
-        let plan = crate::plan::plan(&local, &[], &HashMap::new(), false, true);
+        let plan = crate::plan::plan(&local, &[], &HashMap::new(), false);
         let outcome = upload(
             &target,
             &plan,
@@ -780,7 +770,7 @@ mod tests {
             .into_iter()
             .filter(|f| f.relative == "index.html")
             .collect();
-        let plan = crate::plan::plan(&html_only, &[], &HashMap::new(), false, true);
+        let plan = crate::plan::plan(&html_only, &[], &HashMap::new(), false);
         let outcome = upload(
             &target,
             &plan,
@@ -814,6 +804,7 @@ mod tests {
                 reason: Reason::Orphan,
                 size: 3,
                 kind: None,
+                local: None,
             }],
         };
         let mut outcome = Outcome::default();

@@ -7,6 +7,7 @@ use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
+pub use crate::digest::etag_md5;
 use crate::error::{describe, Error, Result};
 use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE};
 use crate::local::Filter;
@@ -306,6 +307,27 @@ fn symlink_on_path(
     None
 }
 
+/// The content MD5s of `keys`, read `concurrency` at a time.
+pub async fn content_md5s(
+    target: &Target,
+    keys: &[String],
+    concurrency: usize,
+) -> Result<Vec<(String, [u8; 16])>> {
+    use futures::StreamExt;
+    let reads: Vec<_> = keys
+        .iter()
+        .map(|relative| async move {
+            content_md5(target, relative)
+                .await
+                .map(|md5| (relative.clone(), md5))
+        })
+        .collect();
+    futures::stream::iter(reads)
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await
+}
+
 /// The MD5 of a remote object's content, streamed, for stores whose ETag is
 /// not a content hash.
 pub async fn content_md5(target: &Target, relative: &str) -> Result<[u8; 16]> {
@@ -361,21 +383,6 @@ pub fn ledger_md5s(
 /// response to a write but not in listings.
 fn bare_etag(e_tag: &str) -> &str {
     e_tag.trim_start_matches("W/").trim_matches('"')
-}
-
-/// The MD5 in an ETag such as `"9e107d9d372bb6826bd81d3542a419d6"`, or `None`
-/// when the ETag is not 32 hex digits (multipart uploads end in `-N`, Azure
-/// and local stores use other shapes).
-pub fn etag_md5(e_tag: &str) -> Option<[u8; 16]> {
-    let hex = e_tag.trim_start_matches("W/").trim_matches('"');
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut digest = [0u8; 16];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(digest)
 }
 
 /// One listing request under the prefix, to learn early whether the bucket
@@ -580,6 +587,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         };
         let plan = Plan {
             steps: vec![orphan("gone.txt"), orphan("uploads/photo.jpg")],
@@ -633,6 +641,7 @@ mod tests {
             md5: Some(md5.into()),
             kind: FileKind::Entry,
             e_tag: e_tag.map(String::from),
+            cache_control: None,
         };
         let release = Release {
             id: "1".into(),

@@ -124,8 +124,8 @@ impl Report {
             match (step.action, step.reason) {
                 (Action::Upload, Reason::New) => summary.new.add(step.size),
                 (Action::Upload, _) => summary.changed.add(step.size),
-                (Action::Skip, _) => summary.unchanged.add(step.size),
-                (Action::Delete | Action::Keep, _) => summary.orphans.add(step.size),
+                (Action::Unchanged, _) => summary.unchanged.add(step.size),
+                (Action::Delete | Action::KeepOrphan, _) => summary.orphans.add(step.size),
             }
             if step.kind.is_some() {
                 summary.local += 1;
@@ -134,7 +134,7 @@ impl Report {
                 summary.remote += 1;
             }
             let status = match outcome {
-                _ if matches!(step.action, Action::Skip | Action::Keep) => "skipped",
+                _ if matches!(step.action, Action::Unchanged | Action::KeepOrphan) => "skipped",
                 None => "planned",
                 Some(_) => {
                     let done = match step.action {
@@ -180,6 +180,64 @@ impl Report {
     }
 }
 
+/// A note of the report: what the deploy did that is not a file's action.
+/// The phases return these; the report shows them as text, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// The build is the live release: nothing was written.
+    AlreadyLive {
+        /// The live release.
+        release: String,
+    },
+    /// A dry run passed a guard a real deploy would stop at.
+    WouldStop {
+        /// The guard's message.
+        why: String,
+    },
+    /// The store has no conditional writes, so the ledger was overwritten.
+    LedgerOverwritten {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// The store keeps no `Content-Type` or `Cache-Control`.
+    HeadersNotStored {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// WebDAV servers keep no `Cache-Control`.
+    WebDavHeaders,
+    /// Uploads failed, so the planned deletes did not run.
+    NothingDeleted,
+    /// Orphans retention kept.
+    OrphansKept {
+        /// How many.
+        count: usize,
+    },
+    /// A note another part (the scan, the lease) words itself.
+    Text(String),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::AlreadyLive { release } => write!(f, "this build is already live (release {release}): nothing written or deleted, no release recorded"),
+            Note::WouldStop { why } => write!(f, "a real deploy would stop: {why}"),
+            Note::LedgerOverwritten { backend } => write!(f, "{backend} has no conditional writes: the ledger was overwritten, so two deploys to this prefix at once could lose a release record"),
+            Note::HeadersNotStored { backend } => write!(f, "{backend} does not store Content-Type or Cache-Control: files were written without them"),
+            Note::WebDavHeaders => f.write_str("WebDAV servers keep no Cache-Control, and most answer with a Content-Type guessed from the file name: set caching headers on the web server in front"),
+            Note::NothingDeleted => f.write_str("uploads failed, so no orphan was deleted"),
+            Note::OrphansKept { count } => write!(f, "{count} orphan(s) kept (see each file's reason); they go once no recent release references them"),
+            Note::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<String> for Note {
+    fn from(text: String) -> Self {
+        Note::Text(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +245,7 @@ mod tests {
 
     fn step(relative: &str, action: Action, reason: Reason, size: u64) -> Step {
         let kind = match action {
-            Action::Delete | Action::Keep => None,
+            Action::Delete | Action::KeepOrphan => None,
             _ if relative.ends_with(".html") => Some(FileKind::Entry),
             _ => Some(FileKind::Hashed),
         };
@@ -197,6 +255,7 @@ mod tests {
             reason,
             size,
             kind,
+            local: None,
         }
     }
 
@@ -206,11 +265,11 @@ mod tests {
                 step("assets/a-1.js", Action::Upload, Reason::New, 10),
                 step("assets/b-2.js", Action::Upload, Reason::New, 20),
                 step("index.html", Action::Upload, Reason::ContentDiffers, 5),
-                step("assets/c-3.js", Action::Skip, Reason::SameSize, 7),
+                step("assets/c-3.js", Action::Unchanged, Reason::SameSize, 7),
                 step("assets/old-0.js", Action::Delete, Reason::Orphan, 3),
                 step(
                     "assets/kept-0.js",
-                    Action::Keep,
+                    Action::KeepOrphan,
                     Reason::OrphanKept(KeptBecause::DeleteOff),
                     4,
                 ),
@@ -321,5 +380,18 @@ mod tests {
         assert_eq!(report.summary.deleted, Tally { count: 1, bytes: 3 });
         // A kept orphan stays in the store: skipped, never done.
         assert_eq!(report.files[5].status, "skipped");
+    }
+
+    #[test]
+    fn notes_read_as_before() {
+        assert_eq!(
+            Note::OrphansKept { count: 2 }.to_string(),
+            "2 orphan(s) kept (see each file's reason); they go once no recent release references them"
+        );
+        assert_eq!(
+            Note::HeadersNotStored { backend: "file://" }.to_string(),
+            "file:// does not store Content-Type or Cache-Control: files were written without them"
+        );
+        assert_eq!(Note::from("as worded".to_string()).to_string(), "as worded");
     }
 }

@@ -119,7 +119,7 @@ pub fn apply(
             }
         };
         if let Some(because) = kept {
-            step.action = Action::Keep;
+            step.action = Action::KeepOrphan;
             step.reason = Reason::OrphanKept(because);
         }
     }
@@ -274,6 +274,7 @@ mod tests {
             reason: Reason::Orphan,
             size: 1,
             kind: None,
+            local: None,
         }
     }
 
@@ -283,6 +284,7 @@ mod tests {
             md5: None,
             kind: FileKind::Hashed,
             e_tag: None,
+            cache_control: None,
         };
         Release {
             id: id.into(),
@@ -341,12 +343,12 @@ mod tests {
                 ),
                 (
                     "a2.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: in one of the last 2 releases".into()
                 ),
                 (
                     "foreign.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: no release recorded it (delete: true removes it)".into()
                 ),
             ]
@@ -367,7 +369,7 @@ mod tests {
             outcome(&plan),
             [(
                 "a.js".into(),
-                Action::Keep,
+                Action::KeepOrphan,
                 "orphan, kept: this build is already live (retention runs with the next release)"
                     .into()
             )]
@@ -421,12 +423,12 @@ mod tests {
                 ),
                 (
                     "b.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: replaced 16 min ago, window 1h".into()
                 ),
                 (
                     "c.js".into(),
-                    Action::Keep,
+                    Action::KeepOrphan,
                     "orphan, kept: replaced just now, window 1h".into()
                 ),
             ]
@@ -466,7 +468,10 @@ mod tests {
         let actions: Vec<Action> = plan.steps.iter().map(|s| s.action).collect();
         // a.js: replaced 9 days ago; b.js: replaced a minute ago (two quick
         // deploys in a row); c.js: in the previous release.
-        assert_eq!(actions, [Action::Delete, Action::Keep, Action::Keep]);
+        assert_eq!(
+            actions,
+            [Action::Delete, Action::KeepOrphan, Action::KeepOrphan]
+        );
         assert_eq!(
             plan.steps[1].reason.to_string(),
             "orphan, kept: replaced 1 min ago, window 24h"
@@ -491,7 +496,7 @@ mod tests {
         let build = release("1", &[]);
         let mut plan = plan_of(&["x.js"]);
         apply(&mut plan, None, &build, &DeletePolicy::default(), 0);
-        assert_eq!(plan.steps[0].action, Action::Keep);
+        assert_eq!(plan.steps[0].action, Action::KeepOrphan);
         let mut all = plan_of(&["x.js"]);
         apply(&mut all, None, &build, &DeletePolicy::All, 0);
         assert_eq!(all.steps[0].action, Action::Delete);
@@ -532,6 +537,7 @@ mod tests {
             reason: Reason::New,
             size: 1,
             kind: Some(FileKind::Other),
+            local: None,
         }
     }
 
@@ -560,7 +566,7 @@ mod tests {
         // The same folder with deletes kept: still no page in the build.
         let mut kept = wrong.clone();
         for step in kept.steps.iter_mut().filter(|s| s.kind.is_none()) {
-            step.action = Action::Keep;
+            step.action = Action::KeepOrphan;
         }
         let why = guard_entries(&kept, &store, None).unwrap();
         assert!(

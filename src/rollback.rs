@@ -10,11 +10,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::{Attribute, Attributes, ObjectStoreExt, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt, PutOptions, PutPayload};
 use serde::Serialize;
 
 use crate::error::{describe, Error, Result};
-use crate::headers::{content_type, REVALIDATE};
+use crate::headers::ObjectHeaders;
 use crate::ledger::{self, blob_key, Ledger, Release};
 use crate::local::{FileKind, LocalFile};
 use crate::store::{self, Network, Target};
@@ -234,7 +234,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     let release = ledger
         .release_before_latest_or(options.to.as_deref())
         .cloned()
-        .ok_or_else(|| Error::Ledger {
+        .ok_or_else(|| Error::Rollback {
             store: target.url.clone(),
             message: match &options.to {
                 Some(id) => format!("no kept release '{id}' (kept: {})", kept.join(", ")),
@@ -246,7 +246,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         .latest()
         .is_some_and(|live| live.same_files(&release))
     {
-        return Err(Error::Ledger {
+        return Err(Error::Rollback {
             store: target.url.clone(),
             message: format!(
                 "release {} is already live: there is nothing to roll back (kept: {})",
@@ -268,7 +268,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         .map(|(key, _)| key)
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Ledger {
+        return Err(Error::Rollback {
             store: target.url.clone(),
             message: format!(
                 "release {} cannot come back: {} of its assets are no longer stored (first: {}) — redeploy that build instead",
@@ -279,14 +279,12 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         });
     }
 
-    let restore: Vec<(&String, String)> = release
-        .files
+    let stages = restore_stages(&release);
+    let restored: Vec<String> = stages
         .iter()
-        .filter(|(_, entry)| entry.kind != FileKind::Hashed)
-        .map(|(key, entry)| (key, entry.md5.clone().unwrap_or_default()))
+        .flatten()
+        .map(|(key, _)| (*key).clone())
         .collect();
-    let mut restored: Vec<String> = restore.iter().map(|(key, _)| (*key).clone()).collect();
-    restored.sort_by_key(|key| is_entry(key));
     if options.dry_run {
         return Ok(RollbackReport {
             storage: target.url.clone(),
@@ -297,12 +295,10 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         });
     }
 
-    // Other files first, entries last, as in a deploy.
-    for group in [false, true] {
-        let writes = restore
+    for stage in &stages {
+        let writes = stage
             .iter()
-            .filter(|(key, _)| is_entry(key) == group)
-            .map(|(key, md5)| put_back(&target, key, md5))
+            .map(|(key, entry)| put_back(&target, key, entry))
             .collect::<Vec<_>>();
         futures::stream::iter(writes)
             .buffer_unordered(8)
@@ -328,14 +324,27 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     })
 }
 
-/// Whether a restored file is an entry (HTML or a manifest), put back after
-/// every other file, as a deploy publishes it last.
-fn is_entry(key: &str) -> bool {
-    key.ends_with(".html") || key.ends_with("manifest.json")
+/// The files a rollback puts back, in the stages a deploy publishes them
+/// in (see [`crate::publish::stages`]), by the role the release recorded:
+/// other files, then the entries but the root page, then the root page.
+fn restore_stages(release: &Release) -> Vec<Vec<(&String, &ledger::Entry)>> {
+    let mut stages = vec![Vec::new(), Vec::new(), Vec::new()];
+    for (key, entry) in &release.files {
+        let stage = match entry.kind {
+            FileKind::Hashed => continue, // still stored: retention kept them
+            FileKind::Other => 0,
+            FileKind::Entry if crate::publish::is_root_page(key) => 2,
+            FileKind::Entry => 1,
+        };
+        stages[stage].push((key, entry));
+    }
+    stages.retain(|s| !s.is_empty());
+    stages
 }
 
-async fn put_back(target: &Target, key: &str, md5: &str) -> Result<()> {
-    let error = |message: String| Error::Ledger {
+async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<()> {
+    let md5 = entry.md5.as_deref().unwrap_or_default();
+    let error = |message: String| Error::Rollback {
         store: target.url.clone(),
         message: format!("cannot restore '{key}': {message}"),
     };
@@ -353,13 +362,8 @@ async fn put_back(target: &Target, key: &str, md5: &str) -> Result<()> {
         .bytes()
         .await
         .map_err(|e| error(describe(&e)))?;
-    let mut attributes = Attributes::new();
-    if target.backend.keeps_headers() {
-        if let Some(content_type) = content_type(key) {
-            attributes.insert(Attribute::ContentType, content_type.into());
-        }
-        attributes.insert(Attribute::CacheControl, REVALIDATE.into());
-    }
+    let headers = ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref());
+    let attributes = headers.attributes(target.backend.keeps_headers());
     let destination = target.key(key).map_err(|e| error(e.to_string()))?;
     let options = PutOptions {
         attributes,
@@ -391,6 +395,7 @@ mod tests {
                         md5: None,
                         kind: FileKind::Hashed,
                         e_tag: None,
+                        cache_control: None,
                     };
                     (key.to_string(), entry)
                 })
@@ -427,24 +432,125 @@ mod tests {
         assert!(summaries(&Ledger::default()).is_empty());
     }
 
-    #[test]
-    fn entries_are_html_and_manifests_only() {
-        for key in [
-            "index.html",
-            "about/index.html",
-            ".vite/manifest.json",
-            "manifest.json",
-        ] {
-            assert!(is_entry(key), "{key}");
+    /// Issue 15 item 2: a rollback writes each file as the deploy did, with
+    /// the user's `cacheControl` rule, not the role's default.
+    #[tokio::test]
+    async fn a_rollback_restores_the_cache_control_the_deploy_wrote() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        let storage = "memory:///rollback-cache-control/site";
+        for version in ["a", "b"] {
+            let _ = std::fs::remove_dir_all(&dist);
+            std::fs::create_dir_all(&dist).unwrap();
+            std::fs::write(dist.join("index.html"), format!("<p>{version}</p>")).unwrap();
+            std::fs::write(dist.join("robots.txt"), format!("# {version}")).unwrap();
+            let mut rules = serde_json::Map::new();
+            rules.insert("**/*.html".into(), "public, max-age=60".into());
+            let options = crate::DeployOptions {
+                dir: dist.clone(),
+                storage: Some(storage.into()),
+                cache_control: rules,
+                ..Default::default()
+            };
+            crate::deploy_with_env(options, |_| None, &(), &Default::default())
+                .await
+                .unwrap();
         }
-        for key in [
-            "robots.txt",
-            "favicon.ico",
-            "assets/app-3fA9c1xZ.js",
-            "html.txt",
-            "manifest.json.bak",
+        rollback(LedgerOptions {
+            storage: Some(storage.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let target = crate::store::open(storage, &Default::default(), &Default::default()).unwrap();
+        let stored = |relative: &'static str| {
+            let target = &target;
+            async move {
+                let got = target
+                    .store
+                    .get(&target.key(relative).unwrap())
+                    .await
+                    .unwrap();
+                let cache = got
+                    .attributes
+                    .get(&object_store::Attribute::CacheControl)
+                    .map(|v| v.to_string());
+                (got.bytes().await.unwrap(), cache)
+            }
+        };
+        let (body, cache) = stored("index.html").await;
+        assert_eq!(&body[..], b"<p>a</p>", "rolled back");
+        assert_eq!(cache.as_deref(), Some("public, max-age=60"));
+        let (_, cache) = stored("robots.txt").await;
+        assert_eq!(cache.as_deref(), Some(crate::headers::REVALIDATE));
+    }
+
+    /// Issue 15 item 2: a restored page goes out in the deploy's stages, by
+    /// its recorded role: a `.htm` page is an entry, the root page is last.
+    #[test]
+    fn a_rollback_restores_in_the_deploys_stages_by_recorded_role() {
+        let mut release = release("a", &[]);
+        for (key, kind) in [
+            ("index.html", FileKind::Entry),
+            ("legacy/page.htm", FileKind::Entry),
+            (".vite/manifest.json", FileKind::Entry),
+            ("robots.txt", FileKind::Other),
+            ("assets/app-3fA9c1xZ.js", FileKind::Hashed),
         ] {
-            assert!(!is_entry(key), "{key}");
+            let entry = Entry {
+                size: 1,
+                md5: Some("00".repeat(16)),
+                kind,
+                e_tag: None,
+                cache_control: None,
+            };
+            release.files.insert(key.into(), entry);
+        }
+        let stages: Vec<Vec<&str>> = restore_stages(&release)
+            .into_iter()
+            .map(|stage| stage.into_iter().map(|(key, _)| key.as_str()).collect())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                vec!["robots.txt"],
+                vec![".vite/manifest.json", "legacy/page.htm"],
+                vec!["index.html"],
+            ]
+        );
+    }
+
+    /// Issue 15: a rollback that cannot happen has its own code, not the
+    /// ledger's (which means the record itself is unreadable or unwritable).
+    #[tokio::test]
+    async fn a_refused_rollback_has_its_own_code() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        let storage = "memory:///rollback-refused/site";
+        let mut ids = Vec::new();
+        for version in ["a", "b"] {
+            std::fs::create_dir_all(&dist).unwrap();
+            std::fs::write(dist.join("index.html"), format!("<p>{version}</p>")).unwrap();
+            let options = crate::DeployOptions {
+                dir: dist.clone(),
+                storage: Some(storage.into()),
+                ..Default::default()
+            };
+            let report = crate::deploy_with_env(options, |_| None, &(), &Default::default())
+                .await
+                .unwrap();
+            ids.push(report.release.unwrap());
+        }
+        for to in [ids[1].as_str(), "no-such-release"] {
+            let error = rollback(LedgerOptions {
+                storage: Some(storage.into()),
+                to: Some(to.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(error.code(), "ROLLBACK", "{error}");
+            assert!(!error.is_usage(), "{error}");
         }
     }
 }

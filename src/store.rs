@@ -22,80 +22,11 @@ use object_store::{
 };
 use url::Url;
 
+pub use crate::backends::Backend;
+use crate::backends::{is_credential_key, suggest, WEBDAV_KEYS};
 use crate::credentials::{AwsChain, PROFILE_KEY};
 use crate::error::{Error, Result};
-use crate::options::{suggest, AZURE_KEYS, GCS_KEYS, S3_KEYS, WEBDAV_KEYS};
-
-/// The kind of store a URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// `s3://` and S3-compatible stores.
-    S3,
-    /// `gs://`.
-    Gcs,
-    /// `az://`, `abfs://` and Azure `https://` URLs.
-    Azure,
-    /// `file://`.
-    Local,
-    /// `memory://`, one store per process.
-    Memory,
-    /// `http(s)://` WebDAV.
-    Http,
-}
-
-impl Backend {
-    /// A name for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::S3 => "S3",
-            Backend::Gcs => "GCS",
-            Backend::Azure => "Azure Blob",
-            Backend::Local => "file://",
-            Backend::Memory => "memory://",
-            Backend::Http => "HTTP (WebDAV)",
-        }
-    }
-
-    /// Uploads in flight when the caller sets none.
-    pub fn default_concurrency(self) -> usize {
-        match self {
-            Backend::Local | Backend::Memory => crate::options::DEFAULT_LOCAL_CONCURRENCY,
-            Backend::Http => crate::options::DEFAULT_WEBDAV_CONCURRENCY,
-            _ => crate::options::DEFAULT_CONCURRENCY,
-        }
-    }
-
-    /// Whether listing from an offset is a request of its own (S3's
-    /// `start-after`, GCS's `startOffset`), so ranges can be listed at once.
-    pub fn lists_from_offset(self) -> bool {
-        matches!(self, Backend::S3 | Backend::Gcs)
-    }
-
-    /// Whether a copy between two keys runs on the server, so the bytes are
-    /// not uploaded twice. Only where the tests exercise it: object_store
-    /// copies on GCS too, but moto's GCS copy leaves an empty object, so GCS
-    /// gets a plain PUT. WebDAV's COPY is tested on rclone and wsgidav.
-    pub fn copies_server_side(self) -> bool {
-        matches!(
-            self,
-            Backend::S3 | Backend::Azure | Backend::Local | Backend::Memory | Backend::Http
-        )
-    }
-
-    /// Whether the store keeps `Content-Type` and `Cache-Control`.
-    /// object_store's local store refuses attributes on put.
-    pub fn keeps_headers(self) -> bool {
-        !matches!(self, Backend::Local)
-    }
-
-    /// Whether a listing's ETag that looks like an MD5 is the MD5 of the
-    /// content. True for single-part uploads on S3 and on GCS's XML API;
-    /// other stores use opaque ETags (Azure, WebDAV) or none that hash
-    /// content (local files, memory).
-    pub fn etag_is_md5(self) -> bool {
-        matches!(self, Backend::S3 | Backend::Gcs)
-    }
-}
+pub use crate::redact::{redact_text, redact_url};
 
 /// Where a deploy writes: a store and a prefix inside it.
 #[derive(Debug, Clone)]
@@ -263,15 +194,8 @@ pub fn open_with_env(
     let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| unrecognised(raw, &url))?;
     // Keys first (a misspelt credential key is a typo, not a missing
     // credential), then credentials, then the builders.
-    let (backend, known, hint): (Backend, &[&str], &str) = match scheme {
-        ObjectStoreScheme::AmazonS3 => (Backend::S3, S3_KEYS, "s3://"),
-        ObjectStoreScheme::GoogleCloudStorage => (Backend::Gcs, GCS_KEYS, "gs://"),
-        ObjectStoreScheme::MicrosoftAzure => (Backend::Azure, AZURE_KEYS, "az://"),
-        ObjectStoreScheme::Http => (Backend::Http, WEBDAV_KEYS, Backend::Http.name()),
-        ObjectStoreScheme::Local => (Backend::Local, &[], Backend::Local.name()),
-        ObjectStoreScheme::Memory => (Backend::Memory, &[], Backend::Memory.name()),
-        _ => return Err(unrecognised(raw, &url)),
-    };
+    let backend = Backend::for_scheme(&scheme).ok_or_else(|| unrecognised(raw, &url))?;
+    let (known, hint) = (backend.keys(), backend.hint());
     for key in options.keys() {
         let valid = match backend {
             Backend::S3 => key == PROFILE_KEY || AmazonS3ConfigKey::from_str(key).is_ok(),
@@ -302,7 +226,7 @@ pub fn open_with_env(
         store: redact_url(raw),
         message: options
             .iter()
-            .filter(|(key, value)| crate::options::is_credential_key(key) && value.len() >= 4)
+            .filter(|(key, value)| is_credential_key(key) && value.len() >= 4)
             .fold(crate::error::describe(&e), |message, (_, value)| {
                 message.replace(value.as_str(), "***")
             }),
@@ -643,88 +567,6 @@ fn raw_path(raw: &str) -> &str {
 
 fn decode(text: &str) -> std::borrow::Cow<'_, str> {
     percent_encoding::percent_decode_str(text).decode_utf8_lossy()
-}
-
-/// A storage URL as every message, report and log line shows it: the
-/// userinfo (`user:password@`) and the query become `***`. Works on text that
-/// does not parse, so that an invalid URL's error cannot print its secret.
-/// `abfs://container@account…` keeps its container, which is no secret.
-pub fn redact_url(raw: &str) -> String {
-    let Some(start) = raw.find("://").map(|at| at + 3) else {
-        return raw.to_string();
-    };
-    let (head, rest) = raw.split_at(start);
-    let scheme = head.trim_end_matches("://").to_ascii_lowercase();
-    let rest = redact_userinfo(&scheme, rest);
-    let rest = match rest.find('?') {
-        Some(q) => {
-            let fragment = rest[q..].find('#').map_or("", |f| &rest[q + f..]);
-            format!("{}?***{fragment}", &rest[..q])
-        }
-        None => rest,
-    };
-    format!("{head}{rest}")
-}
-
-/// `user:pass@host/…` → `***@host/…`. The first `@` ends the userinfo when
-/// what precedes it has a `:` or no `/` (a secret may hold `/`, `#` or `?`
-/// when not percent-encoded; a path may hold `@`).
-fn redact_userinfo(scheme: &str, rest: &str) -> String {
-    let Some(at) = rest.find('@') else {
-        return rest.to_string();
-    };
-    let userinfo = &rest[..at];
-    let in_path = userinfo.contains(['/', '\\']);
-    let container = matches!(scheme, "abfs" | "abfss") && !in_path && !userinfo.contains(':');
-    if container || (in_path && !userinfo.contains(':')) {
-        rest.to_string()
-    } else {
-        format!("***{}", &rest[at..])
-    }
-}
-
-/// Redacts every URL in a message from a store or a client: userinfo, and
-/// query values whose name looks like a credential (`sig`, `token`, …).
-pub fn redact_text(text: &str) -> String {
-    if !text.contains("://") {
-        return text.to_string();
-    }
-    let delimiter =
-        |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>' | '`');
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = rest.find(delimiter).unwrap_or(rest.len());
-        let (word, after) = rest.split_at(end);
-        match word.find("://") {
-            Some(at) => {
-                let (head, tail) = word.split_at(at + 3);
-                let scheme = head.trim_end_matches("://").to_ascii_lowercase();
-                out.push_str(head);
-                out.push_str(&redact_query_values(&redact_userinfo(&scheme, tail)));
-            }
-            None => out.push_str(word),
-        }
-        let next = after.chars().next().map_or(0, char::len_utf8);
-        out.push_str(&after[..next]);
-        rest = &after[next..];
-    }
-    out
-}
-
-fn redact_query_values(rest: &str) -> String {
-    let Some(q) = rest.find('?') else {
-        return rest.to_string();
-    };
-    let (path, query) = rest.split_at(q + 1);
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if crate::options::is_credential_key(name) => format!("{name}=***"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{path}{}", pairs.join("&"))
 }
 
 /// Refuses credentials in a cloud URL: object_store would ignore them (and
@@ -1261,19 +1103,36 @@ mod tests {
             }
         };
         let none = BTreeMap::new();
-        let fixed = clean_env(Backend::S3, S3_KEYS, &none, &env("TOKEN\n")).unwrap();
+        let fixed = clean_env(
+            Backend::S3,
+            crate::backends::S3_KEYS,
+            &none,
+            &env("TOKEN\n"),
+        )
+        .unwrap();
         assert_eq!(
             fixed,
             [("aws_session_token".to_string(), "TOKEN".to_string())]
         );
-        let error = clean_env(Backend::S3, S3_KEYS, &none, &env("TO\nKENMARK")).unwrap_err();
+        let error = clean_env(
+            Backend::S3,
+            crate::backends::S3_KEYS,
+            &none,
+            &env("TO\nKENMARK"),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("AWS_SESSION_TOKEN"), "{error}");
         assert!(!error.to_string().contains("MARK"), "{error}");
         // An option given in its place wins, whatever the variable holds.
         let given = BTreeMap::from([("aws_session_token".to_string(), "t".to_string())]);
-        assert!(clean_env(Backend::S3, S3_KEYS, &given, &env("TO\nKEN"))
-            .unwrap()
-            .is_empty());
+        assert!(clean_env(
+            Backend::S3,
+            crate::backends::S3_KEYS,
+            &given,
+            &env("TO\nKEN")
+        )
+        .unwrap()
+        .is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The check before HTML goes live: every asset an entry file references
-//! must be in the store once the deploy's other files are up. Pure.
+//! must be in the store once the deploy's other files are up. Pure but for
+//! [`check_references`], which reads the entry files to upload.
 //!
 //! A reference counts when it resolves to a key under the deployed prefix:
 //! through `base` (the URL the site is served from), as a path relative to
@@ -7,10 +8,8 @@
 //! deploy knows. A reference that resolves to nothing known and whose name
 //! looks like a built asset (`name-XXXXXXXX.ext`) is missing; links to pages
 //! and other sites are left alone.
-
-use std::collections::HashMap;
-
 use crate::local::{classify, FileKind};
+pub use crate::manifest::manifest_references;
 
 /// `src` and `href` values of an HTML document, in order.
 pub fn html_references(html: &str) -> Vec<String> {
@@ -38,28 +37,6 @@ pub fn html_references(html: &str) -> Vec<String> {
         }
     }
     references
-}
-
-/// `file`, `css` and `assets` paths of a Vite manifest (`.vite/manifest.json`).
-/// Only those fields are read: a generic JSON tree of a 20,000-chunk
-/// manifest would hold several times the file's size. A manifest that is
-/// not Vite's shape yields no references.
-pub fn manifest_references(json: &[u8]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Chunk {
-        file: Option<String>,
-        #[serde(default)]
-        css: Vec<String>,
-        #[serde(default)]
-        assets: Vec<String>,
-    }
-    let Ok(manifest) = serde_json::from_slice::<HashMap<String, Chunk>>(json) else {
-        return Vec::new();
-    };
-    manifest
-        .into_values()
-        .flat_map(|chunk| chunk.file.into_iter().chain(chunk.css).chain(chunk.assets))
-        .collect()
 }
 
 /// The references of `entry` (a path relative to the prefix) that point at
@@ -145,6 +122,52 @@ fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Refuses a deploy whose HTML or manifest references a built asset that
+/// would not be in the store, before anything is written: the old HTML stays.
+pub fn check_references(
+    plan: &crate::plan::Plan,
+    local: &[crate::local::LocalFile],
+    remote: &[crate::remote::RemoteObject],
+    base: Option<&str>,
+    target: &crate::store::Target,
+) -> crate::error::Result<()> {
+    let known: std::collections::HashSet<&str> = local
+        .iter()
+        .map(|f| f.relative.as_str())
+        .chain(remote.iter().map(|o| o.relative.as_str()))
+        .collect();
+    let mut broken = Vec::new();
+    for step in plan.with_action(crate::plan::Action::Upload) {
+        if step.kind != Some(FileKind::Entry) {
+            continue;
+        }
+        let file = &local[step.local.expect("an upload has a local file")];
+        let Ok(content) = std::fs::read(&file.path) else {
+            continue; // the upload reports an unreadable file
+        };
+        let is_html = !step.relative.ends_with(".json");
+        let (entry, references) = if is_html {
+            (
+                step.relative.as_str(),
+                html_references(&String::from_utf8_lossy(&content)),
+            )
+        } else {
+            ("", manifest_references(&content))
+        };
+        for reference in missing(entry, &references, base, |key| known.contains(key)) {
+            broken.push(format!("{} → {reference}", step.relative));
+        }
+    }
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::MissingAssets {
+            store: target.url.clone(),
+            missing: broken,
+        })
+    }
 }
 
 #[cfg(test)]

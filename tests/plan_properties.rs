@@ -11,9 +11,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proptest::prelude::*;
+use vite_deploy::ledger::Release;
 use vite_deploy::local::{classify, FileKind, LocalFile};
 use vite_deploy::plan::{needs_remote_md5, plan, Action, Plan, Reason};
 use vite_deploy::remote::RemoteObject;
+use vite_deploy::retention::{self, DeletePolicy};
 
 /// Segments chosen to produce every file kind: hashed assets (`-3fA9c1xZ`,
 /// `.1a2b3c4d`, source maps), entries (`.html`, the manifest under `.vite`)
@@ -114,7 +116,7 @@ fn remote_objects(tree: &BTreeMap<String, (Content, ETag)>) -> Vec<RemoteObject>
 }
 
 /// Runs the planner as `deploy()` does: ask which remote contents must be
-/// hashed, "read" exactly those, then plan.
+/// hashed, "read" exactly those, plan, then apply the delete policy.
 fn run_planner(
     local: &BTreeMap<String, Content>,
     remote: &BTreeMap<String, (Content, ETag)>,
@@ -128,10 +130,20 @@ fn run_planner(
         .iter()
         .map(|relative| (relative.clone(), remote[relative].0.md5()))
         .collect();
-    (
-        plan(&files, &objects, &fetched, etag_is_md5, delete),
-        to_read,
-    )
+    let mut plan = plan(&files, &objects, &fetched, etag_is_md5);
+    let build = Release {
+        id: "build".into(),
+        time: String::new(),
+        version: String::new(),
+        files: BTreeMap::new(),
+    };
+    let policy = if delete {
+        DeletePolicy::All
+    } else {
+        DeletePolicy::Never
+    };
+    retention::apply(&mut plan, None, &build, &policy, 0);
+    (plan, to_read)
 }
 
 /// The keys whose remote copy differs from the build: absent, another size,
@@ -168,7 +180,7 @@ proptest! {
         let (plan, _) = run_planner(&local, &remote, etag_is_md5, delete);
         let uploads = keys_with(&plan, Action::Upload);
         prop_assert_eq!(&uploads, &expected_uploads(&local, &remote));
-        let skips = keys_with(&plan, Action::Skip);
+        let skips = keys_with(&plan, Action::Unchanged);
         let local_keys: BTreeSet<String> = local.keys().cloned().collect();
         prop_assert_eq!(skips, local_keys.difference(&uploads).cloned().collect::<BTreeSet<_>>());
         for step in plan.with_action(Action::Upload) {
@@ -193,7 +205,7 @@ proptest! {
             prop_assert!(seen.insert(step.relative.clone()), "{} planned twice", step.relative);
             if local.contains_key(&step.relative) {
                 prop_assert!(
-                    matches!(step.action, Action::Upload | Action::Skip),
+                    matches!(step.action, Action::Upload | Action::Unchanged),
                     "{} is in the build but planned {:?}", step.relative, step.action
                 );
             }
@@ -209,7 +221,7 @@ proptest! {
         let (plan, _) = run_planner(&local, &remote, etag_is_md5, delete);
         let remote_only: BTreeSet<String> =
             remote.keys().filter(|k| !local.contains_key(*k)).cloned().collect();
-        let (deleted, kept) = (keys_with(&plan, Action::Delete), keys_with(&plan, Action::Keep));
+        let (deleted, kept) = (keys_with(&plan, Action::Delete), keys_with(&plan, Action::KeepOrphan));
         if delete {
             prop_assert_eq!(&deleted, &remote_only);
             prop_assert!(kept.is_empty());
@@ -289,8 +301,8 @@ proptest! {
         }
         let (plan, _) = run_planner(&local, &after, etag_is_md5, true);
         prop_assert!(
-            plan.steps.iter().all(|s| s.action == Action::Skip),
-            "{:?}", plan.steps.iter().filter(|s| s.action != Action::Skip).collect::<Vec<_>>()
+            plan.steps.iter().all(|s| s.action == Action::Unchanged),
+            "{:?}", plan.steps.iter().filter(|s| s.action != Action::Unchanged).collect::<Vec<_>>()
         );
     }
 }

@@ -148,7 +148,7 @@ impl Model {
             md5s.entry(key.clone())
                 .or_insert_with(|| self.store[&key].0.md5());
         }
-        let mut plan = plan(&local, &remote, &md5s, self.etag_is_md5, true);
+        let mut plan = plan(&local, &remote, &md5s, self.etag_is_md5);
         let mut release = Release {
             id: format!("r{}", self.builds.len()),
             time: format_time(self.now),
@@ -161,6 +161,7 @@ impl Model {
                         md5: f.md5.map(|m| hex(&m)),
                         kind: f.kind,
                         e_tag: None,
+                        cache_control: None,
                     };
                     (f.relative.clone(), entry)
                 })

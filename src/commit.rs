@@ -1,0 +1,276 @@
+//! The release commit, after every upload succeeded: the ledger entry (with
+//! the ETags the store now shows), the rollback copies it needs, then the
+//! retention ages by the store's clock. Deletes come after this, in
+//! [`crate::publish::delete`]: if another deploy committed first, this one
+//! stops here and deletes nothing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::error::Result;
+use crate::ledger::{self, Ledger, Release};
+use crate::local::LocalFile;
+use crate::plan::Plan;
+use crate::remote::RemoteObject;
+use crate::retention::{self, DeletePolicy};
+use crate::store::Target;
+
+/// What the deploy did and knows when it commits.
+pub struct Deployed<'a> {
+    /// The release being deployed (see [`new_release`]).
+    pub build: Release,
+    /// The scan.
+    pub local: &'a [LocalFile],
+    /// The listing.
+    pub remote: &'a [RemoteObject],
+    /// The ETag each upload returned, by key.
+    pub e_tags: &'a HashMap<String, String>,
+    /// Whether anything was uploaded.
+    pub uploaded_any: bool,
+}
+
+/// What the commit did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The live release: the one recorded, or the build's when it was live
+    /// already.
+    pub release: Option<String>,
+    /// For the report.
+    pub notes: Vec<crate::report::Note>,
+}
+
+/// Records the release (or, for a build that is live already, refreshes the
+/// live release's ETags), stores its rollback copies, drops those no kept
+/// release needs, and applies retention again by the store's clock.
+pub async fn commit(
+    target: &Target,
+    plan: &mut Plan,
+    deployed: Deployed<'_>,
+    ledger: Option<&Ledger>,
+    loaded: &ledger::Loaded,
+    delete: &DeletePolicy,
+) -> Result<Committed> {
+    let Deployed {
+        mut build,
+        local,
+        remote,
+        e_tags,
+        uploaded_any,
+    } = deployed;
+    let mut committed = Committed::default();
+    let live = ledger
+        .and_then(Ledger::latest)
+        .filter(|live| live.same_files(&build));
+    record_e_tags(&mut build, remote, e_tags);
+    let stored: HashSet<&str> = remote.iter().map(|o| o.relative.as_str()).collect();
+    // A build that is the live release already records nothing: the
+    // ledger never holds a release twice in a row.
+    let next = Ledger::next(ledger, build.clone(), delete.releases_kept(), |key| {
+        stored.contains(key)
+    });
+    if let Some(next) = next {
+        // The release is recorded before any delete: if another deploy
+        // committed first, this one stops here and deletes nothing.
+        let before: BTreeSet<String> = ledger
+            .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
+            .unwrap_or_default();
+        crate::rollback::snapshot(target, local, &before).await?;
+        if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
+            committed
+                .notes
+                .push(crate::report::Note::LedgerOverwritten {
+                    backend: target.backend.name(),
+                });
+        }
+        committed.release = Some(build.id.clone());
+        let after = next.snapshot_md5s();
+        let unused: Vec<&String> = before
+            .iter()
+            .filter(|md5| !after.contains(md5.as_str()))
+            .collect();
+        crate::rollback::remove_snapshots(target, &unused).await;
+        // Ages by the store's clock (the ledger just written carries
+        // it), not this machine's: a fast runner clock must not make
+        // orphans look older. Applied again, retention only keeps more.
+        let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
+            remote
+                .iter()
+                .map(|o| o.modified)
+                .chain(loaded.modified)
+                .max()
+                .unwrap_or(i64::MIN)
+        });
+        retention::apply(plan, ledger, &build, delete, store_now);
+    } else if let Some(live) = live {
+        committed.release = Some(live.id.clone());
+        if uploaded_any {
+            // The store differed from the live release (a deploy failed
+            // or lost the ledger race after writing): record the ETags
+            // it shows now, so the next deploy trusts the ledger again.
+            let mut refreshed = ledger.cloned().unwrap_or_default();
+            if let Some(latest) = refreshed.releases.last_mut() {
+                for (key, entry) in latest.files.iter_mut() {
+                    entry.e_tag = build.files.get(key).and_then(|e| e.e_tag.clone());
+                }
+            }
+            ledger::write(target, &refreshed, loaded).await?;
+        }
+    }
+    Ok(committed)
+}
+
+/// The release record of this deploy: every key with its size and, for the
+/// files compared by content, its MD5. Hashed assets carry none: their name
+/// is their content, and leaving it out keeps the ledger, which every deploy
+/// reads and writes, at half the size.
+pub fn new_release(
+    now: chrono::DateTime<chrono::Utc>,
+    local: &[crate::local::LocalFile],
+    cache: &crate::headers::CacheRules,
+) -> crate::ledger::Release {
+    let files = local
+        .iter()
+        .map(|file| {
+            // Only what a rollback restores needs its rule.
+            let cache_control = (file.kind != crate::local::FileKind::Hashed)
+                .then(|| cache.user_rule(&file.relative).map(String::from))
+                .flatten();
+            let entry = crate::ledger::Entry {
+                size: file.size,
+                md5: file.md5.map(|md5| crate::ledger::hex(&md5)),
+                kind: file.kind,
+                e_tag: None,
+                cache_control,
+            };
+            (file.relative.clone(), entry)
+        })
+        .collect();
+    crate::ledger::Release {
+        id: crate::ledger::release_id(now),
+        time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        files,
+    }
+}
+
+/// Records in the release the ETag the store shows for each file compared by
+/// content: the one its upload returned, else the listing's.
+fn record_e_tags(
+    build: &mut crate::ledger::Release,
+    remote: &[crate::remote::RemoteObject],
+    uploaded: &HashMap<String, String>,
+) {
+    let listed: HashMap<&str, &str> = remote
+        .iter()
+        .filter_map(|o| Some((o.relative.as_str(), o.e_tag.as_deref()?)))
+        .collect();
+    for (key, entry) in build.files.iter_mut().filter(|(_, e)| e.md5.is_some()) {
+        entry.e_tag = match uploaded.get(key) {
+            Some(e_tag) => Some(e_tag.clone()),
+            None => listed.get(key.as_str()).map(|e| e.to_string()),
+        };
+    }
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    fn file(
+        relative: &str,
+        kind: crate::local::FileKind,
+        md5: Option<[u8; 16]>,
+    ) -> crate::local::LocalFile {
+        crate::local::LocalFile {
+            relative: relative.into(),
+            path: relative.into(),
+            size: relative.len() as u64,
+            kind,
+            md5,
+        }
+    }
+
+    fn build() -> Vec<crate::local::LocalFile> {
+        vec![
+            file(
+                "assets/app-3fA9c1xZ.js",
+                crate::local::FileKind::Hashed,
+                None,
+            ),
+            file("robots.txt", crate::local::FileKind::Other, Some([1; 16])),
+            file("index.html", crate::local::FileKind::Entry, Some([2; 16])),
+        ]
+    }
+
+    #[test]
+    fn a_new_release_records_every_file_with_its_md5_and_the_time() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:05:01Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let release = new_release(now, &build(), &Default::default());
+        assert!(
+            release.id.starts_with("20261128T020501Z-"),
+            "{}",
+            release.id
+        );
+        assert_eq!(release.time, "2026-11-28T02:05:01Z");
+        assert_eq!(release.version, env!("CARGO_PKG_VERSION"));
+        let entries: Vec<_> = release
+            .files
+            .iter()
+            .map(|(key, e)| (key.as_str(), e.size, e.md5.clone(), e.kind, e.e_tag.clone()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "assets/app-3fA9c1xZ.js",
+                    22,
+                    None,
+                    crate::local::FileKind::Hashed,
+                    None
+                ),
+                (
+                    "index.html",
+                    10,
+                    Some("02".repeat(16)),
+                    crate::local::FileKind::Entry,
+                    None
+                ),
+                (
+                    "robots.txt",
+                    10,
+                    Some("01".repeat(16)),
+                    crate::local::FileKind::Other,
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn e_tags_come_from_the_upload_else_the_listing_and_only_for_files_compared_by_content() {
+        let mut release = new_release(chrono::Utc::now(), &build(), &Default::default());
+        let listed = |relative: &str, e_tag: &str| crate::remote::RemoteObject {
+            relative: relative.into(),
+            size: 1,
+            e_tag: Some(e_tag.into()),
+            modified: 0,
+        };
+        let remote = [
+            listed("assets/app-3fA9c1xZ.js", "\"listed-asset\""),
+            listed("robots.txt", "\"listed-robots\""),
+            listed("index.html", "\"listed-index\""),
+        ];
+        let uploaded =
+            HashMap::from([("index.html".to_string(), "\"uploaded-index\"".to_string())]);
+        record_e_tags(&mut release, &remote, &uploaded);
+        let e_tag = |key: &str| release.files[key].e_tag.clone();
+        assert_eq!(e_tag("index.html").as_deref(), Some("\"uploaded-index\""));
+        assert_eq!(e_tag("robots.txt").as_deref(), Some("\"listed-robots\""));
+        assert_eq!(
+            e_tag("assets/app-3fA9c1xZ.js"),
+            None,
+            "a hashed asset needs none"
+        );
+    }
+}
