@@ -247,7 +247,13 @@ async function openPage(browser) {
   const page = await context.newPage()
   const problems = []
   const responses = []
-  page.on('requestfailed', (request) => problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`))
+  page.on('requestfailed', (request) => {
+    // The browser cancelled it (a navigation or reload while SvelteKit's
+    // preloads were in flight): not an answer of the store. A missing asset
+    // shows as a 4xx response below, or as the page not rendering.
+    if (request.failure()?.errorText === 'net::ERR_ABORTED') return
+    problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`)
+  })
   page.on('response', (response) => {
     responses.push(response)
     if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
