@@ -423,11 +423,9 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         _ => "",
     };
     // A WebDAV listing refused by a server that is S3 (MinIO, …): name the URL to write.
-    let s3 = (target.backend == crate::store::Backend::Http
-        && lower.contains("propfind")
-        && (lower.contains("405") || lower.contains("501")))
-    .then(|| crate::store::as_s3(&target.url))
-    .flatten();
+    let s3 = (target.backend == crate::store::Backend::Http && refused_propfind(&lower))
+        .then(|| crate::store::as_s3(&target.url))
+        .flatten();
     let hint = match s3 {
         Some((s3, endpoint)) => format!(" — the server does not speak WebDAV; if it is S3-compatible (MinIO, …), write {s3} with aws_endpoint={endpoint}"),
         None => hint.to_string(),
@@ -437,6 +435,16 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         message,
         hint,
     }
+}
+
+/// Whether a listing failed because the server does not know PROPFIND.
+/// Matched on the status as object_store words it, not on a bare number: a
+/// port such as 40505 in the URL is not a 405.
+fn refused_propfind(lower: &str) -> bool {
+    lower.contains("propfind")
+        && ["status code: 405", "status code: 501"]
+            .iter()
+            .any(|status| lower.contains(status))
 }
 
 #[cfg(test)]
@@ -701,5 +709,18 @@ mod tests {
         assert_eq!(names, ["sub/y.js", "x.js"]);
         let md5 = content_md5(&target, "x.js").await.unwrap();
         assert_eq!(md5, <[u8; 16]>::from(Md5::digest(b"1")));
+    }
+
+    #[test]
+    fn only_a_405_or_501_answer_to_propfind_means_not_webdav() {
+        let refused = "error performing propfind http://127.0.0.1:9000/app in 2ms - server returned non-2xx status code: 405 method not allowed: ";
+        assert!(refused_propfind(refused));
+        assert!(refused_propfind(
+            &refused.replace("405 method not allowed", "501 not implemented")
+        ));
+        // A port that contains "405" is not a status.
+        let unauthorized = "error performing propfind http://127.0.0.1:40505/app in 1.8ms - server returned non-2xx status code: 401 unauthorized: unauthorized";
+        assert!(!refused_propfind(unauthorized));
+        assert!(!refused_propfind("error performing propfind http://127.0.0.1:45011/app - server returned non-2xx status code: 500"));
     }
 }
