@@ -399,7 +399,7 @@ pub async fn probe(target: &Target) -> Result<()> {
 
 fn list_error(target: &Target, error: object_store::Error) -> Error {
     let message = describe(&error);
-    let lower = message.to_ascii_lowercase();
+    let lower = without_urls(&message).to_ascii_lowercase();
     let hint = match &error {
         object_store::Error::NotFound { .. } => " — the bucket or container does not exist: create it or fix the storage URL",
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
@@ -413,7 +413,7 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         _ if lower.contains("nosuchbucket") || lower.contains("containernotfound") || lower.contains("bucket does not exist") => {
             " — the bucket or container does not exist: create it or fix the storage URL"
         }
-        _ if lower.contains("169.254.169.254") || lower.contains("credential") => {
+        _ if message.contains("169.254.169.254") || lower.contains("credential") => {
             " — no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY), or pass them in storageOptions"
         }
         _ if lower.contains("url scheme is not allowed") => {
@@ -435,6 +435,16 @@ fn list_error(target: &Target, error: object_store::Error) -> Error {
         message,
         hint,
     }
+}
+
+/// The text of an error with its URLs cut out, so that the hint is chosen
+/// by what the store said and not by a bucket, host or port that happens to
+/// contain "connect", "credential" or "405".
+fn without_urls(text: &str) -> String {
+    text.split(' ')
+        .map(|word| if word.contains("://") { "<url>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a listing failed because the server does not know PROPFIND.
@@ -722,5 +732,15 @@ mod tests {
         let unauthorized = "error performing propfind http://127.0.0.1:40505/app in 1.8ms - server returned non-2xx status code: 401 unauthorized: unauthorized";
         assert!(!refused_propfind(unauthorized));
         assert!(!refused_propfind("error performing propfind http://127.0.0.1:45011/app - server returned non-2xx status code: 500"));
+    }
+
+    #[test]
+    fn a_hint_is_chosen_by_what_the_store_said_not_by_its_url() {
+        let said = without_urls("Error performing GET https://connect-credentials.example/dns?list-type=2 in 3ms - Server returned non-2xx status code: 500");
+        assert!(
+            !said.contains("connect") && !said.contains("credential") && !said.contains("dns"),
+            "{said}"
+        );
+        assert!(said.contains("status code: 500"), "{said}");
     }
 }
