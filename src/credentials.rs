@@ -407,6 +407,13 @@ fn reason(error: &CredentialsError) -> String {
         }
         cause = inner.source();
     }
+    // aws-config quotes a failing `credential_process`'s stderr, which may
+    // hold a token or key the helper was handling: name the failure, not
+    // what the process printed.
+    if let Some(at) = text.find(". Stderr:") {
+        text.truncate(at);
+        text.push_str(" (its output is not shown, as it may hold secrets: run the profile's credential_process yourself to see it)");
+    }
     text.replace(['\n', '\r'], " ")
 }
 
@@ -441,6 +448,22 @@ mod tests {
                 "no such profile (set up but failing, so the sources after it were not tried)."
             ),
             "{stopped}"
+        );
+    }
+
+    #[test]
+    fn a_failing_credential_process_is_named_without_what_it_printed() {
+        // aws-config quotes the process's stderr, and a helper that fails
+        // half-way may print a token or a secret it was handling.
+        let error = CredentialsError::provider_error(
+            "Error retrieving credentials: external process exited with code exit status: 1. Stderr: refresh failed for token=PLANTED-SECRET\nmore",
+        );
+        let text = reason(&error);
+        assert!(!text.contains("PLANTED"), "{text}");
+        assert!(text.contains("exited with code exit status: 1"), "{text}");
+        assert!(
+            text.contains("run the profile's credential_process"),
+            "{text}"
         );
     }
 
