@@ -102,6 +102,26 @@ export interface DeployOptions {
    */
   cacheControl?: Record<string, string>
   /**
+   * Header rules, in order: for each header, the first rule whose `match`
+   * glob matches the file and that sets the header wins, before
+   * `cacheControl` (a shorthand for `{ match, cacheControl }` rules placed
+   * after these) and the defaults (`Content-Type` from the built-in table,
+   * `application/octet-stream` for unknown extensions). `contentEncoding`
+   * declares what the file's bytes already are (a `.gz` file); nothing is
+   * encoded for it. Metadata names are lowercase letters, digits and `_`.
+   * When the rules change, the next deploy writes again the objects whose
+   * headers differ (reason `headers changed`). Not stored on `file://`.
+   * @default []
+   */
+  headers?: HeaderRule[]
+  /**
+   * Also write again, once, the unchanged objects whose headers the ledger
+   * does not know (written by a version that did not record them, or by
+   * another tool), so every object has the headers the rules give.
+   * @default false
+   */
+  repairHeaders?: boolean
+  /**
    * Paths (relative to `dir`) known to be content-hashed, for example every
    * `file`, `css` and `assets` entry of Vite's `.vite/manifest.json`. Only
    * these and their source maps are treated as hashed (compared by size,
@@ -301,6 +321,24 @@ export interface DeploySummary {
   comparedByContent: number
   uploaded: Tally
   deleted: Tally
+}
+
+/** One rule of the `headers` option. */
+export interface HeaderRule {
+  /** Glob of the files the rule is for, relative to `dir`; `*` crosses `/`. */
+  match: string
+  /** Over the built-in table, such as `'text/html; charset=utf-8'`. */
+  contentType?: string
+  /** Over the defaults by role. */
+  cacheControl?: string
+  /** Such as `'attachment'`; ASCII only (`filename*=UTF-8''…` for other names). */
+  contentDisposition?: string
+  /** Such as `'en'`. */
+  contentLanguage?: string
+  /** What the file's bytes already are, such as `'gzip'` for a `.gz` file served decoded. */
+  contentEncoding?: string
+  /** User metadata (`x-amz-meta-*` on S3); the first matching rule that sets it gives all of it. */
+  metadata?: Record<string, string>
 }
 
 /** One key of the plan. */

@@ -128,7 +128,7 @@ async fn run(
         None => (None, None),
     };
     let filter = local::Filter::new(&options.include, &options.exclude)?;
-    let cache = headers::CacheRules::new(&options.cache_control)?;
+    let cache = headers::HeaderRules::new(&options.headers)?;
     let target = store::open(
         &options.storage,
         &options.storage_options,
@@ -438,7 +438,7 @@ pub async fn check_with_env(
 ) -> Result<()> {
     let options = options.resolve(env)?;
     local::Filter::new(&options.include, &options.exclude)?;
-    headers::CacheRules::new(&options.cache_control)?;
+    headers::HeaderRules::new(&options.headers)?;
     let network = store::Network {
         retries: options.retries,
         timeout: options.timeout.clone(),
