@@ -314,7 +314,10 @@ export interface DeploySummary {
   /** Objects under the prefix (after include/exclude). */
   remote: number
   new: Tally
+  /** Files whose size, content or headers differ. */
   changed: Tally
+  /** Of `changed`: files written again only because the `headers` rules (or `cacheControl`) give them other headers. */
+  headersChanged: Tally
   unchanged: Tally
   orphans: Tally
   /** Remote objects read back to compare content (stores without MD5 ETags). */
@@ -348,7 +351,7 @@ export interface FileReport {
   /** The full object key. */
   key: string
   action: 'upload' | 'skip' | 'delete' | 'keep'
-  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `headers changed`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
   reason: string
   size: number
   /** The file's role in the publish order; absent for orphans. */

@@ -7,7 +7,7 @@
 //! ledger records so the next deploy can tell which objects were written
 //! with other headers than the rules now give.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use globset::GlobMatcher;
 use md5::{Digest, Md5};
@@ -15,7 +15,9 @@ use object_store::{Attribute, Attributes};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::local::FileKind;
+use crate::ledger::{Ledger, Release};
+use crate::local::{FileKind, LocalFile};
+use crate::plan::{Action, Plan};
 
 /// `Cache-Control` for content-hashed assets: their name changes with their
 /// content, so browsers and CDNs may keep them forever.
@@ -552,6 +554,63 @@ impl ObjectHeaders {
     }
 }
 
+/// The header fingerprint the ledger knows for each key: the one the newest
+/// kept release with the key recorded (`None`: unknown). Releases carry it
+/// forward for the files they did not write, so the newest one is the
+/// store's.
+pub fn recorded(ledger: Option<&Ledger>) -> HashMap<&str, Option<&str>> {
+    let mut known = HashMap::new();
+    for release in ledger.into_iter().flat_map(|l| l.releases.iter().rev()) {
+        for (key, entry) in &release.files {
+            known
+                .entry(key.as_str())
+                .or_insert(entry.headers.as_deref());
+        }
+    }
+    known
+}
+
+/// Plans the header repairs of a deploy and records in `build` the
+/// headers each key will be stored with: the rules' for what it uploads,
+/// what the ledger knew for the rest. See [`crate::plan::repair_headers`];
+/// a store that keeps no headers (`file://`) records none and repairs none.
+pub fn repair(
+    plan: &mut Plan,
+    build: &mut Release,
+    local: &[LocalFile],
+    rules: &HeaderRules,
+    ledger: Option<&Ledger>,
+    store_keeps_headers: bool,
+    repair_unknown: bool,
+) {
+    let wanted: Vec<String> = if store_keeps_headers {
+        local
+            .iter()
+            .map(|file| ObjectHeaders::for_file(&file.relative, file.kind, rules).fingerprint())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let known = recorded(ledger);
+    let stored = |key: &str| known.get(key).copied().flatten();
+    crate::plan::repair_headers(
+        plan,
+        |index| wanted.get(index).map(String::as_str),
+        stored,
+        repair_unknown,
+    );
+    for step in &plan.steps {
+        let (Some(index), Some(entry)) = (step.local, build.files.get_mut(&step.relative)) else {
+            continue;
+        };
+        entry.headers = match step.action {
+            Action::Upload => wanted.get(index).cloned(),
+            _ if store_keeps_headers => stored(&step.relative).map(String::from),
+            _ => None,
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,5 +859,152 @@ mod tests {
         for variant in &variants {
             assert!(seen.insert(variant.fingerprint()), "{variant:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod deploy_tests {
+    use object_store::ObjectStoreExt;
+
+    use crate::plan::Action;
+
+    async fn deploy(
+        dist: &std::path::Path,
+        storage: &str,
+        headers: serde_json::Value,
+        repair: bool,
+    ) -> crate::Report {
+        let options = crate::DeployOptions {
+            dir: dist.to_path_buf(),
+            storage: Some(storage.into()),
+            headers: Some(headers),
+            repair_headers: repair,
+            ..Default::default()
+        };
+        crate::deploy_with_env(options, |_| None, &(), &Default::default())
+            .await
+            .unwrap()
+    }
+
+    fn uploads(report: &crate::Report) -> Vec<(String, String)> {
+        report
+            .files
+            .iter()
+            .filter(|f| f.action == Action::Upload)
+            .map(|f| (f.path.clone(), f.reason.clone()))
+            .collect()
+    }
+
+    /// Issue 16: a rule change rewrites exactly the objects whose headers
+    /// differ, hashed assets included; the same rules again write nothing.
+    #[tokio::test]
+    async fn a_rule_change_rewrites_what_it_changes_and_nothing_else() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        std::fs::create_dir_all(dist.join(".vite")).unwrap();
+        std::fs::write(
+            dist.join("index.html"),
+            "<script src=/assets/app-3fA9c1xZ.js></script>",
+        )
+        .unwrap();
+        std::fs::write(dist.join("assets/app-3fA9c1xZ.js"), "console.log(1)").unwrap();
+        std::fs::write(dist.join("guide.pdf"), "%PDF-1.4").unwrap();
+        std::fs::write(
+            dist.join(".vite/manifest.json"),
+            r#"{"index.html":{"file":"assets/app-3fA9c1xZ.js","isEntry":true}}"#,
+        )
+        .unwrap();
+        let storage = format!("memory:///header-repair-{}/site", std::process::id());
+        let wrong = serde_json::json!([{ "match": "assets/**", "cacheControl": "no-store" }]);
+        let right = serde_json::json!([
+            { "match": "**/*.pdf", "contentDisposition": "attachment", "metadata": { "team": "docs" } }
+        ]);
+
+        let first = deploy(&dist, &storage, wrong.clone(), false).await;
+        assert_eq!(first.summary.uploaded.count, 4);
+        let again = deploy(&dist, &storage, wrong, false).await;
+        assert!(uploads(&again).is_empty(), "{:?}", uploads(&again));
+
+        let fixed = deploy(&dist, &storage, right.clone(), false).await;
+        assert_eq!(
+            uploads(&fixed),
+            [
+                (
+                    "assets/app-3fA9c1xZ.js".to_string(),
+                    "headers changed".to_string()
+                ),
+                ("guide.pdf".to_string(), "headers changed".to_string()),
+            ]
+        );
+        assert_eq!(fixed.summary.headers_changed.count, 2);
+        assert!(fixed.succeeded());
+
+        let target =
+            crate::store::open(&storage, &Default::default(), &Default::default()).unwrap();
+        let attributes = |relative: &'static str| {
+            let target = &target;
+            async move {
+                target
+                    .store
+                    .get(&target.key(relative).unwrap())
+                    .await
+                    .unwrap()
+                    .attributes
+            }
+        };
+        let js = attributes("assets/app-3fA9c1xZ.js").await;
+        assert_eq!(
+            js.get(&object_store::Attribute::CacheControl)
+                .map(|v| v.to_string())
+                .as_deref(),
+            Some(super::IMMUTABLE)
+        );
+        let pdf = attributes("guide.pdf").await;
+        assert_eq!(
+            pdf.get(&object_store::Attribute::ContentDisposition)
+                .map(|v| v.to_string())
+                .as_deref(),
+            Some("attachment")
+        );
+        assert_eq!(
+            pdf.get(&object_store::Attribute::Metadata("team".into()))
+                .map(|v| v.to_string())
+                .as_deref(),
+            Some("docs")
+        );
+
+        let settled = deploy(&dist, &storage, right, false).await;
+        assert!(uploads(&settled).is_empty(), "{:?}", uploads(&settled));
+    }
+
+    /// A rollback restores Cache-Control and Content-Type only, and records
+    /// that: the next deploy of the same build puts the other rule headers
+    /// back, then writes nothing.
+    #[tokio::test]
+    async fn what_a_rollback_does_not_restore_the_next_deploy_repairs() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        let storage = format!("memory:///header-rollback-{}/site", std::process::id());
+        let rules = serde_json::json!([{ "match": "**/*.html", "contentLanguage": "en" }]);
+        for version in ["a", "b"] {
+            std::fs::create_dir_all(&dist).unwrap();
+            std::fs::write(dist.join("index.html"), format!("<p>{version}</p>")).unwrap();
+            deploy(&dist, &storage, rules.clone(), false).await;
+        }
+        crate::rollback::rollback(crate::rollback::LedgerOptions {
+            storage: Some(storage.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        std::fs::write(dist.join("index.html"), "<p>a</p>").unwrap();
+        let after = deploy(&dist, &storage, rules.clone(), false).await;
+        assert_eq!(
+            uploads(&after),
+            [("index.html".to_string(), "headers changed".to_string())]
+        );
+        let settled = deploy(&dist, &storage, rules, false).await;
+        assert!(uploads(&settled).is_empty(), "{:?}", uploads(&settled));
     }
 }

@@ -156,7 +156,7 @@ async fn run(
     let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
     let now = chrono::Utc::now();
-    let build = commit::new_release(now, &local, &cache);
+    let mut build = commit::new_release(now, &local, &cache);
     let live = ledger
         .and_then(ledger::Ledger::latest)
         .filter(|live| live.same_files(&build));
@@ -165,6 +165,16 @@ async fn run(
         remote_hashes(&target, ledger, &local, &remote, concurrency).await?;
 
     let mut plan = plan::plan(&local, &remote, &remote_md5, target.backend.etag_is_md5());
+    let keeps_headers = target.backend.keeps_headers();
+    headers::repair(
+        &mut plan,
+        &mut build,
+        &local,
+        &cache,
+        ledger,
+        keeps_headers,
+        options.repair_headers,
+    );
     // The plan and a dry run measure ages with this machine's clock; a real
     // deploy checks them again by the store's before it deletes anything.
     retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
