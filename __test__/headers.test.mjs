@@ -1,0 +1,181 @@
+// Header rules and header repair (issue 16) against moto (S3) and Azurite,
+// with every header read back from the store itself, and file://'s limit.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { join } from 'node:path'
+import { AwsClient } from 'aws4fetch'
+import { BlobServiceClient } from '@azure/storage-blob'
+
+import { deploy } from '../index.mjs'
+import { tempDir, writeBuild } from './helpers/build.mjs'
+import { AZURITE_KEY } from './helpers/servers.mjs'
+import { BACKENDS } from './helpers/stores.mjs'
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const JS = 'assets/app-3fA9c1xZ.js'
+
+const BUILD = {
+  'index.html': `<!doctype html><script type="module" src="/${JS}"></script>`,
+  [JS]: 'console.log("app")',
+  'guide.pdf': '%PDF-1.4 guide',
+  'model.glb': 'glTF binary',
+  'data.unknownext': 'opaque',
+  '.vite/manifest.json': JSON.stringify({ 'index.html': { file: JS, isEntry: true } }),
+}
+
+// A wrong `immutable` turned into `no-store` on the hashed assets: the rule
+// change below must repair it on objects whose content did not change.
+const WRONG = [{ match: 'assets/**', cacheControl: 'no-store' }]
+const RIGHT = [
+  { match: '**/*.pdf', contentDisposition: 'attachment', contentLanguage: 'en', metadata: { team: 'docs' } },
+  { match: '**/*.html', cacheControl: 'public, max-age=60' },
+]
+
+/** Reads one object's headers straight from the store, not through vite-deploy. */
+function headReader(backend) {
+  if (backend.name === 's3') {
+    const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+    return async (key) => {
+      const response = await aws.fetch(`${backend.proxy.endpoint}/sitebucket/app/${key}`, { method: 'HEAD' })
+      assert.equal(response.status, 200, key)
+      const h = response.headers
+      const metadata = Object.fromEntries([...h].filter(([name]) => name.startsWith('x-amz-meta-')).map(([name, value]) => [name.slice('x-amz-meta-'.length), value]))
+      return { contentType: h.get('content-type'), cacheControl: h.get('cache-control'), contentDisposition: h.get('content-disposition'), contentLanguage: h.get('content-language'), metadata }
+    }
+  }
+  const container = azureContainer(backend)
+  return async (key) => {
+    const p = await container.getBlobClient(`app/${key}`).getProperties()
+    return { contentType: p.contentType, cacheControl: p.cacheControl, contentDisposition: p.contentDisposition ?? null, contentLanguage: p.contentLanguage ?? null, metadata: p.metadata }
+  }
+}
+
+function azureContainer(backend) {
+  const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=${backend.proxy.endpoint}/devstoreaccount1;`
+  return BlobServiceClient.fromConnectionString(connection).getContainerClient('site')
+}
+
+/** Writes an object as another tool would: same bytes, its own headers, no ledger. */
+async function putAsAnotherTool(backend, key, body, contentType) {
+  if (backend.name === 's3') {
+    const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+    const response = await aws.fetch(`${backend.proxy.endpoint}/sitebucket/other/${key}`, { method: 'PUT', body, headers: { 'content-type': contentType } })
+    assert.equal(response.status, 200, await response.text())
+    return
+  }
+  await azureContainer(backend).getBlockBlobClient(`other/${key}`).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } })
+}
+
+/** The site keys a deploy wrote, as the store saw the requests. */
+function siteWrites(backend) {
+  return backend.proxy.writes()
+    .map((r) => decodeURIComponent(new URL(r.url, 'http://x').pathname))
+    .filter((path) => /\/(app|other)\//.test(path) && !path.includes('/.vite-deploy/'))
+    .map((path) => path.replace(/^.*?\/(app|other)\//, ''))
+    .sort()
+}
+
+function reasons(report) {
+  return Object.fromEntries(report.files.filter((f) => f.action === 'upload').map((f) => [f.path, f.reason]))
+}
+
+for (const name of ['s3', 'az']) {
+  describe(`header rules and repair: ${name}`, () => {
+    let backend
+    let head
+    const dir = join(tempDir('headers'), 'dist')
+    const run = (extra = {}) => deploy({ dir, storage: backend.storage, storageOptions: backend.storageOptions, ...extra })
+
+    before(async () => {
+      backend = await BACKENDS[name]()
+      head = headReader(backend)
+      writeBuild(dir, BUILD)
+    })
+    after(async () => { await backend?.stop() })
+
+    it('stores what the rules give, the table the rest, and octet-stream for unknown extensions', async () => {
+      const report = await run({ headers: WRONG })
+      assert.equal(report.summary.uploaded.count, Object.keys(BUILD).length)
+      assert.equal((await head(JS)).cacheControl, 'no-store')
+      assert.equal((await head('index.html')).cacheControl, 'no-cache')
+      assert.equal((await head('model.glb')).contentType, 'model/gltf-binary')
+      assert.equal((await head('data.unknownext')).contentType, 'application/octet-stream')
+    })
+
+    it('a redeploy with the same rules writes nothing', async () => {
+      backend.proxy.reset()
+      const report = await run({ headers: WRONG })
+      assert.deepEqual(reasons(report), {})
+      assert.deepEqual(backend.proxy.writes(), [], 'not even the ledger or a lease')
+    })
+
+    it('a rule change rewrites exactly the objects whose headers differ, hashed assets included', async () => {
+      backend.proxy.reset()
+      const report = await run({ headers: RIGHT })
+      assert.deepEqual(reasons(report), { [JS]: 'headers changed', 'guide.pdf': 'headers changed', 'index.html': 'headers changed' })
+      assert.equal(report.summary.headersChanged.count, 3)
+      assert.equal(report.summary.new.count, 0)
+      assert.deepEqual(siteWrites(backend), ['assets/app-3fA9c1xZ.js', 'guide.pdf', 'index.html'])
+
+      assert.equal((await head(JS)).cacheControl, IMMUTABLE)
+      const pdf = await head('guide.pdf')
+      assert.equal(pdf.contentType, 'application/pdf')
+      assert.equal(pdf.contentDisposition, 'attachment')
+      assert.equal(pdf.contentLanguage, 'en')
+      assert.deepEqual(pdf.metadata, { team: 'docs' })
+      assert.equal((await head('index.html')).cacheControl, 'public, max-age=60')
+    })
+
+    it('the same rules again write nothing', async () => {
+      backend.proxy.reset()
+      const report = await run({ headers: RIGHT })
+      assert.deepEqual(reasons(report), {})
+      assert.deepEqual(backend.proxy.writes(), [])
+    })
+
+    it('objects another tool wrote are left alone, and repairHeaders rewrites them once', async () => {
+      const storage = backend.storage.replace(/\/app$/, '/other')
+      const other = (extra = {}) => deploy({ dir, storage, storageOptions: backend.storageOptions, ...extra })
+      for (const [key, body] of Object.entries(BUILD)) await putAsAnotherTool(backend, key, body, 'text/plain')
+
+      const adopted = await other({ headers: RIGHT })
+      assert.deepEqual(reasons(adopted), {}, 'headers unknown: nothing rewritten without repairHeaders')
+
+      backend.proxy.reset()
+      const repaired = await other({ headers: RIGHT, repairHeaders: true })
+      assert.equal(repaired.summary.headersChanged.count, Object.keys(BUILD).length)
+      for (const reason of Object.values(reasons(repaired))) assert.equal(reason, 'headers changed (not recorded before; repairHeaders)')
+      assert.deepEqual(siteWrites(backend), Object.keys(BUILD).sort())
+
+      backend.proxy.reset()
+      const again = await other({ headers: RIGHT, repairHeaders: true })
+      assert.deepEqual(reasons(again), {}, 'once: the ledger knows them now')
+      assert.deepEqual(backend.proxy.writes(), [])
+    })
+  })
+}
+
+describe('header rules on file://', () => {
+  it('keeps no headers: a rule change writes nothing and the report says why', async () => {
+    const backend = await BACKENDS.file()
+    const dir = join(tempDir('headers-file'), 'dist')
+    writeBuild(dir, BUILD)
+    const run = (headers) => deploy({ dir, storage: backend.storage, headers })
+    await run(WRONG)
+    const report = await run(RIGHT)
+    assert.deepEqual(reasons(report), {})
+    assert.equal(report.headersApplied, false)
+    assert.ok(report.notes.some((n) => n.includes('does not store Content-Type or Cache-Control')), report.notes.join('\n'))
+  })
+})
+
+describe('header rule validation', () => {
+  it('names the rule and the field, with a hint, before anything is written', async () => {
+    const dir = join(tempDir('headers-bad'), 'dist')
+    writeBuild(dir, BUILD)
+    await assert.rejects(
+      deploy({ dir, storage: 'memory:///headers-bad', headers: [{ match: '**', cacheControl: 'x' }, { match: '*.pdf', cachecontrol: 'x' }] }),
+      (error) => error.code === 'INVALID_OPTION' && /headers\[1\]\.cachecontrol.*did you mean 'cacheControl'/.test(error.message),
+    )
+  })
+})
