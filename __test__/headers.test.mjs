@@ -2,13 +2,15 @@
 // with every header read back from the store itself, and file://'s limit.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { spawn } from 'node:child_process'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AwsClient } from 'aws4fetch'
 import { BlobServiceClient } from '@azure/storage-blob'
 
 import { deploy } from '../index.mjs'
 import { tempDir, writeBuild } from './helpers/build.mjs'
-import { AZURITE_KEY } from './helpers/servers.mjs'
+import { AZURITE_KEY, ROOT } from './helpers/servers.mjs'
 import { BACKENDS } from './helpers/stores.mjs'
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -55,23 +57,23 @@ function azureContainer(backend) {
   return BlobServiceClient.fromConnectionString(connection).getContainerClient('site')
 }
 
-/** Writes an object as another tool would: same bytes, its own headers, no ledger. */
-async function putAsAnotherTool(backend, key, body, contentType) {
+/** Writes an object under `prefix` as another tool would: same bytes, its own headers, no ledger. */
+async function putAsAnotherTool(backend, prefix, key, body, contentType) {
   if (backend.name === 's3') {
     const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
-    const response = await aws.fetch(`${backend.proxy.endpoint}/sitebucket/other/${key}`, { method: 'PUT', body, headers: { 'content-type': contentType } })
+    const response = await aws.fetch(`${backend.proxy.endpoint}/sitebucket/${prefix}/${key}`, { method: 'PUT', body, headers: { 'content-type': contentType } })
     assert.equal(response.status, 200, await response.text())
     return
   }
-  await azureContainer(backend).getBlockBlobClient(`other/${key}`).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } })
+  await azureContainer(backend).getBlockBlobClient(`${prefix}/${key}`).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: contentType } })
 }
 
 /** The site keys a deploy wrote, as the store saw the requests. */
 function siteWrites(backend) {
   return backend.proxy.writes()
     .map((r) => decodeURIComponent(new URL(r.url, 'http://x').pathname))
-    .filter((path) => /\/(app|other)\//.test(path) && !path.includes('/.vite-deploy/'))
-    .map((path) => path.replace(/^.*?\/(app|other)\//, ''))
+    .filter((path) => /\/(app|other|cli)\//.test(path) && !path.includes('/.vite-deploy/'))
+    .map((path) => path.replace(/^.*?\/(app|other|cli)\//, ''))
     .sort()
 }
 
@@ -136,7 +138,7 @@ for (const name of ['s3', 'az']) {
     it('objects another tool wrote are left alone, and repairHeaders rewrites them once', async () => {
       const storage = backend.storage.replace(/\/app$/, '/other')
       const other = (extra = {}) => deploy({ dir, storage, storageOptions: backend.storageOptions, ...extra })
-      for (const [key, body] of Object.entries(BUILD)) await putAsAnotherTool(backend, key, body, 'text/plain')
+      for (const [key, body] of Object.entries(BUILD)) await putAsAnotherTool(backend, 'other', key, body, 'text/plain')
 
       const adopted = await other({ headers: RIGHT })
       assert.deepEqual(reasons(adopted), {}, 'headers unknown: nothing rewritten without repairHeaders')
@@ -154,6 +156,63 @@ for (const name of ['s3', 'az']) {
     })
   })
 }
+
+describe('header rules from vite.config through the CLI', () => {
+  let backend
+  before(async () => { backend = await BACKENDS.s3() })
+  after(async () => { await backend?.stop() })
+
+  it('reads the rules from the plugin options; --repair-headers and a rule change show in the plan, the summary line and --json', async () => {
+    const cwd = tempDir('headers-cli')
+    mkdirSync(join(cwd, 'node_modules'))
+    symlinkSync(ROOT, join(cwd, 'node_modules', 'vite-deploy'))
+    symlinkSync(join(ROOT, 'node_modules', 'vite'), join(cwd, 'node_modules', 'vite'))
+    writeBuild(join(cwd, 'dist'), BUILD)
+    const config = (headers) => writeFileSync(join(cwd, 'vite.config.mjs'), `
+      import viteDeploy from 'vite-deploy'
+      export default { plugins: [viteDeploy({
+        storage: 's3://sitebucket/cli',
+        storageOptions: ${JSON.stringify(backend.storageOptions)},
+        headers: ${JSON.stringify(headers)},
+      })] }
+    `)
+    const env = { ...process.env }
+    for (const key of ['VITE_DEPLOY_STORAGE', 'VITE_DEPLOY_DELETE', 'VITE_BASE_URL', 'VITE_DEPLOY', 'CI', 'DEBUG']) delete env[key]
+    // Not spawnSync: the proxy to moto runs in this process's event loop.
+    const cli = (...args) => new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk) => { stdout += chunk })
+      child.stderr.on('data', (chunk) => { stderr += chunk })
+      child.on('error', reject)
+      child.on('close', (status) => resolve({ status, stdout, stderr }))
+    })
+
+    for (const [key, body] of Object.entries(BUILD)) await putAsAnotherTool(backend, 'cli', key, body, 'text/plain')
+    config(RIGHT)
+    const adopted = await cli('--json')
+    assert.equal(adopted.status, 0, adopted.stderr)
+    assert.equal(JSON.parse(adopted.stdout).summary.headersChanged.count, 0)
+
+    const planned = await cli('--repair-headers', '--dry-run')
+    assert.equal(planned.status, 0, planned.stderr)
+    const output = planned.stdout + planned.stderr
+    assert.match(output, /upload +guide\.pdf +headers changed \(not recorded before; repairHeaders\)/)
+    assert.match(output, new RegExp(`${Object.keys(BUILD).length} to upload \\([^)]*, ${Object.keys(BUILD).length} for new headers\\)`))
+
+    const repaired = await cli('--repair-headers', '--json')
+    assert.equal(repaired.status, 0, repaired.stderr)
+    assert.equal(JSON.parse(repaired.stdout).summary.headersChanged.count, Object.keys(BUILD).length)
+
+    config(WRONG)
+    backend.proxy.reset()
+    const changed = await cli()
+    assert.equal(changed.status, 0, changed.stderr)
+    assert.match(changed.stderr, /3 uploaded \([^)]*, 3 for new headers\)/)
+    assert.deepEqual(siteWrites(backend), ['assets/app-3fA9c1xZ.js', 'guide.pdf', 'index.html'])
+  })
+})
 
 describe('header rules on file://', () => {
   it('keeps no headers: a rule change writes nothing and the report says why', async () => {
