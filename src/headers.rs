@@ -819,6 +819,103 @@ mod tests {
     }
 
     #[test]
+    fn the_release_records_the_headers_each_key_will_have() {
+        let file = |relative: &str, kind| LocalFile {
+            relative: relative.into(),
+            path: relative.into(),
+            size: 1,
+            kind,
+            md5: (kind != FileKind::Hashed).then_some([1; 16]),
+        };
+        let local = [
+            file("index.html", FileKind::Entry),
+            file("robots.txt", FileKind::Other),
+            file("new.txt", FileKind::Other),
+        ];
+        let listed = |relative: &str| crate::remote::RemoteObject {
+            relative: relative.into(),
+            size: 1,
+            e_tag: Some(format!("\"{}\"", "01".repeat(16))),
+            modified: 0,
+        };
+        let remote = [listed("index.html"), listed("robots.txt")];
+        let rules = HeaderRules::new(&shorthand(&[("*.txt".into(), "private".into())])).unwrap();
+        let want =
+            |relative: &str, kind| ObjectHeaders::for_file(relative, kind, &rules).fingerprint();
+        // The live release knew index.html's headers (the rules' ones), not robots.txt's.
+        let mut live = crate::commit::new_release(chrono::Utc::now(), &local[..2], &rules);
+        live.files.get_mut("index.html").unwrap().headers =
+            Some(want("index.html", FileKind::Entry));
+        let ledger = Ledger {
+            releases: vec![live],
+            ..Default::default()
+        };
+        let planned = || crate::plan::plan(&local, &remote, &HashMap::new(), true);
+
+        let mut plan = planned();
+        let mut build = crate::commit::new_release(chrono::Utc::now(), &local, &rules);
+        repair(
+            &mut plan,
+            &mut build,
+            &local,
+            &rules,
+            Some(&ledger),
+            true,
+            false,
+        );
+        let recorded = |build: &Release, key: &str| build.files[key].headers.clone();
+        assert_eq!(
+            recorded(&build, "index.html"),
+            Some(want("index.html", FileKind::Entry)),
+            "unchanged: as the ledger knew it"
+        );
+        assert_eq!(
+            recorded(&build, "robots.txt"),
+            None,
+            "unchanged and unknown: still unknown"
+        );
+        assert_eq!(
+            recorded(&build, "new.txt"),
+            Some(want("new.txt", FileKind::Other)),
+            "uploaded: the rules'"
+        );
+
+        let mut plan = planned();
+        let mut build = crate::commit::new_release(chrono::Utc::now(), &local, &rules);
+        repair(
+            &mut plan,
+            &mut build,
+            &local,
+            &rules,
+            Some(&ledger),
+            true,
+            true,
+        );
+        assert_eq!(
+            recorded(&build, "robots.txt"),
+            Some(want("robots.txt", FileKind::Other)),
+            "repaired: the rules'"
+        );
+
+        let mut plan = planned();
+        let mut build = crate::commit::new_release(chrono::Utc::now(), &local, &rules);
+        repair(
+            &mut plan,
+            &mut build,
+            &local,
+            &rules,
+            Some(&ledger),
+            false,
+            true,
+        );
+        assert!(
+            build.files.values().all(|e| e.headers.is_none()),
+            "file:// keeps none"
+        );
+        assert_eq!(plan, planned());
+    }
+
+    #[test]
     fn the_fingerprint_changes_with_any_header_and_only_then() {
         let base = ObjectHeaders::for_file("index.html", FileKind::Entry, &Default::default());
         assert_eq!(base.fingerprint(), base.clone().fingerprint());
