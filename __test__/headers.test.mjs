@@ -135,6 +135,16 @@ for (const name of ['s3', 'az']) {
       assert.deepEqual(backend.proxy.writes(), [])
     })
 
+    it('check through the public URL expects the headers the rules give', { skip: name !== 's3' && 'moto serves the site anonymously; Azurite does not' }, async () => {
+      const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
+      const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::sitebucket/*' }] }
+      const answer = await aws.fetch(`${backend.proxy.endpoint}/sitebucket?policy`, { method: 'PUT', body: JSON.stringify(policy) })
+      assert.ok(answer.ok, await answer.text())
+      const report = await run({ headers: RIGHT, check: `${backend.proxy.endpoint}/sitebucket/app/`, base: '/' })
+      assert.deepEqual(report.check.problems, [])
+      assert.equal(report.check.pages, 1)
+    })
+
     it('objects another tool wrote are left alone, and repairHeaders rewrites them once', async () => {
       const storage = backend.storage.replace(/\/app$/, '/other')
       const other = (extra = {}) => deploy({ dir, storage, storageOptions: backend.storageOptions, ...extra })
