@@ -574,6 +574,10 @@ pub fn recorded(ledger: Option<&Ledger>) -> HashMap<&str, Option<&str>> {
 /// headers each key will be stored with: the rules' for what it uploads,
 /// what the ledger knew for the rest. See [`crate::plan::repair_headers`];
 /// a store that keeps no headers (`file://`) records none and repairs none.
+///
+/// Returns a note when a rule change is being applied but some files were
+/// left alone because their stored headers are unknown: the user expects
+/// the change everywhere, and `repairHeaders` is what gives it.
 pub fn repair(
     plan: &mut Plan,
     build: &mut Release,
@@ -582,7 +586,7 @@ pub fn repair(
     ledger: Option<&Ledger>,
     store_keeps_headers: bool,
     repair_unknown: bool,
-) {
+) -> Option<String> {
     let wanted: Vec<String> = if store_keeps_headers {
         local
             .iter()
@@ -593,7 +597,7 @@ pub fn repair(
     };
     let known = recorded(ledger);
     let stored = |key: &str| known.get(key).copied().flatten();
-    crate::plan::repair_headers(
+    let unknown = crate::plan::repair_headers(
         plan,
         |index| wanted.get(index).map(String::as_str),
         stored,
@@ -609,6 +613,13 @@ pub fn repair(
             _ => None,
         };
     }
+    let changed = plan
+        .with_action(Action::Upload)
+        .filter(|s| s.reason == crate::plan::Reason::HeadersChanged)
+        .count();
+    (changed > 0 && unknown > 0).then(|| format!(
+        "{changed} file(s) rewritten for new headers, but {unknown} unchanged file(s) were stored before the ledger recorded headers and keep theirs: repairHeaders: true (--repair-headers) rewrites them once"
+    ))
 }
 
 #[cfg(test)]
@@ -854,7 +865,7 @@ mod tests {
 
         let mut plan = planned();
         let mut build = crate::commit::new_release(chrono::Utc::now(), &local, &rules);
-        repair(
+        let note = repair(
             &mut plan,
             &mut build,
             &local,
@@ -863,6 +874,7 @@ mod tests {
             true,
             false,
         );
+        assert_eq!(note, None, "no rule change: nothing to say");
         let recorded = |build: &Release, key: &str| build.files[key].headers.clone();
         assert_eq!(
             recorded(&build, "index.html"),
@@ -913,6 +925,26 @@ mod tests {
             "file:// keeps none"
         );
         assert_eq!(plan, planned());
+
+        // A rule change for index.html, robots.txt unknown: said, with the fix.
+        let changed = HeaderRules::new(&shorthand(&[("*.html".into(), "private".into())])).unwrap();
+        let mut plan = planned();
+        let mut build = crate::commit::new_release(chrono::Utc::now(), &local, &changed);
+        let note = repair(
+            &mut plan,
+            &mut build,
+            &local,
+            &changed,
+            Some(&ledger),
+            true,
+            false,
+        )
+        .unwrap();
+        assert!(
+            note.starts_with("1 file(s) rewritten for new headers, but 1 unchanged file(s)"),
+            "{note}"
+        );
+        assert!(note.contains("--repair-headers"), "{note}");
     }
 
     #[test]
@@ -1018,8 +1050,24 @@ mod deploy_tests {
             { "match": "**/*.pdf", "contentDisposition": "attachment", "metadata": { "team": "docs" } }
         ]);
 
+        // robots.txt is in the store already, put there by another tool:
+        // its headers are unknown.
+        std::fs::write(dist.join("robots.txt"), "User-agent: *").unwrap();
+        let target =
+            crate::store::open(&storage, &Default::default(), &Default::default()).unwrap();
+        target
+            .store
+            .put(&target.key("robots.txt").unwrap(), "User-agent: *".into())
+            .await
+            .unwrap();
+
         let first = deploy(&dist, &storage, wrong.clone(), false).await;
         assert_eq!(first.summary.uploaded.count, 4);
+        assert!(
+            first.notes.iter().all(|n| !n.contains("repair-headers")),
+            "{:?}",
+            first.notes
+        );
         let again = deploy(&dist, &storage, wrong, false).await;
         assert!(uploads(&again).is_empty(), "{:?}", uploads(&again));
 
@@ -1036,9 +1084,15 @@ mod deploy_tests {
         );
         assert_eq!(fixed.summary.headers_changed.count, 2);
         assert!(fixed.succeeded());
-
-        let target =
-            crate::store::open(&storage, &Default::default(), &Default::default()).unwrap();
+        assert!(
+            fixed
+                .notes
+                .iter()
+                .any(|n| n
+                    .starts_with("2 file(s) rewritten for new headers, but 1 unchanged file(s)")),
+            "{:?}",
+            fixed.notes
+        );
         let attributes = |relative: &'static str| {
             let target = &target;
             async move {

@@ -166,7 +166,7 @@ async fn run(
 
     let mut plan = plan::plan(&local, &remote, &remote_md5, target.backend.etag_is_md5());
     let keeps_headers = target.backend.keeps_headers();
-    headers::repair(
+    let unrepaired = headers::repair(
         &mut plan,
         &mut build,
         &local,
@@ -178,7 +178,7 @@ async fn run(
     // The plan and a dry run measure ages with this machine's clock; a real
     // deploy checks them again by the store's before it deletes anything.
     retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
-    let mut notes = Vec::new();
+    let mut notes: Vec<report::Note> = unrepaired.into_iter().map(report::Note::from).collect();
     if let Some(live) = live {
         let writes = plan
             .steps

@@ -340,13 +340,17 @@ fn sort_steps(steps: &mut [Step]) {
 /// `wanted` gives the fingerprint of a local file (by its index in the
 /// scan) under the rules, `None` on a store that keeps no headers: there is
 /// nothing to repair there. `recorded` gives what the ledger knows of a key.
+///
+/// Returns how many unchanged files were left alone because their headers
+/// are unknown (none with `repair_unknown`).
 pub fn repair_headers<'a>(
     plan: &mut Plan,
     wanted: impl Fn(usize) -> Option<&'a str>,
     recorded: impl Fn(&str) -> Option<&'a str>,
     repair_unknown: bool,
-) {
+) -> usize {
     let mut changed = false;
+    let mut unknown = 0;
     for step in plan
         .steps
         .iter_mut()
@@ -359,7 +363,10 @@ pub fn repair_headers<'a>(
             Some(stored) if stored == wanted => continue,
             Some(_) => Reason::HeadersChanged,
             None if repair_unknown => Reason::HeadersUnknown,
-            None => continue,
+            None => {
+                unknown += 1;
+                continue;
+            }
         };
         step.action = Action::Upload;
         step.reason = reason;
@@ -368,6 +375,7 @@ pub fn repair_headers<'a>(
     if changed {
         sort_steps(&mut plan.steps);
     }
+    unknown
 }
 
 #[cfg(test)]
@@ -596,7 +604,8 @@ mod tests {
         let by_ledger = |key: &str| recorded.get(key).copied();
 
         let mut repaired = planned();
-        repair_headers(&mut repaired, |i| Some(wanted[i]), by_ledger, false);
+        let unknown = repair_headers(&mut repaired, |i| Some(wanted[i]), by_ledger, false);
+        assert_eq!(unknown, 1, "b.js, left alone");
         assert_eq!(
             summary(&repaired),
             [
@@ -613,7 +622,10 @@ mod tests {
         );
 
         let mut all = planned();
-        repair_headers(&mut all, |i| Some(wanted[i]), by_ledger, true);
+        assert_eq!(
+            repair_headers(&mut all, |i| Some(wanted[i]), by_ledger, true),
+            0
+        );
         let b = all
             .steps
             .iter()
