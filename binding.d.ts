@@ -59,9 +59,8 @@ export declare function releases(options: object, env?: Record<string, string>):
 export declare function rollback(options: object, env?: Record<string, string>): Promise<string>
 
 /**
- * The `Content-Type` and `Cache-Control` the deploy stores for each file
- * (`null` Content-Type: the store's default), under the `cacheControl`
- * option; the check through the public URL compares the CDN's answers with
- * these, so both come from headers.rs.
+ * The headers the deploy stores for each file under the `cacheControl` and
+ * `headers` options; the check through the public URL compares the CDN's
+ * answers with these, so both come from headers.rs.
  */
-export declare function storedHeaders(files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>): Array<{ contentType: string | null, cacheControl: string }>
+export declare function storedHeaders(files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>, headers?: unknown[]): Array<{ contentType: string, cacheControl: string, contentDisposition: string | null, contentLanguage: string | null, contentEncoding: string | null, metadata: Record<string, string> }>

@@ -129,13 +129,13 @@ async function fetchAndCompare(url, path, expected, problems, wantText) {
  * { url, pages, assets, outside, problems: [{ path, url, problem }] }.
  * `binding` gives htmlReferences and storedHeaders.
  */
-async function checkSite({ report, root, base, cacheControl, binding }) {
+async function checkSite({ report, root, base, cacheControl, headers, binding }) {
   const built = new Map(report.files.filter((f) => f.kind !== undefined && f.kind !== null).map((f) => [f.path, f]))
   const expectedFor = (paths) => {
     if (!report.headersApplied) return new Map()
     const files = paths.map((path) => ({ path, kind: built.get(path).kind }))
-    const headers = binding.storedHeaders(files, cacheControl)
-    return new Map(paths.map((path, i) => [path, headers[i]]))
+    const stored = binding.storedHeaders(files, cacheControl, headers)
+    return new Map(paths.map((path, i) => [path, stored[i]]))
   }
   const problems = []
   // Entry files are HTML and Vite's manifest; visitors open the HTML.

@@ -119,6 +119,7 @@ function afterDeploySettings(cdn, check, rest) {
       check: resolveCheck(check),
       base: rest.base,
       cacheControl: rest.cacheControl,
+      headers: rest.headers,
     }
   } catch (error) {
     throw new DeployError(error.message, { code: error.code, usage: error.usage })
@@ -130,7 +131,7 @@ function afterDeploySettings(cdn, check, rest) {
  * its public URL (after the invalidation, so the CDN answers with the new
  * files). Each adds its field to the report; a failure keeps the report.
  */
-async function afterDeploy(report, { cdn, check, base, cacheControl }) {
+async function afterDeploy(report, { cdn, check, base, cacheControl, headers }) {
   if (cdn) {
     try {
       report.invalidation = await invalidate(cdn, report)
@@ -140,7 +141,7 @@ async function afterDeploy(report, { cdn, check, base, cacheControl }) {
     report.notes.push(report.invalidation ? describeInvalidation(report.invalidation) : 'no unhashed file changed: the CDN was not invalidated')
   }
   if (check) {
-    report.check = await checkSite({ report, root: check, base, cacheControl, binding })
+    report.check = await checkSite({ report, root: check, base, cacheControl, headers, binding })
     if (report.check.problems.length > 0) {
       throw new DeployError(checkFailureMessage(report, report.check, report.storage), { code: 'CHECK_FAILED', report })
     }

@@ -11,12 +11,14 @@ function formatBytes(bytes) {
 /** One summary line, as the plugin and the CLI print it. */
 function summaryLine(report) {
   const s = report.summary
+  // Written again for their headers alone: said, or a rule change reads as a content change.
+  const headersOnly = s.headersChanged?.count > 0 ? `, ${s.headersChanged.count} for new headers` : ''
   const parts = [
-    `${s.uploaded.count} uploaded (${formatBytes(s.uploaded.bytes)})`,
+    `${s.uploaded.count} uploaded (${formatBytes(s.uploaded.bytes)}${headersOnly})`,
     `${s.unchanged.count} unchanged`,
     `${s.deleted.count} deleted`,
   ]
-  if (report.dryRun) parts[0] = `${s.new.count + s.changed.count} to upload (${formatBytes(s.new.bytes + s.changed.bytes)})`
+  if (report.dryRun) parts[0] = `${s.new.count + s.changed.count} to upload (${formatBytes(s.new.bytes + s.changed.bytes)}${headersOnly})`
   if (report.dryRun) parts[2] = `${s.orphans.count} orphans`
   return `${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(1)} s → ${report.storage}${report.dryRun ? ' (dry run)' : ''}`
 }

@@ -102,6 +102,26 @@ export interface DeployOptions {
    */
   cacheControl?: Record<string, string>
   /**
+   * Header rules, in order: for each header, the first rule whose `match`
+   * glob matches the file and that sets the header wins, before
+   * `cacheControl` (a shorthand for `{ match, cacheControl }` rules placed
+   * after these) and the defaults (`Content-Type` from the built-in table,
+   * `application/octet-stream` for unknown extensions). `contentEncoding`
+   * declares what the file's bytes already are (a `.gz` file); nothing is
+   * encoded for it. Metadata names are lowercase letters, digits and `_`.
+   * When the rules change, the next deploy writes again the objects whose
+   * headers differ (reason `headers changed`). Not stored on `file://`.
+   * @default []
+   */
+  headers?: HeaderRule[]
+  /**
+   * Also write again, once, the unchanged objects whose headers the ledger
+   * does not know (written by a version that did not record them, or by
+   * another tool), so every object has the headers the rules give.
+   * @default false
+   */
+  repairHeaders?: boolean
+  /**
    * Paths (relative to `dir`) known to be content-hashed, for example every
    * `file`, `css` and `assets` entry of Vite's `.vite/manifest.json`. Only
    * these and their source maps are treated as hashed (compared by size,
@@ -294,13 +314,34 @@ export interface DeploySummary {
   /** Objects under the prefix (after include/exclude). */
   remote: number
   new: Tally
+  /** Files whose size, content or headers differ. */
   changed: Tally
+  /** Of `changed`: files written again only because the `headers` rules (or `cacheControl`) give them other headers. */
+  headersChanged: Tally
   unchanged: Tally
   orphans: Tally
   /** Remote objects read back to compare content (stores without MD5 ETags). */
   comparedByContent: number
   uploaded: Tally
   deleted: Tally
+}
+
+/** One rule of the `headers` option. */
+export interface HeaderRule {
+  /** Glob of the files the rule is for, relative to `dir`; `*` crosses `/`. */
+  match: string
+  /** Over the built-in table, such as `'text/html; charset=utf-8'`. */
+  contentType?: string
+  /** Over the defaults by role. */
+  cacheControl?: string
+  /** Such as `'attachment'`; ASCII only (`filename*=UTF-8''…` for other names). */
+  contentDisposition?: string
+  /** Such as `'en'`. */
+  contentLanguage?: string
+  /** What the file's bytes already are, such as `'gzip'` for a `.gz` file served decoded. */
+  contentEncoding?: string
+  /** User metadata (`x-amz-meta-*` on S3); the first matching rule that sets it gives all of it. */
+  metadata?: Record<string, string>
 }
 
 /** One key of the plan. */
@@ -310,7 +351,7 @@ export interface FileReport {
   /** The full object key. */
   key: string
   action: 'upload' | 'skip' | 'delete' | 'keep'
-  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
+  /** Why, for example `new`, `size differs (10 → 12 bytes)`, `unchanged (same md5)`, `headers changed`, `orphan`, `orphan, kept: in one of the last 2 releases`, `orphan, kept: replaced 3 min ago, window 24h`, `orphan, goes: not in the last 2 releases, replaced 3 d ago, window 24h`. */
   reason: string
   size: number
   /** The file's role in the publish order; absent for orphans. */

@@ -67,7 +67,7 @@ describe('option surface: the CLI flag table', () => {
 
   it('every deploy option a command line can give has a flag, or is said to have none', () => {
     // Callbacks and objects of globs have no command-line form; use the plugin's options in vite.config.
-    const noFlag = ['dir', 'cacheControl', 'hashedFiles', 'onDeployed', 'signal', 'onProgress']
+    const noFlag = ['dir', 'cacheControl', 'headers', 'hashedFiles', 'onDeployed', 'signal', 'onProgress']
     const flagged = new Set(DEPLOY_FLAGS.map((row) => row.option?.split('.')[0]))
     for (const name of members('DeployOptions').keys()) {
       assert.ok(flagged.has(name) !== noFlag.includes(name), `${name}: ${flagged.has(name) ? 'has a flag but is listed as having none' : 'has no flag'}`)

@@ -63,6 +63,8 @@ const DEPLOY_FLAGS = [
     help: "how long to wait for another deploy's lease on the prefix before failing with LEASE_HELD, such as 30s or 10m; 0s fails at once" },
   { flags: '--break-lease', option: 'breakLease', default: 'off',
     help: 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it' },
+  { flags: '--repair-headers', option: 'repairHeaders', default: 'off',
+    help: "also rewrite, once, unchanged files whose stored headers the ledger does not know (written before it recorded them); files whose recorded headers differ from the rules' are rewritten anyway" },
   { flags: '--include <glob>', option: 'include', parser: collect, default: 'every file',
     help: 'publish only files matching the glob, relative to the build folder, repeatable' },
   { flags: '--exclude <glob>', option: 'exclude', parser: collect, default: 'none',

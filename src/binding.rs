@@ -359,16 +359,19 @@ pub fn html_references_binding(html: String) -> Vec<String> {
     crate::verify::html_references(&html)
 }
 
-/// The `Content-Type` and `Cache-Control` the deploy stores for each file
-/// (`null` Content-Type: the store's default), under the `cacheControl`
-/// option; the check through the public URL compares the CDN's answers with
-/// these, so both come from headers.rs.
+/// The headers the deploy stores for each file under the `cacheControl` and
+/// `headers` options; the check through the public URL compares the CDN's
+/// answers with these, so both come from headers.rs.
 #[napi(
     js_name = "storedHeaders",
-    ts_args_type = "files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>",
-    ts_return_type = "Array<{ contentType: string | null, cacheControl: string }>"
+    ts_args_type = "files: Array<{ path: string, kind: 'hashed' | 'other' | 'entry' }>, cacheControl?: Record<string, string>, headers?: unknown[]",
+    ts_return_type = "Array<{ contentType: string, cacheControl: string, contentDisposition: string | null, contentLanguage: string | null, contentEncoding: string | null, metadata: Record<string, string> }>"
 )]
-pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> napi::Result<Value> {
+pub fn stored_headers_binding(
+    files: Value,
+    cache_control: Option<Value>,
+    headers: Option<Value>,
+) -> napi::Result<Value> {
     #[derive(serde::Deserialize)]
     struct File {
         path: String,
@@ -376,7 +379,7 @@ pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> nap
     }
     let invalid = |error: String| napi::Error::from_reason(error);
     let files: Vec<File> = serde_json::from_value(files).map_err(|e| invalid(e.to_string()))?;
-    let rules: Vec<(String, String)> = match cache_control {
+    let shorthand: Vec<(String, String)> = match cache_control {
         None | Some(Value::Null) => Vec::new(),
         Some(value) => serde_json::from_value::<serde_json::Map<String, Value>>(value)
             .map_err(|e| invalid(format!("cacheControl: {e}")))?
@@ -384,7 +387,12 @@ pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> nap
             .map(|(glob, value)| (glob, value.as_str().unwrap_or_default().to_string()))
             .collect(),
     };
-    let rules = crate::headers::CacheRules::new(&rules).map_err(|e| invalid(e.to_string()))?;
+    let mut rules = match headers {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => crate::headers::parse_rules(&value).map_err(|e| invalid(e.to_string()))?,
+    };
+    rules.extend(crate::headers::shorthand(&shorthand));
+    let rules = crate::headers::HeaderRules::new(&rules).map_err(|e| invalid(e.to_string()))?;
     Ok(Value::Array(
         files
             .iter()
@@ -394,6 +402,10 @@ pub fn stored_headers_binding(files: Value, cache_control: Option<Value>) -> nap
                 json!({
                     "contentType": headers.content_type,
                     "cacheControl": headers.cache_control,
+                    "contentDisposition": headers.content_disposition,
+                    "contentLanguage": headers.content_language,
+                    "contentEncoding": headers.declared_encoding,
+                    "metadata": headers.metadata,
                 })
             })
             .collect(),

@@ -110,6 +110,8 @@ pub async fn commit(
             if let Some(latest) = refreshed.releases.last_mut() {
                 for (key, entry) in latest.files.iter_mut() {
                     entry.e_tag = build.files.get(key).and_then(|e| e.e_tag.clone());
+                    // A deploy that only rewrote headers records them here.
+                    entry.headers = build.files.get(key).and_then(|e| e.headers.clone());
                 }
             }
             ledger::write(target, &refreshed, loaded).await?;
@@ -140,6 +142,7 @@ pub fn new_release(
                 kind: file.kind,
                 e_tag: None,
                 cache_control,
+                headers: None,
             };
             (file.relative.clone(), entry)
         })

@@ -91,6 +91,12 @@ pub struct Entry {
     /// the file again as this release did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
+    /// The fingerprint of the headers the object was written with (see
+    /// [`crate::headers::ObjectHeaders::fingerprint`]); `None`: unknown
+    /// (written before ledgers recorded it, or on a store that keeps no
+    /// headers). A deploy whose rules give another one writes it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<String>,
 }
 
 impl Release {
@@ -559,6 +565,7 @@ mod tests {
                         kind: FileKind::Hashed,
                         e_tag: None,
                         cache_control: None,
+                        headers: None,
                     };
                     (k.to_string(), entry)
                 })

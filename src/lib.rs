@@ -128,7 +128,7 @@ async fn run(
         None => (None, None),
     };
     let filter = local::Filter::new(&options.include, &options.exclude)?;
-    let cache = headers::CacheRules::new(&options.cache_control)?;
+    let cache = headers::HeaderRules::new(&options.headers)?;
     let target = store::open(
         &options.storage,
         &options.storage_options,
@@ -156,7 +156,7 @@ async fn run(
     let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
     let now = chrono::Utc::now();
-    let build = commit::new_release(now, &local, &cache);
+    let mut build = commit::new_release(now, &local, &cache);
     let live = ledger
         .and_then(ledger::Ledger::latest)
         .filter(|live| live.same_files(&build));
@@ -165,10 +165,20 @@ async fn run(
         remote_hashes(&target, ledger, &local, &remote, concurrency).await?;
 
     let mut plan = plan::plan(&local, &remote, &remote_md5, target.backend.etag_is_md5());
+    let keeps_headers = target.backend.keeps_headers();
+    let unrepaired = headers::repair(
+        &mut plan,
+        &mut build,
+        &local,
+        &cache,
+        ledger,
+        keeps_headers,
+        options.repair_headers,
+    );
     // The plan and a dry run measure ages with this machine's clock; a real
     // deploy checks them again by the store's before it deletes anything.
     retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
-    let mut notes = Vec::new();
+    let mut notes: Vec<report::Note> = unrepaired.into_iter().map(report::Note::from).collect();
     if let Some(live) = live {
         let writes = plan
             .steps
@@ -438,7 +448,7 @@ pub async fn check_with_env(
 ) -> Result<()> {
     let options = options.resolve(env)?;
     local::Filter::new(&options.include, &options.exclude)?;
-    headers::CacheRules::new(&options.cache_control)?;
+    headers::HeaderRules::new(&options.headers)?;
     let network = store::Network {
         retries: options.retries,
         timeout: options.timeout.clone(),

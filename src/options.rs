@@ -74,6 +74,19 @@ pub struct DeployOptions {
     /// defaults (`immutable` for hashed assets, `no-cache` otherwise).
     #[serde(default)]
     pub cache_control: serde_json::Map<String, serde_json::Value>,
+    /// Header rules: a list of `{ match, contentType?, cacheControl?,
+    /// contentDisposition?, contentLanguage?, contentEncoding?, metadata? }`;
+    /// per header, the first matching rule that sets it wins, before
+    /// `cacheControl` and the defaults. Checked by
+    /// [`crate::headers::parse_rules`], which names the rule and field.
+    #[serde(default)]
+    pub headers: Option<serde_json::Value>,
+    /// Write again, once, the unchanged objects whose headers the ledger
+    /// does not know (written before it recorded them), so every object
+    /// has the headers the rules give. By default only objects whose
+    /// recorded headers differ from the rules' are written again.
+    #[serde(default)]
+    pub repair_headers: bool,
     /// Paths (relative to `dir`) known to be content-hashed, such as every
     /// `file`, `css` and `assets` entry of Vite's manifest. When given, only
     /// these (and their source maps) count as hashed; by default the Vite
@@ -148,8 +161,10 @@ pub struct Resolved {
     pub include: Vec<String>,
     /// Exclude globs.
     pub exclude: Vec<String>,
-    /// `(glob, Cache-Control)` in the order given.
-    pub cache_control: Vec<(String, String)>,
+    /// Header rules: `headers` in order, then the `cacheControl` shorthand.
+    pub headers: Vec<crate::headers::HeaderRule>,
+    /// Write again the objects whose stored headers are unknown.
+    pub repair_headers: bool,
     /// Known content-hashed paths, if any.
     pub hashed_files: Option<Vec<String>>,
     /// Retries per request.
@@ -213,22 +228,24 @@ impl DeployOptions {
             .cache_control
             .into_iter()
             .map(|(glob, value)| match value {
-                // A line break would end the header: refused before any request.
-                serde_json::Value::String(value) if value.chars().any(char::is_control) => {
-                    Err(Error::InvalidOption {
+                serde_json::Value::String(value) => match crate::headers::check_value(&value) {
+                    Ok(()) => Ok((glob, value)),
+                    Err(reason) => Err(Error::InvalidOption {
                         name: "cacheControl".into(),
-                        reason: format!(
-                            "the value for '{glob}' contains a line break or another control character — a header value is one line"
-                        ),
-                    })
-                }
-                serde_json::Value::String(value) => Ok((glob, value)),
+                        reason: format!("the value for '{glob}' {reason}"),
+                    }),
+                },
                 other => Err(Error::InvalidOption {
                     name: "cacheControl".into(),
                     reason: format!("the value for '{glob}' must be a string, not {other}"),
                 }),
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<(String, String)>>>()?;
+        let mut headers = match &self.headers {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(value) => crate::headers::parse_rules(value)?,
+        };
+        headers.extend(crate::headers::shorthand(&cache_control));
 
         let lease = crate::lease::Settings {
             wait: match self.lease_wait.as_deref().map(str::trim) {
@@ -254,7 +271,8 @@ impl DeployOptions {
             concurrency,
             include: self.include,
             exclude: self.exclude,
-            cache_control,
+            headers,
+            repair_headers: self.repair_headers,
             hashed_files: self.hashed_files,
             retries,
             timeout: self.timeout.filter(|t| !t.trim().is_empty()),
@@ -503,6 +521,42 @@ mod tests {
         let error = o.resolve(no_env).unwrap_err().to_string();
         assert!(
             error.contains("'**/*.html'") && error.contains("line break"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn header_rules_come_before_the_cache_control_shorthand() {
+        let parsed: DeployOptions = serde_json::from_value(serde_json::json!({
+            "dir": "d",
+            "storage": "memory://",
+            "cacheControl": { "**/*.html": "public, max-age=60" },
+            "headers": [{ "match": "**", "cacheControl": "private", "contentLanguage": "en" }],
+            "repairHeaders": true,
+        }))
+        .unwrap();
+        let resolved = parsed.resolve(no_env).unwrap();
+        let origins: Vec<_> = resolved.headers.iter().map(|r| r.origin).collect();
+        assert_eq!(
+            origins,
+            [
+                crate::headers::Origin::Headers(0),
+                crate::headers::Origin::CacheControl
+            ]
+        );
+        assert!(resolved.repair_headers);
+        let bad: DeployOptions = serde_json::from_value(serde_json::json!({
+            "dir": "d",
+            "storage": "memory://",
+            "headers": [{ "match": "**", "cacheControl": "x" }, { "match": "*.pdf", "contentDisposition": 1 }],
+        }))
+        .unwrap();
+        let error = bad.resolve(no_env).unwrap_err();
+        assert_eq!(error.code(), "INVALID_OPTION");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid option `headers[1].contentDisposition`: must be a string"),
             "{error}"
         );
     }

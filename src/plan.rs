@@ -55,6 +55,12 @@ pub enum Reason {
     SameSize,
     /// Same MD5.
     SameContent,
+    /// Same content, but the ledger records other headers than the rules
+    /// give now: written again with the rules' headers.
+    HeadersChanged,
+    /// Same content, headers the ledger does not know, and `repairHeaders`
+    /// asks to write them.
+    HeadersUnknown,
     /// In the store, not in the build.
     Orphan,
     /// In the store, not in the build, and kept.
@@ -112,6 +118,10 @@ impl fmt::Display for Reason {
             Reason::ContentDiffers => f.write_str("content differs (same size, md5 differs)"),
             Reason::SameSize => f.write_str("unchanged (hashed name, same size)"),
             Reason::SameContent => f.write_str("unchanged (same md5)"),
+            Reason::HeadersChanged => f.write_str("headers changed"),
+            Reason::HeadersUnknown => {
+                f.write_str("headers changed (not recorded before; repairHeaders)")
+            }
             Reason::Orphan => f.write_str("orphan"),
             Reason::OrphanKept(KeptBecause::DeleteOff) => {
                 f.write_str("orphan, kept: delete is off")
@@ -302,6 +312,12 @@ pub fn plan(
         local: None,
     }));
 
+    sort_steps(&mut steps);
+    Plan { steps }
+}
+
+/// The plan's order: uploads by kind, then skips, then orphans, each by key.
+fn sort_steps(steps: &mut [Step]) {
     let order = |step: &Step| match step.action {
         Action::Upload => (0, step.kind),
         Action::Unchanged => (1, None),
@@ -313,7 +329,53 @@ pub fn plan(
             .cmp(&order(b))
             .then_with(|| a.relative.cmp(&b.relative))
     });
-    Plan { steps }
+}
+
+/// Makes uploads of the unchanged files stored with other headers than the
+/// rules give: those whose recorded fingerprint differs (`headers changed`),
+/// and with `repair_unknown` those with none recorded. Their content is the
+/// same, so they go up in their usual stage, and a `no-cache` page is never
+/// rewritten before a hashed asset it references.
+///
+/// `wanted` gives the fingerprint of a local file (by its index in the
+/// scan) under the rules, `None` on a store that keeps no headers: there is
+/// nothing to repair there. `recorded` gives what the ledger knows of a key.
+///
+/// Returns how many unchanged files were left alone because their headers
+/// are unknown (none with `repair_unknown`).
+pub fn repair_headers<'a>(
+    plan: &mut Plan,
+    wanted: impl Fn(usize) -> Option<&'a str>,
+    recorded: impl Fn(&str) -> Option<&'a str>,
+    repair_unknown: bool,
+) -> usize {
+    let mut changed = false;
+    let mut unknown = 0;
+    for step in plan
+        .steps
+        .iter_mut()
+        .filter(|s| s.action == Action::Unchanged)
+    {
+        let Some(wanted) = step.local.and_then(&wanted) else {
+            continue;
+        };
+        let reason = match recorded(&step.relative) {
+            Some(stored) if stored == wanted => continue,
+            Some(_) => Reason::HeadersChanged,
+            None if repair_unknown => Reason::HeadersUnknown,
+            None => {
+                unknown += 1;
+                continue;
+            }
+        };
+        step.action = Action::Upload;
+        step.reason = reason;
+        changed = true;
+    }
+    if changed {
+        sort_steps(&mut plan.steps);
+    }
+    unknown
 }
 
 #[cfg(test)]
@@ -513,6 +575,85 @@ mod tests {
                 row("assets/old-Bq81kLxy.js", Action::Delete, "orphan"),
             ]
         );
+    }
+
+    #[test]
+    fn files_stored_with_other_headers_are_written_again_in_their_stage() {
+        let files = [
+            local("index.html", "<html>"),
+            local("robots.txt", "ok"),
+            local("assets/a-3fA9c1xZ.js", "js"),
+            local("assets/b-Bq81kLxy.js", "js"),
+            local("assets/new-DiwrgTda.js", "new"),
+        ];
+        let store = [
+            remote("index.html", "<html>"),
+            remote("robots.txt", "ok"),
+            remote("assets/a-3fA9c1xZ.js", "js"),
+            remote("assets/b-Bq81kLxy.js", "js"),
+        ];
+        let wanted = ["page", "other", "immutable", "immutable", "immutable"];
+        // robots.txt was written with other rules, the hashed a.js with a
+        // wrong immutable, b.js before the ledger recorded headers.
+        let recorded = HashMap::from([
+            ("index.html", "page"),
+            ("robots.txt", "old-other"),
+            ("assets/a-3fA9c1xZ.js", "wrong"),
+        ]);
+        let planned = || plan(&files, &store, &HashMap::new(), true);
+        let by_ledger = |key: &str| recorded.get(key).copied();
+
+        let mut repaired = planned();
+        let unknown = repair_headers(&mut repaired, |i| Some(wanted[i]), by_ledger, false);
+        assert_eq!(unknown, 1, "b.js, left alone");
+        assert_eq!(
+            summary(&repaired),
+            [
+                row("assets/a-3fA9c1xZ.js", Action::Upload, "headers changed"),
+                row("assets/new-DiwrgTda.js", Action::Upload, "new"),
+                row("robots.txt", Action::Upload, "headers changed"),
+                row(
+                    "assets/b-Bq81kLxy.js",
+                    Action::Unchanged,
+                    "unchanged (hashed name, same size)"
+                ),
+                row("index.html", Action::Unchanged, "unchanged (same md5)"),
+            ]
+        );
+
+        let mut all = planned();
+        assert_eq!(
+            repair_headers(&mut all, |i| Some(wanted[i]), by_ledger, true),
+            0
+        );
+        let b = all
+            .steps
+            .iter()
+            .find(|s| s.relative == "assets/b-Bq81kLxy.js")
+            .unwrap();
+        assert_eq!(
+            (b.action, b.reason),
+            (Action::Upload, Reason::HeadersUnknown)
+        );
+
+        // Same rules: nothing to write. No headers kept (file://): nothing either.
+        let same = HashMap::from([
+            ("index.html", "page"),
+            ("robots.txt", "other"),
+            ("assets/a-3fA9c1xZ.js", "immutable"),
+            ("assets/b-Bq81kLxy.js", "immutable"),
+        ]);
+        let mut unchanged = planned();
+        repair_headers(
+            &mut unchanged,
+            |i| Some(wanted[i]),
+            |k| same.get(k).copied(),
+            true,
+        );
+        assert_eq!(unchanged, planned());
+        let mut local_store = planned();
+        repair_headers(&mut local_store, |_| None, by_ledger, true);
+        assert_eq!(local_store, planned());
     }
 
     #[test]

@@ -33,8 +33,10 @@ pub struct Summary {
     pub remote: usize,
     /// Files not in the store.
     pub new: Tally,
-    /// Files whose size or content differs.
+    /// Files whose size or content differs, or whose headers do.
     pub changed: Tally,
+    /// Of `changed`: files written again only for their headers.
+    pub headers_changed: Tally,
     /// Files already up to date.
     pub unchanged: Tally,
     /// Remote objects the build no longer has.
@@ -123,6 +125,10 @@ impl Report {
         for step in &plan.steps {
             match (step.action, step.reason) {
                 (Action::Upload, Reason::New) => summary.new.add(step.size),
+                (Action::Upload, Reason::HeadersChanged | Reason::HeadersUnknown) => {
+                    summary.changed.add(step.size);
+                    summary.headers_changed.add(step.size);
+                }
                 (Action::Upload, _) => summary.changed.add(step.size),
                 (Action::Unchanged, _) => summary.unchanged.add(step.size),
                 (Action::Delete | Action::KeepOrphan, _) => summary.orphans.add(step.size),

@@ -285,6 +285,7 @@ mod tests {
             kind: FileKind::Hashed,
             e_tag: None,
             cache_control: None,
+            headers: None,
         };
         Release {
             id: id.into(),

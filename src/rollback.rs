@@ -310,6 +310,21 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     let mut again = release.clone();
     again.id = ledger::release_id(now);
     again.time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // The headers each key is now stored with: what put_back wrote for the
+    // restored files, what the ledger knew for the assets left in place. A
+    // deploy then finds by the fingerprints what a rule gave the release
+    // that a rollback does not restore (contentDisposition, metadata…).
+    let known = crate::headers::recorded(Some(&ledger));
+    let keeps_headers = target.backend.keeps_headers();
+    for (key, entry) in again.files.iter_mut() {
+        entry.headers = if !keeps_headers {
+            None
+        } else if entry.kind == FileKind::Hashed {
+            known.get(key.as_str()).copied().flatten().map(String::from)
+        } else {
+            Some(restored_headers(key, entry).fingerprint())
+        };
+    }
     let id = again.id.clone();
     // A rollback drops no release: the one it leaves stays one to return to.
     let keep = ledger.distinct_count().max(crate::retention::DEFAULT_KEEP);
@@ -342,6 +357,12 @@ fn restore_stages(release: &Release) -> Vec<Vec<(&String, &ledger::Entry)>> {
     stages
 }
 
+/// The headers a rollback writes a file with: its recorded `Cache-Control`
+/// rule, the table's `Content-Type`.
+fn restored_headers(key: &str, entry: &ledger::Entry) -> ObjectHeaders {
+    ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref())
+}
+
 async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<()> {
     let md5 = entry.md5.as_deref().unwrap_or_default();
     let error = |message: String| Error::Rollback {
@@ -362,8 +383,7 @@ async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<(
         .bytes()
         .await
         .map_err(|e| error(describe(&e)))?;
-    let headers = ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref());
-    let attributes = headers.attributes(target.backend.keeps_headers());
+    let attributes = restored_headers(key, entry).attributes(target.backend.keeps_headers());
     let destination = target.key(key).map_err(|e| error(e.to_string()))?;
     let options = PutOptions {
         attributes,
@@ -396,6 +416,7 @@ mod tests {
                         kind: FileKind::Hashed,
                         e_tag: None,
                         cache_control: None,
+                        headers: None,
                     };
                     (key.to_string(), entry)
                 })
@@ -503,6 +524,7 @@ mod tests {
                 kind,
                 e_tag: None,
                 cache_control: None,
+                headers: None,
             };
             release.files.insert(key.into(), entry);
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use vite_deploy::headers::CacheRules;
+use vite_deploy::headers::HeaderRules;
 use vite_deploy::local::Filter;
 use vite_deploy::options::is_credential_key;
 use vite_deploy::store::{open, Network};
@@ -100,7 +100,7 @@ proptest! {
             }
         };
         let _ = Filter::new(&resolved.include, &resolved.exclude);
-        let _ = CacheRules::new(&resolved.cache_control);
+        let _ = HeaderRules::new(&resolved.headers);
         let network = Network { retries: resolved.retries, timeout: resolved.timeout.clone() };
         if let Err(error) = open(&resolved.storage, &resolved.storage_options, &network) {
             prop_assert!(!error.to_string().contains(SECRET), "{}", error);

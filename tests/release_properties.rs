@@ -162,6 +162,7 @@ impl Model {
                         kind: f.kind,
                         e_tag: None,
                         cache_control: None,
+                        headers: None,
                     };
                     (f.relative.clone(), entry)
                 })

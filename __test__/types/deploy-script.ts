@@ -13,13 +13,19 @@ async function main(): Promise<void> {
     include: ['**'],
     exclude: ['**/*.map'],
     cacheControl: { '*.html': 'public, max-age=60' },
+    headers: [
+      { match: 'downloads/**', contentDisposition: 'attachment', metadata: { team: 'docs' } },
+      { match: 'data/*.json.gz', contentType: 'application/json', contentEncoding: 'gzip', contentLanguage: 'en' },
+    ],
+    repairHeaders: true,
     onProgress: (event: ProgressEvent) => {
       if (event.type === 'uploaded') uploaded += event.size
     },
   })
   const newFiles: number = report.summary.new.count
+  const forHeaders: number = report.summary.headersChanged.count
   const reasons: string[] = report.files.filter((f) => f.action === 'upload').map((f) => `${f.path}: ${f.reason}`)
-  console.log(newFiles, reasons, uploaded, report.durationMs)
+  console.log(newFiles, forHeaders, reasons, uploaded, report.durationMs)
   try {
     await deploy()
   } catch (error) {
@@ -57,4 +63,11 @@ export async function cdnAndCheck(): Promise<void> {
   const problems: string[] = report.check?.problems.map((p) => `${p.path}: ${p.problem}`) ?? []
   console.log(id, problems)
   await deploy({ storage: 's3://my-bucket/app', cdn: { cloudflare: { zoneId: 'z', url: 'https://www.example.com/' } } })
+}
+
+export async function headerRuleTypos(): Promise<void> {
+  // @ts-expect-error a rule without `match` is a type error
+  await deploy({ dir: 'dist', headers: [{ cacheControl: 'no-cache' }] })
+  // @ts-expect-error a misspelt rule field is a type error
+  await deploy({ dir: 'dist', headers: [{ match: '*.pdf', cachecontrol: 'no-cache' }] })
 }
