@@ -15,16 +15,16 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { childEnv, run, startCdn } from './helpers/apps.mjs'
+import { startCdn } from './helpers/apps.mjs'
 import { launchBrowser, openPage, skipBrowser as skip } from './helpers/browser.mjs'
+import { childEnv, CLI, run } from './helpers/child.mjs'
 import { frameworkCopy, writeFiles } from './helpers/frameworks.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 const BUCKET = 'frameworks'
 const IMMUTABLE = 'public, max-age=31536000, immutable'
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 
 const SVELTEKIT = {
   'vite.config.js': `import { sveltekit } from '@sveltejs/kit/vite'

@@ -5,7 +5,6 @@
 // report, thrown errors, progress events, releases and rollback results, the
 // plugin's log, and the ledger object in the store.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { cpSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
@@ -14,11 +13,11 @@ import { AwsClient } from 'aws4fetch'
 import { build, createLogger } from 'vite'
 
 import viteDeploy, { deploy, releases, rollback } from '../index.mjs'
+import { CLI, run } from './helpers/child.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { freePort, ROOT, startMoto } from './helpers/servers.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 
 // One marker per source, so a failure names where the leak came from.
 const MARK = {
@@ -51,16 +50,9 @@ function cliEnv(extra = {}) {
   return { ...env, ...extra }
 }
 
-function runCli(args, { env, cwd } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr, all: `${stdout}\n${stderr}` }))
-  })
+async function runCli(args, { env, cwd } = {}) {
+  const { code, stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env) })
+  return { code, stdout, stderr, all: `${stdout}\n${stderr}` }
 }
 
 /** `-o key=value` for each option. */
