@@ -56,8 +56,8 @@ in vite.config, then from the environment, then from Vite's env files for
   CI                       when true, progress is plain lines instead of a bar
 
 Releases (recorded in .vite-deploy/ledger.json under the prefix):
-  vite-deploy releases [--storage URL] [-o key=value] [--mode MODE] [--json]
-  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--mode MODE] [--json]
+  vite-deploy releases [--storage URL] [-o key=value] [--retries N] [--timeout DURATION] [--mode MODE] [--json]
+  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--retries N] [--timeout DURATION] [--mode MODE] [--json]
 
 Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed (or
 the CDN invalidation or --check failed after it: the deploy is live), 2 bad
@@ -607,6 +607,9 @@ async function ledgerCommand(name, argv, say) {
   const options = {
     storage: flags.storage ?? fromConfig.storage,
     storageOptions,
+    // The same network settings as the deploy: flag, then the plugin's option.
+    retries: flags.retries ?? fromConfig.retries,
+    timeout: flags.timeout ?? fromConfig.timeout,
   }
   if (name === 'releases') {
     const list = await releasesWithEnv(options, deployEnv.fromFiles)
