@@ -6,7 +6,7 @@
 // Headless Chromium (helpers/browser.mjs); a static server on 127.0.0.1
 // serves the deployed folder.
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { extname, join, normalize } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -15,7 +15,7 @@ import { build } from 'vite'
 import viteDeploy from '../index.mjs'
 import { launchBrowser, openPage, skipBrowser as skip } from './helpers/browser.mjs'
 import { tempDir } from './helpers/build.mjs'
-import { ROOT } from './helpers/servers.mjs'
+import { exampleApp } from './helpers/vite.mjs'
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' }
 
@@ -55,8 +55,7 @@ describe('an open tab across a deploy', { skip }, () => {
     ['with delete: true, the old lazy chunk is gone', true, false],
   ]) {
     it(name, async () => {
-      const root = join(tempDir('browser-app'), 'app')
-      cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+      const root = exampleApp('browser-app')
       const out = join(tempDir('browser-site'), 'site')
       await buildAndDeploy(root, out, deleteOption)
       const site = await serve(out)
