@@ -59,6 +59,25 @@ export declare function releases(options: object, env?: Record<string, string>):
 export declare function rollback(options: object, env?: Record<string, string>): Promise<string>
 
 /**
+ * [`StorageKeys`] of a storage URL; an unknown scheme takes any option
+ * (the engine refuses it with its own message).
+ */
+export declare function storageKeys(url: string): StorageKeys
+
+/**
+ * How a storage URL's backend names its option keys, from the backends
+ * table: the CLI leaves out a config's options of another backend with it.
+ */
+export interface StorageKeys {
+  /** Whether the backend takes options at all (`file://` and `memory://` do not). */
+  takesOptions: boolean
+  /** The prefix of its own keys (`aws_`), if it has one. */
+  prefix?: string
+  /** The prefixes of every backend's keys. */
+  prefixes: Array<string>
+}
+
+/**
  * The `Content-Type` and `Cache-Control` the deploy stores for each file
  * (`null` Content-Type: the store's default), under the `cacheControl`
  * option; the check through the public URL compares the CDN's answers with

@@ -24,7 +24,7 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl } = engine
+const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl, storageKeys } = engine
 const { loadDeployEnv } = require('../env.js')
 const { unknownOptionError, PLUGIN_KEYS } = require('../setup.js')
 const { hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
@@ -300,13 +300,6 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   }
 }
 
-/** The key prefix of a storage URL's backend: `aws_` for s3://, `null` for stores that take no options. */
-function optionPrefix(storage) {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(storage)?.[1].toLowerCase()
-  if (scheme === 'file' || scheme === 'memory') return null
-  return { s3: 'aws_', s3a: 'aws_', gs: 'google_', az: 'azure_', azure: 'azure_', abfs: 'azure_', abfss: 'azure_', adl: 'azure_' }[scheme]
-}
-
 /**
  * The config's storageOptions that apply to --storage: with `--storage az://…`
  * the config's `aws_*` keys are for its own S3 storage, so they are left out
@@ -317,8 +310,12 @@ function optionsForStorage(options = {}, flagStorage) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return { kept: options, dropped: [] }
   const all = Object.keys(options)
   if (flagStorage === undefined) return { kept: options, dropped: [] }
-  const prefix = optionPrefix(flagStorage)
-  const foreign = (key) => prefix === null || (/^(aws|google|azure)_/i.test(key) && prefix !== undefined && !key.toLowerCase().startsWith(prefix))
+  // The engine's backends table says which keys are whose.
+  const { takesOptions, prefix, prefixes } = storageKeys(flagStorage)
+  const foreign = (key) => {
+    const lower = key.toLowerCase()
+    return !takesOptions || (prefix != null && prefixes.some((p) => lower.startsWith(p)) && !lower.startsWith(prefix))
+  }
   const dropped = all.filter(foreign)
   return { kept: Object.fromEntries(all.filter((key) => !foreign(key)).map((key) => [key, options[key]])), dropped }
 }
