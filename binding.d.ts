@@ -59,6 +59,25 @@ export declare function releases(options: object, env?: Record<string, string>):
 export declare function rollback(options: object, env?: Record<string, string>): Promise<string>
 
 /**
+ * [`StorageKeys`] of a storage URL; an unknown scheme takes any option
+ * (the engine refuses it with its own message).
+ */
+export declare function storageKeys(url: string): StorageKeys
+
+/**
+ * How a storage URL's backend names its option keys, from the backends
+ * table: the CLI leaves out a config's options of another backend with it.
+ */
+export interface StorageKeys {
+  /** Whether the backend takes options at all (`file://` and `memory://` do not). */
+  takesOptions: boolean
+  /** The prefix of its own keys (`aws_`), if it has one. */
+  prefix?: string
+  /** The prefixes of every backend's keys. */
+  prefixes: Array<string>
+}
+
+/**
  * The headers the deploy stores for each file under the `cacheControl` and
  * `headers` options; the check through the public URL compares the CDN's
  * answers with these, so both come from headers.rs.

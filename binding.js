@@ -843,4 +843,5 @@ module.exports.readMemoryStore = nativeBinding.readMemoryStore
 module.exports.redactUrl = nativeBinding.redactUrl
 module.exports.releases = nativeBinding.releases
 module.exports.rollback = nativeBinding.rollback
+module.exports.storageKeys = nativeBinding.storageKeys
 module.exports.storedHeaders = nativeBinding.storedHeaders

@@ -2,7 +2,7 @@
 
 // The native binding, or one error naming the platform package to install (native.js).
 const binding = require('./native.js').loadBinding()
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, redactUrl } = binding
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, redactUrl, storageKeys } = binding
 const { resolveCdn, invalidate, describeInvalidation } = require('./cdn.js')
 const { resolveCheck, checkSite, checkFailureMessage } = require('./check.js')
 
@@ -205,4 +205,5 @@ async function rollbackWithEnv(options = {}, env) {
 
 // redactUrl: a storage URL with its userinfo and query hidden, as the engine
 // shows URLs; the CLI and the plugin print the URLs they log through it.
-module.exports = { deploy, deployWithEnv, checkSetup, releases, releasesWithEnv, rollback, rollbackWithEnv, DeployError, redactUrl }
+// storageKeys: how the URL's backend names its option keys (the backends table).
+module.exports = { deploy, deployWithEnv, checkSetup, releases, releasesWithEnv, rollback, rollbackWithEnv, DeployError, redactUrl, storageKeys }

@@ -451,6 +451,17 @@ export interface LedgerOptions {
   storage?: string
   /** object_store keys, as for {@link deploy}. */
   storageOptions?: Record<string, string>
+  /**
+   * Retries of a failed request (5xx, reset connection, timeout), as for
+   * {@link deploy} (0–100).
+   * @default 10
+   */
+  retries?: number
+  /**
+   * Time limit of one request, such as `'30s'` or `'2m'`, as for {@link deploy}.
+   * @default '30s'
+   */
+  timeout?: string
 }
 
 /** Options of {@link rollback}. */

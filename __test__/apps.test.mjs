@@ -17,18 +17,17 @@
 // a wasm module (manifest). Each copies `public/` files whose names look
 // hashed (og-image-1200x630.png), which must be stored no-cache.
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
 
 import { rollback } from '../index.mjs'
 import { appCopy, startBackend, startCdn, viteBuild } from './helpers/apps.mjs'
+import { launchBrowser, openPage, skipBrowser as skip } from './helpers/browser.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const BUCKET = 'corpus'
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
@@ -225,30 +224,6 @@ export default function Home() {
   },
 }
 
-const skip = !existsSync(CHROMIUM) && !process.env.VITE_DEPLOY_REQUIRE_BROWSER && `no Chromium at ${CHROMIUM}`
-
-/** A page that records every failed request, error answer, console error and response. */
-async function openPage(browser) {
-  const context = await browser.newContext()
-  // Nothing leaves the machine.
-  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()))
-  const page = await context.newPage()
-  const problems = []
-  const responses = []
-  page.on('requestfailed', (request) => {
-    // Chromium fetches the favicon on its own and cancels it when the page navigates.
-    if (request.failure()?.errorText === 'net::ERR_ABORTED' && request.url().endsWith('/favicon.svg')) return
-    problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`)
-  })
-  page.on('response', (response) => {
-    responses.push(response)
-    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
-  })
-  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`) })
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  return { page, problems, responses, close: () => context.close() }
-}
-
 async function pageText(page) {
   return (await page.waitForSelector('#page')).textContent()
 }
@@ -287,10 +262,7 @@ describe('a corpus of real apps, published to moto and used in Chromium', { skip
   before(async () => {
     moto = await startMoto()
     await createBucket(moto.endpoint, BUCKET)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => {
     for (const stop of stops) await stop()

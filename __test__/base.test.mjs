@@ -3,36 +3,25 @@
 // a backend serves the HTML. Real builds of the example app; the routers
 // themselves run in Chromium in apps.test.mjs.
 import assert from 'node:assert/strict'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { build, createLogger } from 'vite'
+import { build } from 'vite'
 
 import viteDeploy from '../index.mjs'
 import { routerWarning } from '../base.js'
 import { readTree, tempDir } from './helpers/build.mjs'
-import { ROOT } from './helpers/servers.mjs'
+import { exampleApp, recordingLogger } from './helpers/vite.mjs'
 
-function exampleApp() {
-  const root = join(tempDir('base-app'), 'app')
-  cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+function routerApp() {
+  const root = exampleApp('base-app')
   // What a router is given, kept in the bundle so the test can read it.
   writeFileSync(join(root, 'src', 'main.js'), `${readFileSync(join(root, 'src', 'main.js'), 'utf8')}\nwindow.appBase = import.meta.env.BASE_URL\n`)
   return root
 }
 
-function recordingLogger() {
-  const lines = []
-  const logger = createLogger('info', { allowClearScreen: false })
-  for (const level of ['info', 'warn', 'warnOnce', 'error']) {
-    logger[level] = (message) => { lines.push({ level: level === 'warnOnce' ? 'warn' : level, message }) }
-  }
-  logger.hasWarned = false
-  return { logger, warnings: () => lines.filter((l) => l.level === 'warn').map((l) => l.message) }
-}
-
 /** Builds and publishes to a folder; returns the stored files, the warnings and the entry chunk's text. */
-async function buildApp({ plugin, top = {}, plugins = [], env = {}, root = exampleApp() }) {
+async function buildApp({ plugin, top = {}, plugins = [], env = {}, root = routerApp() }) {
   const out = join(tempDir('base-out'), 'site')
   const log = recordingLogger()
   const saved = {}
@@ -117,7 +106,7 @@ describe('a full-URL base that would reach a router', () => {
   const fakeRouter = 'export const createRouter = (o) => o\nexport const createWebHistory = (base) => ({ base })\n'
 
   function appWithRouter() {
-    const root = exampleApp()
+    const root = routerApp()
     writeFileSync(join(root, 'src', 'router.js'), router)
     writeFileSync(join(root, 'src', 'fake-router.js'), fakeRouter)
     writeFileSync(join(root, 'src', 'main.js'), `${readFileSync(join(root, 'src', 'main.js'), 'utf8')}\nimport { router } from './router.js'\nwindow.router = router\n`)

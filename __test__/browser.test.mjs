@@ -3,22 +3,20 @@
 // default retention the old chunk still loads; with deletion right away the
 // tab gets "Failed to fetch dynamically imported module".
 //
-// Headless Chromium from Debian (/usr/bin/chromium; `npm test` installs it)
-// driven by playwright-core; a static server on 127.0.0.1 serves the
-// deployed folder.
+// Headless Chromium (helpers/browser.mjs); a static server on 127.0.0.1
+// serves the deployed folder.
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { extname, join, normalize } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
 import { build } from 'vite'
 
 import viteDeploy from '../index.mjs'
+import { launchBrowser, openPage, skipBrowser as skip } from './helpers/browser.mjs'
 import { tempDir } from './helpers/build.mjs'
-import { ROOT } from './helpers/servers.mjs'
+import { exampleApp } from './helpers/vite.mjs'
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' }
 
 /** Serves `folder` on 127.0.0.1, never from cache. */
@@ -45,16 +43,10 @@ async function buildAndDeploy(root, out, deleteOption) {
   })
 }
 
-// `npm test` sets VITE_DEPLOY_REQUIRE_BROWSER, so a missing browser fails there instead of skipping.
-const skip = !existsSync(CHROMIUM) && !process.env.VITE_DEPLOY_REQUIRE_BROWSER && `no Chromium at ${CHROMIUM}`
-
 describe('an open tab across a deploy', { skip }, () => {
   let browser
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => { await browser?.close() })
 
@@ -63,14 +55,11 @@ describe('an open tab across a deploy', { skip }, () => {
     ['with delete: true, the old lazy chunk is gone', true, false],
   ]) {
     it(name, async () => {
-      const root = join(tempDir('browser-app'), 'app')
-      cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+      const root = exampleApp('browser-app')
       const out = join(tempDir('browser-site'), 'site')
       await buildAndDeploy(root, out, deleteOption)
       const site = await serve(out)
-      const page = await browser.newPage()
-      const errors = []
-      page.on('pageerror', (error) => errors.push(error.message))
+      const { page, problems, close } = await openPage(browser)
       try {
         await page.goto(site.url)
         await page.waitForSelector('#more')
@@ -83,13 +72,14 @@ describe('an open tab across a deploy', { skip }, () => {
         await page.click('#more')
         if (survives) {
           await page.waitForSelector('text=This chunk was loaded lazily from the CDN.', { timeout: 10_000 })
-          assert.deepEqual(errors, [])
+          assert.deepEqual(problems, [])
         } else {
           await page.waitForEvent('pageerror', { timeout: 10_000 }).catch(() => {})
-          assert.match(errors.join('\n'), /Failed to fetch dynamically imported module/)
+          assert.match(problems.join('\n'), /page error: Failed to fetch dynamically imported module/)
+          assert.match(problems.join('\n'), /^404 .*\/assets\/details-/m, 'the old chunk is gone from the store')
         }
       } finally {
-        await page.close()
+        await close()
         await site.stop()
       }
     })

@@ -5,19 +5,18 @@
 // through a symlink, and a deploy never removes the live site's pages by
 // accident. Through the CLI and deploy(), against file://, memory:// and moto.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
 
 import { deploy, DeployError } from '../index.mjs'
+import { runCli } from './helpers/child.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 let unique = 0
 const memory = () => `memory:///build-folder-${process.pid}-${unique++}`
 const fileStore = (name) => join(tempDir(`${name}-store`), 'site')
@@ -26,20 +25,6 @@ async function rejection(promise) {
   const error = await promise.then(() => null, (e) => e)
   assert.ok(error instanceof DeployError, `expected a DeployError, got ${error}`)
   return error
-}
-
-function runCli(args, { cwd, env = {} }) {
-  const clean = { ...process.env }
-  for (const key of ['VITE_DEPLOY_STORAGE', 'VITE_DEPLOY_DELETE', 'VITE_BASE_URL', 'VITE_DEPLOY', 'CI', 'DEBUG']) delete clean[key]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
 }
 
 /** A Vite project as `npm create vite` leaves it, with a secret and a repository. */

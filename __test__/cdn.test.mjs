@@ -2,7 +2,7 @@
 // (the same port as its S3), Cloudflare's request shape against a server of
 // this test's own on 127.0.0.1 (the real Cloudflare API is not reachable here).
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
 
 import { deploy, DeployError } from '../index.mjs'
+import { CLI, run } from './helpers/child.mjs'
 import { buildFiles, entryChunk, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
@@ -17,7 +18,6 @@ import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
 const require = (await import('node:module')).createRequire(import.meta.url)
 const { signV4, invalidationPaths } = require('../cdn.js')
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 const PYTHON = join(ROOT, '.venv', 'bin', 'python')
 // Distinctive values, so a test can tell that neither reaches any output.
 const SECRET = 'Sekr3tAccessKeyValue0123'
@@ -53,12 +53,7 @@ print(json.dumps(out))`)
 }
 
 function runCli(args, env) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => { stdout += d })
-  child.stderr.on('data', (d) => { stderr += d })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } })
 }
 
 async function rejection(promise) {

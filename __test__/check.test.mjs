@@ -2,20 +2,20 @@
 // (a bucket policy lets anyone read) stand for the CDN; a server of this
 // test's own serves a body whose Content-Encoding lies.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { cpSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
-import { build, createLogger } from 'vite'
+import { build } from 'vite'
 
 import viteDeploy, { deploy, DeployError } from '../index.mjs'
+import { CLI, run } from './helpers/child.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { startMoto } from './helpers/servers.mjs'
+import { exampleApp, recordingLogger } from './helpers/vite.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })
 const VENDOR = 'assets/vendor-Bq81kLxy.js'
 
@@ -41,12 +41,7 @@ async function rejection(promise) {
 }
 
 function runCli(args) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => { stdout += d })
-  child.stderr.on('data', (d) => { stderr += d })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME } })
 }
 
 describe('check through the public URL (moto, anonymous reads)', () => {
@@ -187,11 +182,8 @@ describe('check: the Vite plugin', () => {
   after(() => server?.close())
 
   function appBuild(pluginOptions) {
-    const root = join(tempDir('check-plugin-app'), 'app')
-    cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
-    const lines = []
-    const logger = createLogger('info', { allowClearScreen: false })
-    for (const level of ['info', 'warn', 'warnOnce', 'error']) logger[level] = (message) => { lines.push({ level, message }) }
+    const root = exampleApp('check-plugin-app')
+    const { logger, lines } = recordingLogger()
     const url = `http://127.0.0.1:${server.address().port}/site/`
     const config = { root, configFile: false, logLevel: 'info', customLogger: logger, build: { manifest: true, assetsInlineLimit: 0 },
       plugins: [viteDeploy({ storage: `file://${store}`, base: '/site/', check: url, ...pluginOptions })] }

@@ -4,16 +4,16 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
 
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
-import { freePort, ROOT, startMoto, startProxy } from './helpers/servers.mjs'
+import { CLI, cliEnv, collect, runCli } from './helpers/child.mjs'
+import { startGate } from './helpers/gate.mjs'
+import { ROOT, startMoto, startProxy } from './helpers/servers.mjs'
 import { readMotoBucket } from './helpers/stores.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 const PACKAGE_VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0
 
@@ -24,26 +24,6 @@ function assertHasScript() {
 // Files in the fixture's first build, as the summary lines count them.
 const N = Object.keys(buildFiles(1)).length
 
-// Every run starts without the variables the CLI reads, so each test states
-// the ones it relies on (CI runs these tests with CI=true).
-function cliEnv(extra = {}) {
-  const env = { ...process.env }
-  for (const key of ['VITE_DEPLOY_STORAGE', 'VITE_DEPLOY_DELETE', 'VITE_BASE_URL', 'VITE_DEPLOY', 'CI', 'DEBUG']) delete env[key]
-  return { ...env, ...extra }
-}
-
-function collect(child) {
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (data) => { stdout += data })
-    child.stderr?.on('data', (data) => { stderr += data })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-/** Runs the CLI with pipes for stdout and stderr: { code, stdout, stderr }. */
 /**
  * `promise`, or a failure naming `what` if it has not settled in `ms`: a
  * regression that stops the CLI from reacting fails the test instead of
@@ -60,10 +40,6 @@ function within(child, promise, what, ms = 30_000) {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
 }
 
-function runCli(args, { cwd, env } = {}) {
-  return collect(spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
-}
-
 function shellQuote(value) {
   return `'${String(value).replace(/'/g, `'\\''`)}'`
 }
@@ -73,42 +49,6 @@ async function runCliInTerminal(args, { cwd, env } = {}) {
   const command = [process.execPath, CLI, ...args].map(shellQuote).join(' ')
   const { code, stdout } = await collect(spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
   return { code, output: stdout }
-}
-
-/**
- * A loopback proxy that holds every PUT until `open()`, so a test can act
- * while uploads are in flight without depending on timing. `firstPut`
- * resolves when the first PUT arrives.
- */
-async function startGateProxy(upstreamPort) {
-  let isOpen = false
-  let sawPut
-  const firstPut = new Promise((resolve) => { sawPut = resolve })
-  const held = []
-  const server = http.createServer((req, res) => {
-    const forward = () => {
-      const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode, answer.headers)
-        answer.pipe(res)
-      })
-      upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
-      req.pipe(upstream)
-    }
-    if (req.method === 'PUT' && !isOpen) {
-      sawPut()
-      held.push(forward)
-    } else {
-      forward()
-    }
-  })
-  const port = await freePort()
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    firstPut,
-    open: () => { isOpen = true; for (const forward of held.splice(0)) forward() },
-    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }),
-  }
 }
 
 /** A temporary project where `vite-deploy` and `vite` resolve to this package and its Vite. */
@@ -387,7 +327,7 @@ describe('cli: S3 (moto)', () => {
   })
 
   it('SIGINT cancels: uploads in flight finish, nothing else starts, exit 1 with CANCELLED', { timeout: 90_000 }, async () => {
-    const gate = await startGateProxy(moto.port)
+    const gate = await startGate(moto.port)
     try {
       writeBuild(join(cwd, 'dist'), v1)
       const child = spawn(process.execPath, [CLI, 'dist', '--storage', 's3://clibucket/cancelled', '--json', '--concurrency', '2',
@@ -395,7 +335,7 @@ describe('cli: S3 (moto)', () => {
       { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
       const finished = collect(child)
       const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
-      await within(child, gate.firstPut, 'the first upload')
+      await within(child, gate.held, 'the first upload')
       child.kill('SIGINT')
       await within(child, cancelling, '"cancelling" on stderr after SIGINT')
       gate.open()
@@ -414,7 +354,7 @@ describe('cli: S3 (moto)', () => {
   })
 
   it('SIGINT during a multipart upload leaves no dangling parts', { timeout: 90_000 }, async () => {
-    const gate = await startGateProxy(moto.port)
+    const gate = await startGate(moto.port)
     try {
       const big = Buffer.alloc(9 * 1024 * 1024 + 7, 7)
       writeBuild(join(cwd, 'dist'), { 'index.html': '<html></html>', 'assets/movie-Zz9Yy8Xx.mp4': big })
@@ -423,7 +363,7 @@ describe('cli: S3 (moto)', () => {
       { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
       const finished = collect(child)
       const cancelling = new Promise((resolve) => child.stderr.on('data', (data) => { if (String(data).includes('cancelling')) resolve() }))
-      await within(child, gate.firstPut, 'the first part of the multipart upload')
+      await within(child, gate.held, 'the first part of the multipart upload')
       child.kill('SIGINT')
       await within(child, cancelling, '"cancelling" on stderr after SIGINT')
       gate.open()

@@ -14,12 +14,12 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
+import { CLI, collect } from './helpers/child.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket } from './helpers/moto.mjs'
 import { freePort, ROOT, startMoto, startProxy } from './helpers/servers.mjs'
 import { readMotoBucket } from './helpers/stores.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 const BUCKET = 'chainbucket'
 
 let moto
@@ -35,20 +35,11 @@ const OIDC_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnRlc3QifQ.c2lnbmF0dXJl
 const PLANTED = ['static-secret-1', 'static-secret-2', 'env-secret', 'process-secret', 'process-token', 'source-secret', 'sso-secret', 'sso-session', 'sso-access-token', 'ecs-secret', 'ecs-token', 'ecs-authorization', OIDC_TOKEN,
   'AKIDSTATICPROFILE', 'AKIDFROMENVIRONMENT', 'AKIDPROCESS', 'AKIDSOURCEPROFILE', 'AKIDSSOPORTAL', 'AKIDECSCONTAINER', 'AKIDPLANTEDKEYID', 'PLANTED']
 
-function run(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => {
-      const shown = PLANTED.find((secret) => (stdout + stderr).includes(secret))
-      if (shown) reject(new Error(`vite-deploy ${args.join(' ')} printed the planted credential ${shown}:\n${stderr}${stdout}`))
-      else resolve({ code, stdout, stderr })
-    })
-  })
+async function run(args, env) {
+  const result = await collect(spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+  const shown = PLANTED.find((secret) => (result.stdout + result.stderr).includes(secret))
+  if (shown) throw new Error(`vite-deploy ${args.join(' ')} printed the planted credential ${shown}:\n${result.stderr}${result.stdout}`)
+  return result
 }
 
 /**

@@ -11,23 +11,20 @@
 // React Router (SPA mode with prerendered pages), at versions that build on
 // Node 20; and Astro 7, built by the npm registry's Node 22 binary.
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
 
-import { childEnv, run, startCdn } from './helpers/apps.mjs'
+import { startCdn } from './helpers/apps.mjs'
+import { launchBrowser, openPage, skipBrowser as skip } from './helpers/browser.mjs'
+import { childEnv, CLI, run } from './helpers/child.mjs'
 import { frameworkCopy, writeFiles } from './helpers/frameworks.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const BUCKET = 'frameworks'
 const IMMUTABLE = 'public, max-age=31536000, immutable'
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
-
-const skip = !existsSync(CHROMIUM) && !process.env.VITE_DEPLOY_REQUIRE_BROWSER && `no Chromium at ${CHROMIUM}`
 
 const SVELTEKIT = {
   'vite.config.js': `import { sveltekit } from '@sveltejs/kit/vite'
@@ -239,30 +236,6 @@ async function build(app, root) {
   if (result.code !== 0) throw new Error(`build exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
 }
 
-/** A page that records every failed request, error answer, console error and response. */
-async function openPage(browser) {
-  const context = await browser.newContext()
-  // Nothing leaves the machine.
-  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()))
-  const page = await context.newPage()
-  const problems = []
-  const responses = []
-  page.on('requestfailed', (request) => {
-    // The browser cancelled it (a navigation or reload while SvelteKit's
-    // preloads were in flight): not an answer of the store. A missing asset
-    // shows as a 4xx response below, or as the page not rendering.
-    if (request.failure()?.errorText === 'net::ERR_ABORTED') return
-    problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`)
-  })
-  page.on('response', (response) => {
-    responses.push(response)
-    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
-  })
-  page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`) })
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  return { page, problems, responses, close: () => context.close() }
-}
-
 async function waitForText(page, text) {
   await page.waitForFunction((t) => document.querySelector('#page')?.textContent === t, text, { timeout: 15_000 })
 }
@@ -288,10 +261,7 @@ describe('meta-frameworks: built by the framework, published with the CLI to mot
   before(async () => {
     moto = await startMoto()
     await createBucket(moto.endpoint, BUCKET)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => {
     for (const stop of stops) await stop()

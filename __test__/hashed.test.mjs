@@ -3,7 +3,7 @@
 // (the plugin), or what the Vite manifest in the build lists (deploy() and
 // the CLI). A `public/og-image-1200x630.png` only looks hashed.
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { build } from 'vite'
@@ -12,8 +12,9 @@ import viteDeploy, { deploy } from '../index.mjs'
 import { hashedFilesFromBundle } from '../hashed.js'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { ROOT, startMoto } from './helpers/servers.mjs'
+import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { exampleApp } from './helpers/vite.mjs'
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const VITE_OUTPUT = { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', assetFileNames: 'assets/[name]-[hash].[ext]' }
@@ -52,8 +53,7 @@ describe('public/ files whose names look hashed', () => {
   after(async () => { await moto?.stop() })
 
   function app() {
-    const root = join(tempDir('hashed-app'), 'app')
-    cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+    const root = exampleApp('hashed-app')
     writeFileSync(join(root, 'public', 'og-image-1200x630.png'), 'og image, version 1')
     writeFileSync(join(root, 'public', 'hero-20240101.jpg'), 'hero image, version A')
     // Types the store would otherwise guess (binary/octet-stream on S3).

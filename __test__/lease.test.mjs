@@ -3,14 +3,13 @@
 // expired, or with breakLease / --break-lease), and what takes no lease (a
 // dry run, an unchanged build).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { it } from 'node:test'
 
 import { deploy, releases } from '../index.mjs'
+import { CLI, run } from './helpers/child.mjs'
 import { buildFiles, readTree, tempDir, writeBuild } from './helpers/build.mjs'
-import { ROOT } from './helpers/servers.mjs'
 import { BACKENDS } from './helpers/stores.mjs'
 
 const LEASE = '.vite-deploy/lease.json'
@@ -36,12 +35,7 @@ function foreignLease(path, seconds) {
 }
 
 function runCli(args) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => { stdout += d })
-  child.stderr.on('data', (d) => { stderr += d })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return run(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true' } })
 }
 
 it('two deploys at once on file://: the second waits for the lease, then deploys on top of the first', { timeout: 120_000 }, async () => {

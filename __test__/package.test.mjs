@@ -9,13 +9,13 @@
 // npm fetches Vite and its dependencies from the registry (from the cache
 // when it has them), so the install step gets a generous time limit.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
 
 import { readTree, tempDir } from './helpers/build.mjs'
+import { run, runOk as ok } from './helpers/child.mjs'
 import { ROOT, startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
@@ -28,7 +28,6 @@ const PLATFORM = BINARY?.slice(pkg.napi.binaryName.length + 1, -'.node'.length)
 const PLATFORM_PACKAGE = `${pkg.name}-${PLATFORM}`
 
 const INSTALL_TIMEOUT_MS = 300_000
-const STEP_TIMEOUT_MS = 90_000
 const BASE = 'https://cdn.example.com/app/'
 
 // What a user needs, and nothing else; bin/ may grow.
@@ -36,46 +35,6 @@ const PACKED_FILES = [
   'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'index.js', 'index.mjs', 'index.d.ts', 'index.d.mts',
   'deploy.js', 'native.js', 'format.js', 'vite.js', 'base.js', 'hashed.js', 'env.js', 'setup.js', 'cdn.js', 'check.js', 'frameworks.js', 'binding.js', 'binding.d.ts', 'scripts/install.js', 'bin/vite-deploy.js',
 ]
-
-/**
- * The environment of every child: none of the settings vite-deploy reads
- * (a developer's AWS_* must not reach moto or AWS), none of the npm
- * variables of an outer `npm test`, which would point npm at this repo, and
- * not the test runner's marker, which the app's own node processes must not see.
- */
-function childEnv() {
-  const env = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(AWS_|GOOGLE_|AZURE_|AZURITE_|VITE_|npm_package_|npm_lifecycle_)/.test(key)) continue
-    if (['npm_config_local_prefix', 'npm_config_prefix', 'INIT_CWD', 'DEBUG', 'CI', 'NODE_TEST_CONTEXT'].includes(key)) continue
-    env[key] = value
-  }
-  return env
-}
-
-/** Runs a command to completion: { code, stdout, stderr }; kills it past `timeout`. */
-function run(command, args, { cwd, timeout = STEP_TIMEOUT_MS } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? signal, stdout, stderr })
-    })
-  })
-}
-
-/** Like `run`, but fails the test with the command's output unless it exits 0. */
-async function ok(command, args, options) {
-  const result = await run(command, args, options)
-  assert.equal(result.code, 0, `${command} ${args.join(' ')} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
-  return result
-}
 
 async function createBucket(endpoint, bucket) {
   const aws = new AwsClient({ accessKeyId: 'test', secretAccessKey: 'test', region: 'us-east-1', service: 's3' })

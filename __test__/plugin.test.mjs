@@ -2,10 +2,10 @@
 // the builder `vite build` uses, watch and SSR builds, and a real S3 server.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { build, createBuilder, createLogger } from 'vite'
+import { build, createBuilder } from 'vite'
 
 import viteDeploy from '../index.mjs'
 import { readTree as readAllFiles, tempDir } from './helpers/build.mjs'
@@ -14,25 +14,8 @@ import { readTree as readAllFiles, tempDir } from './helpers/build.mjs'
 const readTree = (dir) => new Map([...readAllFiles(dir)].filter(([k]) => !k.startsWith('.vite-deploy/')))
 import { ROOT, startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
+import { exampleApp, recordingLogger } from './helpers/vite.mjs'
 import { AwsClient } from 'aws4fetch'
-
-/** A fresh copy of examples/basic (sources only) to build. */
-function exampleApp() {
-  const root = join(tempDir('plugin-app'), 'app')
-  cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
-  return root
-}
-
-/** A Vite logger that records what it prints, and prints nothing. */
-function recordingLogger() {
-  const lines = []
-  const logger = createLogger('info', { allowClearScreen: false })
-  for (const level of ['info', 'warn', 'warnOnce', 'error']) {
-    logger[level] = (message) => { lines.push({ level: level === 'warnOnce' ? 'warn' : level, message }) }
-  }
-  logger.hasWarned = false
-  return { logger, lines, text: () => lines.map((l) => `${l.level}: ${l.message}`).join('\n') }
-}
 
 function viteConfig(root, plugin, extra = {}) {
   const log = recordingLogger()

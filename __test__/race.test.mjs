@@ -9,52 +9,17 @@
 // - With the lease broken on both sides, the ledger's conditional write still
 //   lets only one commit its release.
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
 
 import { deploy, releases } from '../index.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
-import { freePort, startMoto } from './helpers/servers.mjs'
+import { startGate } from './helpers/gate.mjs'
+import { startMoto } from './helpers/servers.mjs'
 import { readMotoBucket, siteOnly } from './helpers/stores.mjs'
 
 const BUCKET = 'racebucket'
-
-/**
- * A loopback proxy that holds every PUT whose path matches `hold` until
- * `open()`; `held` resolves when the first such PUT arrives.
- */
-async function startGate(upstreamPort, hold) {
-  let isOpen = false
-  let sawHeld
-  const held = new Promise((resolve) => { sawHeld = resolve })
-  const waiting = []
-  const server = http.createServer((req, res) => {
-    const forward = () => {
-      const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode, answer.headers)
-        answer.pipe(res)
-      })
-      upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)) })
-      req.pipe(upstream)
-    }
-    if (req.method === 'PUT' && !isOpen && hold.test(decodeURIComponent(req.url))) {
-      sawHeld()
-      waiting.push(forward)
-    } else {
-      forward()
-    }
-  })
-  const port = await freePort()
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    held,
-    open: () => { isOpen = true; for (const forward of waiting.splice(0)) forward() },
-    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }),
-  }
-}
 
 let moto
 before(async () => {
@@ -74,7 +39,7 @@ function build(version, { extra = 0 } = {}) {
 
 /** A prefix of its own for each test, behind a gate holding the first deploy's own assets. */
 async function setUp(name) {
-  const gate = await startGate(moto.port, /\/assets\/first/)
+  const gate = await startGate(moto.port, { hold: /\/assets\/first/ })
   const storageOptions = { aws_endpoint: gate.endpoint, aws_allow_http: 'true', aws_access_key_id: 'test', aws_secret_access_key: 'test', aws_region: 'us-east-1' }
   const storage = `s3://${BUCKET}/${name}`
   await deploy({ dir: build(1).dir, storage, storageOptions })

@@ -5,14 +5,13 @@
 // through deploy() and the CLI; retention by time. The contract tests run
 // retention against every backend.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { deploy, DeployError, releases, rollback } from '../index.mjs'
+import { runCli } from './helpers/child.mjs'
 import { buildFiles, entryChunk, readTree, tempDir, writeBuild } from './helpers/build.mjs'
-import { ROOT } from './helpers/servers.mjs'
 import { BACKENDS } from './helpers/stores.mjs'
 
 const newBuild = (version = 1) => writeBuild(join(tempDir('release'), 'dist'), buildFiles(version))
@@ -199,15 +198,7 @@ describe('a redeploy of the live release', () => {
         const storage = `${backend.storage}/${sub}`
         const options = Object.entries(backend.storageOptions).flatMap(([key, value]) => ['-o', `${key}=${value}`])
         const read = async () => new Map([...await backend.read()].filter(([key]) => key.startsWith(`${sub}/`)).map(([key, value]) => [key.slice(sub.length + 1), value]))
-        const cli = (args) => new Promise((resolve, reject) => {
-          const child = spawn(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), ...args, '--storage', storage, ...options], { cwd, env: { ...process.env, CI: '', VITE_DEPLOY_STORAGE: '', VITE_DEPLOY_DELETE: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
-          let stdout = ''
-          let stderr = ''
-          child.stdout.on('data', (d) => { stdout += d })
-          child.stderr.on('data', (d) => { stderr += d })
-          child.on('error', reject)
-          child.on('close', (code) => resolve({ code, stdout, stderr }))
-        })
+        const cli = (args) => runCli([...args, '--storage', storage, ...options], { cwd })
         writeBuild(dir, buildFiles(1))
         assert.equal((await cli(['dist', '--older-than', '0s'])).code, 0)
         writeBuild(dir, buildFiles(2))

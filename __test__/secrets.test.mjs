@@ -5,20 +5,19 @@
 // report, thrown errors, progress events, releases and rollback results, the
 // plugin's log, and the ledger object in the store.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { cpSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { AwsClient } from 'aws4fetch'
-import { build, createLogger } from 'vite'
+import { build } from 'vite'
 
 import viteDeploy, { deploy, releases, rollback } from '../index.mjs'
+import { CLI, run } from './helpers/child.mjs'
 import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
-import { freePort, ROOT, startMoto } from './helpers/servers.mjs'
+import { freePort, startMoto } from './helpers/servers.mjs'
+import { exampleApp, recordingLogger } from './helpers/vite.mjs'
 
-const CLI = join(ROOT, 'bin', 'vite-deploy.js')
 
 // One marker per source, so a failure names where the leak came from.
 const MARK = {
@@ -51,16 +50,9 @@ function cliEnv(extra = {}) {
   return { ...env, ...extra }
 }
 
-function runCli(args, { env, cwd } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr, all: `${stdout}\n${stderr}` }))
-  })
+async function runCli(args, { env, cwd } = {}) {
+  const { code, stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env) })
+  return { code, stdout, stderr, all: `${stdout}\n${stderr}` }
 }
 
 /** `-o key=value` for each option. */
@@ -249,15 +241,12 @@ describe('WebDAV takes the URL userinfo as basic auth', () => {
 
 describe('the plugin logs no secret', () => {
   it('a build whose deploy fails logs the URL redacted', async () => {
-    const root = join(tempDir('secrets-app'), 'app')
-    cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
-    const lines = []
-    const logger = createLogger('info', { allowClearScreen: false })
-    for (const level of ['info', 'warn', 'warnOnce', 'error']) logger[level] = (message) => { lines.push(message) }
+    const root = exampleApp('secrets-app')
+    const { logger, text: logged } = recordingLogger()
     const storage = `https://${MARK.davUser}:${MARK.davPassword}@127.0.0.1:${await freePort()}/site`
     const plugin = viteDeploy({ storage, failOnError: false, retries: 0 })
     await build({ root, configFile: false, logLevel: 'info', customLogger: logger, plugins: [plugin] })
-    const text = lines.join('\n')
+    const text = logged()
     // The store is probed while Vite builds: its failure names the URL, redacted.
     assert.match(text, /cannot list https:\/\/\*\*\*@127\.0\.0\.1/)
     assertNoMarker(text, 'plugin log')

@@ -4,12 +4,12 @@
 // index.d.ts and --help. (docs.test.mjs checks the docs against the same.)
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 
+import { tempDir } from './helpers/build.mjs'
 import { ROOT } from './helpers/servers.mjs'
 import { interfaceBody, members, rustFields, TYPES } from './helpers/surface.mjs'
 
@@ -75,7 +75,7 @@ describe('option surface: the CLI flag table', () => {
   })
 
   it("each numeric flag's range is the engine's: it takes the bounds and refuses one past them, naming the flag", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vite-deploy-surface-'))
+    const dir = tempDir('surface')
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>')
     const run = (flag, value) => spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), dir, '--storage', 'memory:///surface', '--dry-run', '--quiet', flag, String(value)], { encoding: 'utf8' })
     const ranged = DEPLOY_FLAGS.filter((row) => row.range)

@@ -8,51 +8,22 @@
 // --latency ms. The build has its files in a few dozen folders, as a Vite
 // build with pages has, so the MKCOLs are part of the cost. Each level
 // deploys to a new prefix; the best of --runs is printed as a markdown table.
-import { join } from 'node:path'
-import { createRequire } from 'node:module'
-import { parseArgs } from 'node:util'
-
-import { tempDir, writeBuild } from '../__test__/helpers/build.mjs'
 import { startProxy, startWebdav } from '../__test__/helpers/servers.mjs'
+import { benchArgs, chunkBuild, deploy, printLevels } from './by-concurrency.mjs'
 
-const { deploy } = createRequire(import.meta.url)('../index.js')
-const { values } = parseArgs({
-  options: {
-    files: { type: 'string', default: '600' },
-    levels: { type: 'string', default: '1,4,8,16,32,64' },
-    latency: { type: 'string', default: '0' },
-    server: { type: 'string', default: 'rclone' },
-    runs: { type: 'string', default: '2' },
-  },
-})
-const count = Number(values.files)
-const levels = values.levels.split(',').map(Number)
-const latency = Number(values.latency)
+const args = benchArgs({ files: '600', latency: '0', server: 'rclone', runs: '2' })
+const build = chunkBuild(args.count, 'bench-webdav', (i) => (i % 3 === 0 ? `docs/section${i % 30}` : 'assets'))
 
-const files = { 'index.html': '<html></html>' }
-for (let i = 0; i < count; i++) {
-  const hash = (i * 2654435761 >>> 0).toString(36).padStart(8, 'Q').slice(-8)
-  const folder = i % 3 === 0 ? `docs/section${i % 30}` : 'assets'
-  files[`${folder}/chunk${i}-${hash.replace(/^./, 'H')}.js`] = 'x'.repeat(1024 + ((i * 7919) % 30_000))
-}
-const dir = writeBuild(join(tempDir('bench-webdav'), 'dist'), files)
-const bytes = Object.values(files).reduce((n, c) => n + c.length, 0)
-
-const server = await startWebdav(values.server)
-const proxy = await startProxy(server.port, { delayMs: latency })
+const server = await startWebdav(args.server)
+const proxy = await startProxy(server.port, { delayMs: args.latency })
 const storageOptions = { allow_http: 'true' }
 
-console.log(`${count + 1} files, ${(bytes / 1e6).toFixed(1)} MB, ${values.server} behind a ${latency} ms proxy, best of ${values.runs}, ${new Date().toISOString().slice(0, 10)}\n`)
-console.log('| concurrency | cold deploy (s) | files/s |')
-console.log('| ---: | ---: | ---: |')
-for (const concurrency of levels) {
-  let best = Infinity
-  for (let run = 0; run < Number(values.runs); run++) {
-    const started = Date.now()
-    await deploy({ dir, storage: `${proxy.endpoint}/bench/c${concurrency}-${run}`, storageOptions, concurrency })
-    best = Math.min(best, (Date.now() - started) / 1000)
-  }
-  console.log(`| ${concurrency} | ${best.toFixed(2)} | ${Math.round((count + 1) / best)} |`)
-}
+await printLevels({
+  title: `${build.files} files, ${(build.bytes / 1e6).toFixed(1)} MB, ${args.server} behind a ${args.latency} ms proxy, best of ${args.runs}, ${new Date().toISOString().slice(0, 10)}`,
+  build,
+  levels: args.levels,
+  runs: args.runs,
+  deployAt: (concurrency, run) => deploy({ dir: build.dir, storage: `${proxy.endpoint}/bench/c${concurrency}-${run}`, storageOptions, concurrency }),
+})
 await proxy.stop()
 await server.stop()

@@ -24,7 +24,7 @@ try {
   process.stderr.write(`vite-deploy: error: ${error.message}\n`)
   process.exit(1)
 }
-const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl } = engine
+const { deployWithEnv, releasesWithEnv, rollbackWithEnv, DeployError, redactUrl, storageKeys } = engine
 const { loadDeployEnv } = require('../env.js')
 const { unknownOptionError, PLUGIN_KEYS } = require('../setup.js')
 const { hashedFilesFromManifest, PLUGIN_NAME } = require('../vite.js')
@@ -56,8 +56,8 @@ in vite.config, then from the environment, then from Vite's env files for
   CI                       when true, progress is plain lines instead of a bar
 
 Releases (recorded in .vite-deploy/ledger.json under the prefix):
-  vite-deploy releases [--storage URL] [-o key=value] [--mode MODE] [--json]
-  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--mode MODE] [--json]
+  vite-deploy releases [--storage URL] [-o key=value] [--retries N] [--timeout DURATION] [--mode MODE] [--json]
+  vite-deploy rollback [--to RELEASE] [--dry-run] [--storage URL] [-o key=value] [--retries N] [--timeout DURATION] [--mode MODE] [--json]
 
 Exit codes: 0 deployed (or planned, with --dry-run), 1 the deploy failed (or
 the CDN invalidation or --check failed after it: the deploy is live), 2 bad
@@ -300,13 +300,6 @@ function resolveSettings({ cwd, dirArg, flags, config, env }) {
   }
 }
 
-/** The key prefix of a storage URL's backend: `aws_` for s3://, `null` for stores that take no options. */
-function optionPrefix(storage) {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(storage)?.[1].toLowerCase()
-  if (scheme === 'file' || scheme === 'memory') return null
-  return { s3: 'aws_', s3a: 'aws_', gs: 'google_', az: 'azure_', azure: 'azure_', abfs: 'azure_', abfss: 'azure_', adl: 'azure_' }[scheme]
-}
-
 /**
  * The config's storageOptions that apply to --storage: with `--storage az://…`
  * the config's `aws_*` keys are for its own S3 storage, so they are left out
@@ -317,8 +310,12 @@ function optionsForStorage(options = {}, flagStorage) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return { kept: options, dropped: [] }
   const all = Object.keys(options)
   if (flagStorage === undefined) return { kept: options, dropped: [] }
-  const prefix = optionPrefix(flagStorage)
-  const foreign = (key) => prefix === null || (/^(aws|google|azure)_/i.test(key) && prefix !== undefined && !key.toLowerCase().startsWith(prefix))
+  // The engine's backends table says which keys are whose.
+  const { takesOptions, prefix, prefixes } = storageKeys(flagStorage)
+  const foreign = (key) => {
+    const lower = key.toLowerCase()
+    return !takesOptions || (prefix != null && prefixes.some((p) => lower.startsWith(p)) && !lower.startsWith(prefix))
+  }
   const dropped = all.filter(foreign)
   return { kept: Object.fromEntries(all.filter((key) => !foreign(key)).map((key) => [key, options[key]])), dropped }
 }
@@ -607,6 +604,9 @@ async function ledgerCommand(name, argv, say) {
   const options = {
     storage: flags.storage ?? fromConfig.storage,
     storageOptions,
+    // The same network settings as the deploy: flag, then the plugin's option.
+    retries: flags.retries ?? fromConfig.retries,
+    timeout: flags.timeout ?? fromConfig.timeout,
   }
   if (name === 'releases') {
     const list = await releasesWithEnv(options, deployEnv.fromFiles)

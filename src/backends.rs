@@ -1,7 +1,13 @@
 //! What vite-deploy knows about each storage backend, in one table: the
-//! scheme that selects it, its option keys, its default concurrency and what
-//! it can do (server-side copy, stored headers, MD5 ETags). `store` builds
-//! the clients; everything else asks [`Backend`].
+//! schemes that select it, an example URL, its option keys, where its
+//! credentials come from, its default concurrency and what it can do
+//! (server-side copy, stored headers, MD5 ETags). `store` builds the clients;
+//! everything else, messages included, asks [`Backend`].
+//!
+//! A new backend is a variant and a row here, its builder arm in
+//! `store::open` (and its key check in `store::is_key`), its contract test
+//! in `__test__/`, and its row in the README's Storage URLs table (a test
+//! holds the README to the examples here).
 
 use object_store::ObjectStoreScheme;
 
@@ -28,6 +34,12 @@ struct Row {
     backend: Backend,
     /// object_store's scheme for the URLs that select it.
     scheme: ObjectStoreScheme,
+    /// The URL schemes (before `://`) that select it, as object_store reads them.
+    url_schemes: &'static [&'static str],
+    /// A URL of this backend, for messages and the README's Storage URLs table.
+    example: &'static str,
+    /// Where its credentials come from; `None`: it needs none of its own.
+    credentials: Option<Credentials>,
     /// A name for messages.
     name: &'static str,
     /// How messages name its URLs ("the storage URL is s3://").
@@ -54,10 +66,56 @@ struct Row {
     etag_is_md5: bool,
 }
 
+/// Where a backend's credentials come from: what the check before the first
+/// request looks for, and what the messages tell the user to set.
+#[derive(Debug)]
+pub struct Credentials {
+    /// Option keys, aliases included, that give a credential or name its source.
+    pub options: &'static [&'static str],
+    /// Option keys that, set to `true`, make credentials unnecessary or
+    /// found elsewhere (an emulator, the Azure CLI, unsigned requests).
+    pub switches: &'static [&'static str],
+    /// Environment variables that give a credential or name its source.
+    pub variables: &'static [&'static str],
+    /// The prefix of its environment variables (`AWS_`), lowercased: the
+    /// option keys those variables name, which env files may set too.
+    pub env_prefix: &'static str,
+    /// A file under `HOME` that holds credentials, with a name for messages.
+    pub home_file: Option<(&'static str, &'static str)>,
+    /// How to give credentials, as a message's fix.
+    pub fix: &'static str,
+}
+
 const TABLE: [Row; 6] = [
     Row {
         backend: Backend::S3,
         scheme: ObjectStoreScheme::AmazonS3,
+        url_schemes: &["s3", "s3a"],
+        example: "s3://bucket/prefix",
+        credentials: Some(Credentials {
+            options: &[
+                "aws_access_key_id",
+                "access_key_id",
+                "aws_web_identity_token_file",
+                "web_identity_token_file",
+                "aws_container_credentials_relative_uri",
+                "aws_container_credentials_full_uri",
+                "aws_metadata_endpoint",
+                "metadata_endpoint",
+            ],
+            switches: &["aws_skip_signature", "skip_signature"],
+            variables: &[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_METADATA_ENDPOINT",
+                "AWS_SKIP_SIGNATURE",
+            ],
+            env_prefix: "aws_",
+            home_file: None,
+            fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254",
+        }),
         name: "S3",
         hint: "s3://",
         keys: S3_KEYS,
@@ -70,6 +128,33 @@ const TABLE: [Row; 6] = [
     Row {
         backend: Backend::Gcs,
         scheme: ObjectStoreScheme::GoogleCloudStorage,
+        url_schemes: &["gs"],
+        example: "gs://bucket/prefix",
+        credentials: Some(Credentials {
+            options: &[
+                "google_service_account",
+                "service_account",
+                "google_service_account_path",
+                "google_service_account_key",
+                "service_account_key",
+                "google_application_credentials",
+                "application_credentials",
+                "google_bearer_token",
+                "bearer_token",
+            ],
+            switches: &["google_skip_signature"],
+            variables: &[
+                "GOOGLE_SERVICE_ACCOUNT",
+                "GOOGLE_SERVICE_ACCOUNT_PATH",
+                "GOOGLE_SERVICE_ACCOUNT_KEY",
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_BEARER_TOKEN",
+                "GCE_METADATA_HOST",
+            ],
+            env_prefix: "google_",
+            home_file: Some((".config/gcloud/application_default_credentials.json", "gcloud's application-default file")),
+            fix: "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file (or pass google_service_account with -o / storageOptions), or run gcloud auth application-default login; on Google Cloud with an attached service account, set GCE_METADATA_HOST=metadata.google.internal",
+        }),
         name: "GCS",
         hint: "gs://",
         keys: GCS_KEYS,
@@ -82,6 +167,48 @@ const TABLE: [Row; 6] = [
     Row {
         backend: Backend::Azure,
         scheme: ObjectStoreScheme::MicrosoftAzure,
+        url_schemes: &["az", "azure", "abfs", "abfss", "adl"],
+        example: "az://container/prefix",
+        credentials: Some(Credentials {
+            options: &[
+                "azure_storage_account_key",
+                "account_key",
+                "access_key",
+                "azure_storage_sas_key",
+                "sas_key",
+                "sas_token",
+                "azure_storage_token",
+                "bearer_token",
+                "token",
+                "azure_storage_client_secret",
+                "client_secret",
+                "azure_federated_token_file",
+                "federated_token_file",
+                "azure_msi_endpoint",
+                "msi_endpoint",
+            ],
+            switches: &[
+                "azure_storage_use_emulator",
+                "use_emulator",
+                "azure_use_azure_cli",
+                "azure_skip_signature",
+            ],
+            variables: &[
+                "AZURE_STORAGE_ACCOUNT_KEY",
+                "AZURE_STORAGE_ACCESS_KEY",
+                "AZURE_STORAGE_SAS_KEY",
+                "AZURE_STORAGE_TOKEN",
+                "AZURE_CLIENT_SECRET",
+                "AZURE_STORAGE_CLIENT_SECRET",
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "AZURE_MSI_ENDPOINT",
+                "AZURE_STORAGE_USE_EMULATOR",
+                "AZURE_USE_AZURE_CLI",
+            ],
+            env_prefix: "azure_",
+            home_file: None,
+            fix: "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or a service principal's AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID); after az login set AZURE_USE_AZURE_CLI=true; with workload identity AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID; with a managed identity AZURE_MSI_ENDPOINT (or azure_msi_endpoint)",
+        }),
         name: "Azure Blob",
         hint: "az://",
         keys: AZURE_KEYS,
@@ -94,6 +221,9 @@ const TABLE: [Row; 6] = [
     Row {
         backend: Backend::Local,
         scheme: ObjectStoreScheme::Local,
+        url_schemes: &["file"],
+        example: "file:///absolute/path",
+        credentials: None,
         name: "file://",
         hint: "file://",
         keys: &[],
@@ -106,6 +236,9 @@ const TABLE: [Row; 6] = [
     Row {
         backend: Backend::Memory,
         scheme: ObjectStoreScheme::Memory,
+        url_schemes: &["memory"],
+        example: "memory:///prefix",
+        credentials: None,
         name: "memory://",
         hint: "memory://",
         keys: &[],
@@ -118,6 +251,9 @@ const TABLE: [Row; 6] = [
     Row {
         backend: Backend::Http,
         scheme: ObjectStoreScheme::Http,
+        url_schemes: &["http", "https"],
+        example: "https://host/path",
+        credentials: None,
         name: "HTTP (WebDAV)",
         hint: "HTTP (WebDAV)",
         keys: WEBDAV_KEYS,
@@ -145,9 +281,38 @@ impl Backend {
             .map(|row| row.backend)
     }
 
+    /// The backend a URL scheme (before `://`, any case) selects.
+    pub fn for_url_scheme(scheme: &str) -> Option<Self> {
+        let scheme = scheme.to_ascii_lowercase();
+        TABLE
+            .iter()
+            .find(|row| row.url_schemes.contains(&scheme.as_str()))
+            .map(|row| row.backend)
+    }
+
+    /// Every backend, in the table's order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        TABLE.iter().map(|row| row.backend)
+    }
+
     /// A name for messages.
     pub fn name(self) -> &'static str {
         self.row().name
+    }
+
+    /// A URL of this backend, for messages (`s3://bucket/prefix`).
+    pub fn example(self) -> &'static str {
+        self.row().example
+    }
+
+    /// Where its credentials come from; `None` where it needs none.
+    pub fn credentials(self) -> Option<&'static Credentials> {
+        self.row().credentials.as_ref()
+    }
+
+    /// Whether its URLs name a host (a bucket, a container, a server).
+    pub fn needs_host(self) -> bool {
+        !matches!(self, Backend::Local | Backend::Memory)
     }
 
     /// How messages name its URLs.
@@ -184,6 +349,15 @@ impl Backend {
     pub fn etag_is_md5(self) -> bool {
         self.row().etag_is_md5
     }
+}
+
+/// Every backend's example URL, for "use one of …" in messages.
+pub fn examples() -> String {
+    TABLE
+        .iter()
+        .map(|row| row.example)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Concurrency for remote stores when none is given. Measured with
@@ -372,5 +546,52 @@ mod tests {
         );
         assert!(!Backend::Local.keeps_headers() && Backend::Memory.keeps_headers());
         assert!(!Backend::Gcs.copies_server_side() && Backend::S3.etag_is_md5());
+    }
+
+    #[test]
+    fn the_readme_lists_every_backend_by_its_example_url() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let start = readme
+            .find("## Storage URLs")
+            .expect("a Storage URLs section");
+        let section = &readme[start..];
+        let section = &section[..section[3..]
+            .find("\n## ")
+            .map_or(section.len(), |at| at + 3)];
+        for backend in Backend::all() {
+            let row = format!("\n| `{}`", backend.example());
+            assert!(
+                section.contains(&row),
+                "the README's Storage URLs table has no row starting with `{}`",
+                backend.example()
+            );
+        }
+    }
+
+    #[test]
+    fn credential_sources_are_the_backends_own() {
+        for backend in Backend::all() {
+            let Some(sources) = backend.credentials() else {
+                continue;
+            };
+            let canonical: Vec<_> = sources
+                .options
+                .iter()
+                .filter(|k| backend.keys().contains(k))
+                .collect();
+            assert!(
+                !canonical.is_empty(),
+                "{backend:?}: no canonical credential key"
+            );
+            for key in canonical {
+                assert!(key.starts_with(sources.env_prefix), "{key}");
+            }
+            let prefix = sources.env_prefix.to_ascii_uppercase();
+            assert!(
+                sources.variables.iter().any(|v| v.starts_with(&prefix)),
+                "{backend:?}"
+            );
+        }
     }
 }

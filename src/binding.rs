@@ -220,6 +220,34 @@ pub fn redact_url(url: String) -> String {
     crate::store::redact_url(&url)
 }
 
+/// How a storage URL's backend names its option keys, from the backends
+/// table: the CLI leaves out a config's options of another backend with it.
+#[napi(object)]
+pub struct StorageKeys {
+    /// Whether the backend takes options at all (`file://` and `memory://` do not).
+    pub takes_options: bool,
+    /// The prefix of its own keys (`aws_`), if it has one.
+    pub prefix: Option<String>,
+    /// The prefixes of every backend's keys.
+    pub prefixes: Vec<String>,
+}
+
+/// [`StorageKeys`] of a storage URL; an unknown scheme takes any option
+/// (the engine refuses it with its own message).
+#[napi(js_name = "storageKeys")]
+pub fn storage_keys(url: String) -> StorageKeys {
+    use crate::backends::Backend;
+    let backend = url
+        .split_once("://")
+        .and_then(|(scheme, _)| Backend::for_url_scheme(scheme));
+    let prefix_of = |backend: Backend| backend.credentials().map(|c| c.env_prefix.to_string());
+    StorageKeys {
+        takes_options: backend.is_none_or(|b| !b.keys().is_empty()),
+        prefix: backend.and_then(prefix_of),
+        prefixes: Backend::all().filter_map(prefix_of).collect(),
+    }
+}
+
 /// Lists the kept releases; resolves to `{ ok, value }` or `{ ok: false, error }`, as JSON text.
 #[napi(
     js_name = "releases",
@@ -314,6 +342,25 @@ pub async fn read_memory_store(url: String) -> napi::Result<Vec<MemoryObject>> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn storage_keys_come_from_the_backends_table() {
+        let keys = storage_keys("az://container/app".into());
+        assert!(keys.takes_options);
+        assert_eq!(keys.prefix.as_deref(), Some("azure_"));
+        assert_eq!(keys.prefixes, ["aws_", "google_", "azure_"]);
+        assert_eq!(
+            storage_keys("S3A://b/p".into()).prefix.as_deref(),
+            Some("aws_")
+        );
+        for local in ["file:///tmp/x", "memory:///p"] {
+            assert!(!storage_keys(local.into()).takes_options, "{local}");
+        }
+        for any in ["https://dav.example/site", "ftp://host/x", "no-scheme"] {
+            let keys = storage_keys(any.into());
+            assert!(keys.takes_options && keys.prefix.is_none(), "{any}");
+        }
+    }
 
     #[test]
     fn file_variables_fill_in_under_what_is_given() {

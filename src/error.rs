@@ -19,7 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// No storage URL in the options nor in `VITE_DEPLOY_STORAGE`.
-    #[error("no storage given: pass `storage` (for example s3://bucket/path) or set VITE_DEPLOY_STORAGE")]
+    #[error("no storage given: pass `storage` (for example {}) or set VITE_DEPLOY_STORAGE", crate::backends::Backend::S3.example())]
     NoStorage,
 
     /// The storage URL cannot be parsed or lacks a part its scheme needs.
@@ -32,7 +32,10 @@ pub enum Error {
     },
 
     /// The storage URL has a scheme vite-deploy does not publish to.
-    #[error("unsupported storage scheme '{scheme}:' in '{url}': use one of s3://, gs://, az://, abfs://, file://, memory://, http(s)://")]
+    #[error(
+        "unsupported storage scheme '{scheme}:' in '{url}': use one of {}",
+        crate::backends::examples()
+    )]
     UnsupportedScheme {
         /// The scheme, without `://`.
         scheme: String,

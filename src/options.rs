@@ -213,16 +213,7 @@ impl DeployOptions {
             }
         };
 
-        let retries = match self.retries {
-            None => DEFAULT_RETRIES,
-            Some(n) if n >= 0 && n as usize <= MAX_RETRIES => n as usize,
-            Some(n) => {
-                return Err(Error::InvalidOption {
-                    name: "retries".into(),
-                    reason: format!("{n} is not between 0 and {MAX_RETRIES}"),
-                })
-            }
-        };
+        let network = network(self.retries, self.timeout.as_deref())?;
 
         let cache_control = self
             .cache_control
@@ -274,12 +265,46 @@ impl DeployOptions {
             headers,
             repair_headers: self.repair_headers,
             hashed_files: self.hashed_files,
-            retries,
-            timeout: self.timeout.filter(|t| !t.trim().is_empty()),
+            retries: network.retries,
+            timeout: network.timeout,
             force: self.force,
             lease,
         })
     }
+}
+
+/// `retries` and `timeout` as deploy, releases and rollback take them: one
+/// check and one set of defaults for every operation that talks to a store.
+/// The timeout reaches object_store in whole seconds (`30s`), the unit its
+/// parser and ours share.
+pub fn network(retries: Option<i64>, timeout: Option<&str>) -> Result<crate::store::Network> {
+    let retries = match retries {
+        None => DEFAULT_RETRIES,
+        Some(n) if n >= 0 && n as usize <= MAX_RETRIES => n as usize,
+        Some(n) => {
+            return Err(Error::InvalidOption {
+                name: "retries".into(),
+                reason: format!("{n} is not between 0 and {MAX_RETRIES}"),
+            })
+        }
+    };
+    let timeout = match timeout.map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let invalid = |reason: String| Error::InvalidOption {
+                name: "timeout".into(),
+                reason: format!(
+                    "{reason} — the time limit of one request, such as 30s or 2m (by default 30s)"
+                ),
+            };
+            let limit = parse_duration(text).map_err(invalid)?;
+            if limit.is_zero() {
+                return Err(invalid(format!("'{text}' would fail every request")));
+            }
+            Some(format!("{}s", limit.as_secs()))
+        }
+    };
+    Ok(crate::store::Network { retries, timeout })
 }
 
 /// The storage URL given, else `VITE_DEPLOY_STORAGE`; blank counts as none.
@@ -477,6 +502,33 @@ mod tests {
                 .concurrency,
             None
         );
+    }
+
+    #[test]
+    fn retries_and_timeout_are_checked_once_for_every_operation() {
+        let defaults = network(None, None).unwrap();
+        assert_eq!(
+            (defaults.retries, defaults.timeout),
+            (DEFAULT_RETRIES, None)
+        );
+        let given = network(Some(0), Some(" 2m ")).unwrap();
+        assert_eq!((given.retries, given.timeout.as_deref()), (0, Some("120s")));
+        assert_eq!(network(None, Some("")).unwrap().timeout, None);
+        for (retries, timeout, message) in [
+            (Some(-1), None, "invalid option `retries`: -1 is not between 0 and 100"),
+            (Some(101), None, "invalid option `retries`: 101 is not between 0 and 100"),
+            (None, Some("soon"), "invalid option `timeout`: 'soon' is not a duration"),
+            (None, Some("500ms"), "invalid option `timeout`: '500ms' is not a duration"),
+            (None, Some("0s"), "invalid option `timeout`: '0s' would fail every request — the time limit of one request, such as 30s or 2m (by default 30s)"),
+        ] {
+            let error = network(retries, timeout).unwrap_err().to_string();
+            assert!(error.starts_with(message), "{error}");
+            // deploy() says the same.
+            let mut o = options(Some("memory://"));
+            o.retries = retries;
+            o.timeout = timeout.map(str::to_string);
+            assert_eq!(o.resolve(no_env).unwrap_err().to_string(), error);
+        }
     }
 
     #[test]

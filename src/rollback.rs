@@ -17,7 +17,7 @@ use crate::error::{describe, Error, Result};
 use crate::headers::ObjectHeaders;
 use crate::ledger::{self, blob_key, Ledger, Release};
 use crate::local::{FileKind, LocalFile};
-use crate::store::{self, Network, Target};
+use crate::store::{self, Target};
 
 /// Stores the snapshot copies this release needs that `existing` (the MD5s
 /// kept releases already have) lacks.
@@ -137,16 +137,19 @@ pub struct LedgerOptions {
     /// For a rollback: say what would be restored, write nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Retries of a failed request, as for a deploy.
+    #[serde(default)]
+    pub retries: Option<i64>,
+    /// Time limit of one request, as for a deploy.
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
 
 async fn open_ledger(options: &LedgerOptions) -> Result<(Target, ledger::Loaded, Ledger)> {
     let storage =
         crate::options::storage_or_env(options.storage.clone(), |name| std::env::var(name).ok())?;
     let storage_options = crate::options::lowercase_keys(options.storage_options.clone())?;
-    let network = Network {
-        retries: crate::options::DEFAULT_RETRIES,
-        timeout: None,
-    };
+    let network = crate::options::network(options.retries, options.timeout.as_deref())?;
     let target = store::open(&storage, &storage_options, &network)?;
     target.resolve_credentials().await?;
     let loaded = ledger::read(&target).await?;

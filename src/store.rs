@@ -130,48 +130,56 @@ fn check_credentials(
     options: &BTreeMap<String, String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<()> {
-    let given = |keys: &[&str]| keys.iter().any(|k| options.contains_key(*k));
-    let set = |names: &[&str]| names.iter().any(|n| env(n).is_some_and(|v| !v.is_empty()));
-    let truthy = |key: &str| options.get(key).is_some_and(|v| v == "true");
-    let (found, hint) = match backend {
-        Backend::S3 => (
-            given(&["aws_access_key_id", "access_key_id", "aws_web_identity_token_file", "web_identity_token_file", "aws_container_credentials_relative_uri", "aws_container_credentials_full_uri", "aws_metadata_endpoint", "metadata_endpoint"])
-                || truthy("aws_skip_signature")
-                || truthy("skip_signature")
-                || set(&["AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_METADATA_ENDPOINT", "AWS_SKIP_SIGNATURE"]),
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254".to_string(),
-        ),
-        Backend::Azure => (
-            given(&["azure_storage_account_key", "account_key", "access_key", "azure_storage_sas_key", "sas_key", "sas_token", "azure_storage_token", "bearer_token", "token", "azure_storage_client_secret", "client_secret", "azure_federated_token_file", "federated_token_file", "azure_msi_endpoint", "msi_endpoint"])
-                || truthy("azure_storage_use_emulator")
-                || truthy("use_emulator")
-                || truthy("azure_use_azure_cli")
-                || truthy("azure_skip_signature")
-                || set(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_MSI_ENDPOINT", "AZURE_STORAGE_USE_EMULATOR", "AZURE_USE_AZURE_CLI"]),
-            "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or a service principal's AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID); after az login set AZURE_USE_AZURE_CLI=true; with workload identity AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID; with a managed identity AZURE_MSI_ENDPOINT (or azure_msi_endpoint)".to_string(),
-        ),
-        Backend::Gcs => {
-            let adc = env("HOME").map(|home| std::path::Path::new(&home).join(".config/gcloud/application_default_credentials.json"));
-            (
-                given(&["google_service_account", "service_account", "google_service_account_path", "google_service_account_key", "service_account_key", "google_application_credentials", "application_credentials", "google_bearer_token", "bearer_token"])
-                    || truthy("google_skip_signature")
-                    || set(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_BEARER_TOKEN", "GCE_METADATA_HOST"])
-                    || adc.as_ref().is_some_and(|path| path.exists()),
-                format!(
-                    "tried, in order: the options google_service_account, google_service_account_key, google_application_credentials and google_bearer_token; the variables GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_PATH, GOOGLE_SERVICE_ACCOUNT_KEY, GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_BEARER_TOKEN; gcloud's application-default file {}; none is set. Fix: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run gcloud auth application-default login; on Google Cloud with an attached service account, set GCE_METADATA_HOST=metadata.google.internal",
-                    adc.map_or("(no HOME)".to_string(), |path| path.display().to_string())
-                ),
-            )
-        }
-        Backend::Local | Backend::Memory | Backend::Http => (true, String::new()),
+    let Some(sources) = backend.credentials() else {
+        return Ok(());
     };
+    let file = sources.home_file.map(|(path, name)| {
+        let at = env("HOME").map(|home| std::path::Path::new(&home).join(path));
+        (at, name)
+    });
+    let found = sources.options.iter().any(|k| options.contains_key(*k))
+        || sources
+            .switches
+            .iter()
+            .any(|k| options.get(*k).is_some_and(|v| v == "true"))
+        || sources
+            .variables
+            .iter()
+            .any(|n| env(n).is_some_and(|v| !v.is_empty()))
+        || file
+            .as_ref()
+            .is_some_and(|(at, _)| at.as_ref().is_some_and(|at| at.exists()));
     if found {
-        Ok(())
-    } else {
-        Err(Error::MissingCredentials {
-            store: redact_url(raw),
-            hint,
-        })
+        return Ok(());
+    }
+    // The canonical keys, not their aliases: what the user would write.
+    let keys: Vec<&str> = sources
+        .options
+        .iter()
+        .copied()
+        .filter(|k| backend.keys().contains(k))
+        .collect();
+    let file = file.map_or(String::new(), |(at, name)| {
+        let at = at.map_or("(no HOME)".to_string(), |at| at.display().to_string());
+        format!("; {name} {at}")
+    });
+    Err(Error::MissingCredentials {
+        store: redact_url(raw),
+        hint: format!(
+            "tried, in order: the options {}; the variables {}{file}; none is set. Fix: {}",
+            listed(&keys),
+            listed(sources.variables),
+            sources.fix
+        ),
+    })
+}
+
+/// `a, b and c`.
+fn listed(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -197,16 +205,7 @@ pub fn open_with_env(
     let backend = Backend::for_scheme(&scheme).ok_or_else(|| unrecognised(raw, &url))?;
     let (known, hint) = (backend.keys(), backend.hint());
     for key in options.keys() {
-        let valid = match backend {
-            Backend::S3 => key == PROFILE_KEY || AmazonS3ConfigKey::from_str(key).is_ok(),
-            Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
-            Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
-            Backend::Http => {
-                ClientConfigKey::from_str(key).is_ok() || WEBDAV_KEYS.contains(&key.as_str())
-            }
-            Backend::Local | Backend::Memory => false,
-        };
-        if !valid {
+        if !is_key(backend, key) {
             return Err(unknown(key, backend, known, hint));
         }
     }
@@ -526,18 +525,11 @@ fn parse_url(raw: &str) -> Result<Url> {
             "'?' and '#' end the path, so the deploy would land in another prefix — percent-encode them in a name (%3F, %23), and pass credentials with -o / storageOptions",
         ));
     }
-    let needs_host = matches!(
-        url.scheme(),
-        "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" | "adl" | "http" | "https"
-    );
-    if needs_host && url.host_str().is_none_or(str::is_empty) {
-        let scheme = url.scheme();
-        let example = match scheme {
-            "gs" => "gs://bucket/prefix",
-            "az" | "azure" | "adl" => "az://container/prefix",
+    let backend = Backend::for_url_scheme(url.scheme());
+    if backend.is_some_and(Backend::needs_host) && url.host_str().is_none_or(str::is_empty) {
+        let example = match url.scheme() {
             "abfs" | "abfss" => "abfs://container@account.dfs.core.windows.net/prefix",
-            "http" | "https" => "https://host/path",
-            _ => "s3://bucket/prefix",
+            _ => backend.map_or("", Backend::example),
         };
         return Err(invalid(&format!("expected {example}")));
     }
@@ -578,18 +570,16 @@ fn refuse_userinfo(raw: &str, url: &Url, backend: Backend) -> Result<()> {
     if !has_userinfo || container || backend == Backend::Http {
         return Ok(());
     }
-    let fix = match backend {
-        Backend::S3 => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions",
-        Backend::Gcs => "set GOOGLE_APPLICATION_CREDENTIALS, or pass google_service_account with -o / storageOptions",
-        Backend::Azure => "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY), or pass them with -o / storageOptions",
-        Backend::Local | Backend::Memory | Backend::Http => "remove them: this store takes no credentials",
-    };
+    let name = backend.name();
     Err(Error::InvalidUrl {
         url: redact_url(raw),
-        reason: format!(
-            "{} storage does not read credentials from the URL — remove them and {fix}",
-            backend.name()
-        ),
+        reason: match backend.credentials() {
+            Some(sources) => format!(
+                "{name} storage does not read credentials from the URL — remove them and {}",
+                sources.fix
+            ),
+            None => format!("{name} storage takes no credentials — remove them from the URL"),
+        },
     })
 }
 
@@ -744,29 +734,35 @@ pub fn options_from_vars(
     raw: &str,
     vars: &std::collections::HashMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let Ok(url) = Url::parse(raw) else {
+    // object_store's parse, which also reads https://s3.<region>.amazonaws.com/… as S3.
+    let backend = Url::parse(raw)
+        .ok()
+        .and_then(|url| ObjectStoreScheme::parse(&url).ok())
+        .and_then(|(scheme, _)| Backend::for_scheme(&scheme));
+    let Some((backend, sources)) = backend.and_then(|b| Some((b, b.credentials()?))) else {
         return BTreeMap::new();
     };
-    let Ok((scheme, _)) = ObjectStoreScheme::parse(&url) else {
-        return BTreeMap::new();
-    };
-    let valid = |key: &str| match scheme {
-        ObjectStoreScheme::AmazonS3 => {
-            key.starts_with("aws_") && AmazonS3ConfigKey::from_str(key).is_ok()
-        }
-        ObjectStoreScheme::GoogleCloudStorage => {
-            key.starts_with("google_") && GoogleConfigKey::from_str(key).is_ok()
-        }
-        ObjectStoreScheme::MicrosoftAzure => {
-            key.starts_with("azure_") && AzureConfigKey::from_str(key).is_ok()
-        }
-        _ => false,
-    };
+    // A profile is the chain's to read (from the files too), not an option:
+    // as an option it would win over static keys.
     vars.iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), value))
-        .filter(|(key, _)| valid(key))
+        .filter(|(key, _)| {
+            key.starts_with(sources.env_prefix) && key != PROFILE_KEY && is_key(backend, key)
+        })
         .map(|(key, value)| (key, value.clone()))
         .collect()
+}
+
+/// Whether `key` (lowercase) is an option of `backend`: object_store's own
+/// parser decides, aliases included, so the list cannot fall behind it.
+fn is_key(backend: Backend, key: &str) -> bool {
+    match backend {
+        Backend::S3 => key == PROFILE_KEY || AmazonS3ConfigKey::from_str(key).is_ok(),
+        Backend::Gcs => GoogleConfigKey::from_str(key).is_ok(),
+        Backend::Azure => AzureConfigKey::from_str(key).is_ok(),
+        Backend::Http => ClientConfigKey::from_str(key).is_ok() || WEBDAV_KEYS.contains(&key),
+        Backend::Local | Backend::Memory => false,
+    }
 }
 
 #[cfg(test)]
@@ -818,6 +814,63 @@ mod tests {
             (memory.backend, memory.prefix.as_ref()),
             (Backend::Memory, "p")
         );
+    }
+
+    #[test]
+    fn every_backends_example_url_and_schemes_select_it() {
+        for backend in Backend::all() {
+            let url = parse_url(backend.example()).unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+            let (scheme, _) = ObjectStoreScheme::parse(&url).unwrap();
+            assert_eq!(Backend::for_scheme(&scheme), Some(backend), "{url}");
+            assert_eq!(
+                Backend::for_url_scheme(url.scheme()),
+                Some(backend),
+                "{url}"
+            );
+        }
+        // The other schemes of each row are object_store's for the same backend.
+        for (written, backend) in [
+            ("s3a://b/p", Backend::S3),
+            ("azure://c/p", Backend::Azure),
+            ("abfss://c@a.dfs.core.windows.net/p", Backend::Azure),
+            ("adl://c/p", Backend::Azure),
+            ("http://127.0.0.1:9/p", Backend::Http),
+        ] {
+            let url = parse_url(written).unwrap();
+            let (scheme, _) = ObjectStoreScheme::parse(&url).unwrap();
+            assert_eq!(Backend::for_scheme(&scheme), Some(backend), "{written}");
+            assert_eq!(Backend::for_url_scheme(url.scheme()), Some(backend));
+        }
+        // A URL without its bucket names the backend's own example (the URL
+        // parser itself refuses an http(s) URL without a host).
+        for backend in Backend::all().filter(|b| b.needs_host() && *b != Backend::Http) {
+            let scheme = backend.example().split("://").next().unwrap();
+            let error = parse_url(&format!("{scheme}://")).unwrap_err().to_string();
+            assert!(
+                error.ends_with(&format!("expected {}", backend.example())),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_credentials_name_the_tables_sources_and_fix() {
+        let none = |_: &str| None;
+        for backend in [Backend::Azure, Backend::Gcs] {
+            let sources = backend.credentials().unwrap();
+            let url = backend.example();
+            let text = check_credentials(url, backend, &BTreeMap::new(), none)
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(sources.fix), "{text}");
+            for variable in sources.variables {
+                assert!(text.contains(variable), "{variable}: {text}");
+            }
+            // One variable of the row is enough.
+            let one = |name: &str| (name == sources.variables[0]).then(|| "x".to_string());
+            assert!(check_credentials(url, backend, &BTreeMap::new(), one).is_ok());
+        }
+        assert!(check_credentials("https://h/p", Backend::Http, &BTreeMap::new(), none).is_ok());
     }
 
     #[test]

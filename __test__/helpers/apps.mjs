@@ -6,7 +6,6 @@
 // cached packages, with vite-deploy linked in as a user's install would have
 // it (Vite leaves a package under node_modules external to the bundled
 // config; one imported by path would be bundled, and its .node would not load).
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -14,12 +13,12 @@ import { basename, dirname, join } from 'node:path'
 import { AwsClient } from 'aws4fetch'
 
 import { tempDir } from './build.mjs'
+import { childEnv, runOk as ok } from './child.mjs'
 import { ROOT } from './servers.mjs'
 
 export const CREATE_VITE = '9.3.0'
 export const CACHE = process.env.VITE_DEPLOY_APPS_CACHE || join(ROOT, '.cache', 'apps')
 const INSTALL_TIMEOUT_MS = 600_000
-const STEP_TIMEOUT_MS = 180_000
 
 /**
  * The apps: a create-vite template, and the packages added to it
@@ -31,44 +30,6 @@ export const APPS = {
   react: { template: 'react', dependencies: { 'react-router': '7.18.7' }, devDependencies: {} },
   // litestar-vite-plugin 0.15 declares vite ^6 || ^7.
   litestar: { template: 'vanilla', dependencies: {}, devDependencies: { 'litestar-vite-plugin': '0.15.0', vite: '7.3.8' } },
-}
-
-/**
- * The environment of every child: none of the settings vite-deploy reads
- * (a developer's AWS_* must not reach moto or AWS), none of the npm
- * variables of an outer `npm test`, and not the test runner's marker.
- */
-export function childEnv(extra = {}) {
-  const env = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(AWS_|GOOGLE_|AZURE_|AZURITE_|VITE_|LITESTAR_|npm_package_|npm_lifecycle_)/.test(key)) continue
-    if (['npm_config_local_prefix', 'npm_config_prefix', 'INIT_CWD', 'DEBUG', 'CI', 'NODE_TEST_CONTEXT', 'ASSET_URL'].includes(key)) continue
-    env[key] = value
-  }
-  return { ...env, ...extra }
-}
-
-/** Runs a command to completion: { code, stdout, stderr }; kills it past `timeout`. */
-export function run(command, args, { cwd, env = childEnv(), timeout = STEP_TIMEOUT_MS } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? signal, stdout, stderr })
-    })
-  })
-}
-
-async function ok(command, args, options) {
-  const result = await run(command, args, options)
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
-  return result
 }
 
 function cacheKey(name) {

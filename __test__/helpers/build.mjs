@@ -51,8 +51,34 @@ export function writeBuild(dir, files) {
   return dir
 }
 
+/** The folders this process made with tempDir, removed when it exits. */
+const madeHere = []
+
+/**
+ * A new folder `/tmp/vite-deploy-<name>-XXXXXX`, removed when this process
+ * exits (kept with VITE_DEPLOY_KEEP_TMP=1, to look at after a failure).
+ * Only folders this process made are removed: test files run in processes
+ * of their own, and another's may still be at work in its folders.
+ */
 export function tempDir(name) {
-  return mkdtempSync(join(tmpdir(), `vite-deploy-${name}-`))
+  const dir = mkdtempSync(join(tmpdir(), `vite-deploy-${name}-`))
+  if (madeHere.length === 0 && process.env.VITE_DEPLOY_KEEP_TMP !== '1') process.once('exit', removeTempDirs)
+  madeHere.push(dir)
+  return dir
+}
+
+// 'exit' allows only synchronous work, which rmSync is. Links inside (a
+// project's node_modules/vite-deploy → this repository) are removed, never
+// followed.
+function removeTempDirs() {
+  for (const dir of madeHere.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true })
+    } catch (error) {
+      // A folder left behind must not change the outcome of the tests.
+      process.stderr.write(`could not remove ${dir}: ${error.message}\n`)
+    }
+  }
 }
 
 /** vite-deploy's own folder in the store, not part of the site. */

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { CACHE, run } from './apps.mjs'
+import { CACHE } from './apps.mjs'
+import { run } from './child.mjs'
 import { tempDir } from './build.mjs'
 import { ROOT } from './servers.mjs'
 

@@ -243,12 +243,22 @@ export async function startWebdav(kind, { auth } = {}) {
       http_authenticator: { accept_basic: true, accept_digest: false, default_to_digest: false, trusted_auth_header: null },
       simple_dc: { user_mapping: { '*': auth ? { [auth.user]: { password: auth.pass } } : true } },
     }
-    const file = join(root, '..', `${port}-wsgidav.json`)
+    // Beside the served folder, not in it, and removed with it on stop.
+    const file = `${root}.wsgidav.json`
     writeFileSync(file, JSON.stringify(config))
     server = startProcess('wsgidav', WSGIDAV, ['--config', file], port)
   } else {
     throw new Error(`unknown WebDAV server ${kind}`)
   }
   await server.ready
-  return { endpoint: `http://127.0.0.1:${port}`, port, root, stop: async () => { await server.stop(); rmSync(root, { recursive: true, force: true }) } }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    root,
+    stop: async () => {
+      await server.stop()
+      rmSync(root, { recursive: true, force: true })
+      rmSync(`${root}.wsgidav.json`, { force: true })
+    },
+  }
 }
