@@ -140,6 +140,7 @@ pub fn new_release(
                 kind: file.kind,
                 e_tag: None,
                 cache_control,
+                encoding: None,
             };
             (file.relative.clone(), entry)
         })

@@ -130,6 +130,9 @@ pub struct ObjectHeaders {
     pub content_type: Option<&'static str>,
     /// The user's rule or the role's default.
     pub cache_control: String,
+    /// `Content-Encoding` of a file stored compressed (see
+    /// [`crate::compress`]); `None` for the file's own bytes.
+    pub content_encoding: Option<&'static str>,
 }
 
 impl ObjectHeaders {
@@ -146,6 +149,15 @@ impl ObjectHeaders {
             cache_control: rule
                 .unwrap_or_else(|| default_cache_control(kind))
                 .to_string(),
+            content_encoding: None,
+        }
+    }
+
+    /// The same headers for the file stored compressed with `method`.
+    pub fn encoded(self, method: Option<crate::compress::Method>) -> Self {
+        Self {
+            content_encoding: method.map(crate::compress::Method::content_encoding),
+            ..self
         }
     }
 
@@ -157,6 +169,11 @@ impl ObjectHeaders {
                 attributes.insert(Attribute::ContentType, content_type.into());
             }
             attributes.insert(Attribute::CacheControl, self.cache_control.clone().into());
+        }
+        // Sent even to a store said to keep no headers: compressed bytes
+        // without it would be unreadable (`compress` refuses such stores).
+        if let Some(encoding) = self.content_encoding {
+            attributes.insert(Attribute::ContentEncoding, encoding.into());
         }
         attributes
     }

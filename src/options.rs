@@ -101,6 +101,33 @@ pub struct DeployOptions {
     /// it has not expired: for a deploy that died without releasing it.
     #[serde(default)]
     pub break_lease: bool,
+    /// Store text-like files compressed, with `Content-Encoding`: `'gzip'`,
+    /// `'br'` or `false` (see [`crate::compress`]). By default `false`.
+    #[serde(default)]
+    pub compress: Option<CompressOption>,
+}
+
+/// `compress` as JS gives it: a method's name or `false`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CompressOption {
+    /// `false` (off); `true` is refused, it names no method.
+    Flag(bool),
+    /// `'gzip'` or `'br'`.
+    Method(String),
+}
+
+impl CompressOption {
+    fn resolve(self) -> Result<Option<crate::compress::Method>> {
+        match self {
+            CompressOption::Flag(false) => Ok(None),
+            CompressOption::Flag(true) => Err(Error::InvalidOption {
+                name: "compress".into(),
+                reason: "true names no method: use 'gzip' (every browser) or 'br' (HTTPS only), or false".into(),
+            }),
+            CompressOption::Method(name) => crate::compress::Method::parse(&name).map(Some),
+        }
+    }
 }
 
 /// `delete` as JS gives it: a boolean or retention settings.
@@ -160,6 +187,8 @@ pub struct Resolved {
     pub force: bool,
     /// How to take the deploy lease.
     pub lease: crate::lease::Settings,
+    /// The compression tried on text-like files, if any.
+    pub compress: Option<crate::compress::Method>,
 }
 
 impl DeployOptions {
@@ -260,6 +289,11 @@ impl DeployOptions {
             timeout: self.timeout.filter(|t| !t.trim().is_empty()),
             force: self.force,
             lease,
+            compress: self
+                .compress
+                .map(CompressOption::resolve)
+                .transpose()?
+                .flatten(),
         })
     }
 }

@@ -55,6 +55,14 @@ pub enum Reason {
     SameSize,
     /// Same MD5.
     SameContent,
+    /// Same content, stored with another `Content-Encoding` than `compress`
+    /// wants now: compression was switched on, off, or to the other method.
+    EncodingChanged {
+        /// The method tried on the stored object; `None`: stored as it is.
+        stored: Option<crate::compress::Method>,
+        /// The method to try now; `None`: store it as it is.
+        wanted: Option<crate::compress::Method>,
+    },
     /// In the store, not in the build.
     Orphan,
     /// In the store, not in the build, and kept.
@@ -112,6 +120,12 @@ impl fmt::Display for Reason {
             Reason::ContentDiffers => f.write_str("content differs (same size, md5 differs)"),
             Reason::SameSize => f.write_str("unchanged (hashed name, same size)"),
             Reason::SameContent => f.write_str("unchanged (same md5)"),
+            Reason::EncodingChanged { stored, wanted } => {
+                let name = |m: &Option<crate::compress::Method>| {
+                    m.map_or("none", crate::compress::Method::content_encoding)
+                };
+                write!(f, "encoding changed ({} → {})", name(stored), name(wanted))
+            }
             Reason::Orphan => f.write_str("orphan"),
             Reason::OrphanKept(KeptBecause::DeleteOff) => {
                 f.write_str("orphan, kept: delete is off")
@@ -204,6 +218,22 @@ impl Plan {
     /// Steps with the given action, in plan order.
     pub fn with_action(&self, action: Action) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(move |s| s.action == action)
+    }
+
+    /// Puts the steps in plan order (see [`Plan::steps`]), by key within
+    /// each group; again after a step's action changed.
+    pub fn sort(&mut self) {
+        let order = |step: &Step| match step.action {
+            Action::Upload => (0, step.kind),
+            Action::Unchanged => (1, None),
+            Action::Delete | Action::KeepOrphan => (2, None),
+        };
+        // Keys are unique, so an unstable sort gives the same order, faster.
+        self.steps.sort_unstable_by(|a, b| {
+            order(a)
+                .cmp(&order(b))
+                .then_with(|| a.relative.cmp(&b.relative))
+        });
     }
 
     /// Uploads split into publish groups; each group must finish before the
@@ -302,18 +332,9 @@ pub fn plan(
         local: None,
     }));
 
-    let order = |step: &Step| match step.action {
-        Action::Upload => (0, step.kind),
-        Action::Unchanged => (1, None),
-        Action::Delete | Action::KeepOrphan => (2, None),
-    };
-    // Keys are unique, so an unstable sort gives the same order, faster.
-    steps.sort_unstable_by(|a, b| {
-        order(a)
-            .cmp(&order(b))
-            .then_with(|| a.relative.cmp(&b.relative))
-    });
-    Plan { steps }
+    let mut plan = Plan { steps };
+    plan.sort();
+    plan
 }
 
 #[cfg(test)]

@@ -660,6 +660,7 @@ mod tests {
             kind: FileKind::Entry,
             e_tag: e_tag.map(String::from),
             cache_control: None,
+            encoding: None,
         };
         let release = Release {
             id: "1".into(),

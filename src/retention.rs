@@ -285,6 +285,7 @@ mod tests {
             kind: FileKind::Hashed,
             e_tag: None,
             cache_control: None,
+            encoding: None,
         };
         Release {
             id: id.into(),

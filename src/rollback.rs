@@ -396,6 +396,7 @@ mod tests {
                         kind: FileKind::Hashed,
                         e_tag: None,
                         cache_control: None,
+                        encoding: None,
                     };
                     (key.to_string(), entry)
                 })
@@ -503,6 +504,7 @@ mod tests {
                 kind,
                 e_tag: None,
                 cache_control: None,
+                encoding: None,
             };
             release.files.insert(key.into(), entry);
         }
