@@ -382,6 +382,7 @@ mod tests {
     use super::*;
     use crate::ledger::Entry;
     use crate::local::FileKind;
+    use object_store::ObjectStoreExt;
     use std::io::Read;
 
     fn text(size: usize) -> Vec<u8> {
@@ -551,7 +552,10 @@ mod tests {
                     "index.html",
                     entry(5000, Some(md5), Some("\"e1\""), gzip(Some(900))),
                 ),
-                ("assets/a-3fA9c1xZ.js", entry(9000, None, None, gzip(Some(2000)))),
+                (
+                    "assets/a-3fA9c1xZ.js",
+                    entry(9000, None, None, gzip(Some(2000))),
+                ),
                 (
                     "random.json",
                     entry(3000, Some(md5), Some("e3"), gzip(None)),
@@ -653,6 +657,186 @@ mod tests {
         assert_eq!(
             reasons(&gzipped, Some(Method::Br))[0],
             "assets/a-3fA9c1xZ.js encoding changed (gzip → br)"
+        );
+    }
+
+    async fn deploy(
+        dist: &std::path::Path,
+        storage: &str,
+        compress: Option<&str>,
+    ) -> crate::Report {
+        let options = crate::DeployOptions {
+            dir: dist.to_path_buf(),
+            storage: Some(storage.into()),
+            compress: Some(match compress {
+                Some(name) => crate::options::CompressOption::Method(name.into()),
+                None => crate::options::CompressOption::Flag(false),
+            }),
+            ..Default::default()
+        };
+        crate::deploy_with_env(options, |_| None, &(), &Default::default())
+            .await
+            .unwrap()
+    }
+
+    fn reasons(report: &crate::Report) -> Vec<String> {
+        report
+            .files
+            .iter()
+            .map(|f| format!("{} {}", f.path, f.reason))
+            .collect()
+    }
+
+    async fn stored(target: &Target, relative: &str) -> (Vec<u8>, Option<String>, Option<String>) {
+        let got = target
+            .store
+            .get(&target.key(relative).unwrap())
+            .await
+            .unwrap();
+        let attribute = |a| got.attributes.get(&a).map(|v| v.to_string());
+        let encoding = attribute(object_store::Attribute::ContentEncoding);
+        let content_type = attribute(object_store::Attribute::ContentType);
+        (got.bytes().await.unwrap().to_vec(), encoding, content_type)
+    }
+
+    #[tokio::test]
+    async fn a_deploy_stores_text_compressed_a_redeploy_writes_nothing_and_switching_rewrites() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        let page = format!("<!doctype html><p>{}</p>", "hello ".repeat(500));
+        let script = text(20_000);
+        std::fs::write(dist.join("index.html"), &page).unwrap();
+        std::fs::write(dist.join("assets/app-3fA9c1xZ.js"), &script).unwrap();
+        std::fs::write(dist.join("assets/tiny-3fA9c1xZ.js"), "export{}").unwrap();
+        std::fs::write(dist.join("noise.json"), noise(4096)).unwrap();
+        std::fs::write(dist.join("logo.png"), text(4096)).unwrap();
+        let storage = "memory:///compress-e2e/site";
+        let target = crate::store::open(storage, &Default::default(), &Default::default()).unwrap();
+
+        let first = deploy(&dist, storage, Some("gzip")).await;
+        assert_eq!(first.summary.uploaded.count, 5, "{:?}", reasons(&first));
+        let (body, encoding, content_type) = stored(&target, "assets/app-3fA9c1xZ.js").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert_eq!(
+            content_type.as_deref(),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(decompress(Method::Gzip, &body), script);
+        let (body, encoding, _) = stored(&target, "index.html").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert_eq!(decompress(Method::Gzip, &body), page.as_bytes());
+        for (relative, why) in [
+            ("assets/tiny-3fA9c1xZ.js", "below 1 KiB"),
+            ("noise.json", "does not shrink"),
+            ("logo.png", "not text-like"),
+        ] {
+            let (body, encoding, _) = stored(&target, relative).await;
+            assert_eq!(encoding, None, "{relative}: {why}");
+            assert_eq!(
+                body,
+                std::fs::read(dist.join(relative)).unwrap(),
+                "{relative}"
+            );
+        }
+
+        let again = deploy(&dist, storage, Some("gzip")).await;
+        assert_eq!(again.summary.uploaded.count, 0, "{:?}", reasons(&again));
+        assert!(
+            again.notes.iter().any(|n| n.contains("already live")),
+            "{:?}",
+            again.notes
+        );
+
+        let off = deploy(&dist, storage, None).await;
+        let uploaded: Vec<String> = reasons(&off)
+            .into_iter()
+            .filter(|r| r.contains("encoding changed"))
+            .collect();
+        assert_eq!(
+            uploaded,
+            [
+                "assets/app-3fA9c1xZ.js encoding changed (gzip → none)",
+                "noise.json encoding changed (gzip → none)",
+                "index.html encoding changed (gzip → none)",
+            ]
+        );
+        let (body, encoding, _) = stored(&target, "index.html").await;
+        assert_eq!((body, encoding), (page.as_bytes().to_vec(), None));
+        assert_eq!(deploy(&dist, storage, None).await.summary.uploaded.count, 0);
+
+        let on = deploy(&dist, storage, Some("br")).await;
+        assert_eq!(on.summary.uploaded.count, 3, "{:?}", reasons(&on));
+        let (body, encoding, _) = stored(&target, "index.html").await;
+        assert_eq!(encoding.as_deref(), Some("br"));
+        assert_eq!(decompress(Method::Br, &body), page.as_bytes());
+        assert_eq!(
+            deploy(&dist, storage, Some("br"))
+                .await
+                .summary
+                .uploaded
+                .count,
+            0
+        );
+
+        // A rollback puts the earlier page back with the encoding of its copy.
+        let changed = format!("<!doctype html><p>{}</p>", "changed ".repeat(500));
+        std::fs::write(dist.join("index.html"), &changed).unwrap();
+        deploy(&dist, storage, Some("gzip")).await;
+        let (body, encoding, _) = stored(&target, "index.html").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert_eq!(decompress(Method::Gzip, &body), changed.as_bytes());
+        crate::rollback::rollback(crate::rollback::LedgerOptions {
+            storage: Some(storage.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        // The copy of this content was made when it first went up, gzipped.
+        let (body, encoding, _) = stored(&target, "index.html").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert_eq!(decompress(Method::Gzip, &body), page.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn compress_is_refused_where_content_encoding_cannot_be_stored() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<p>x</p>").unwrap();
+        let storage = format!("file://{}", work.path().join("out").display());
+        let options = crate::DeployOptions {
+            dir: dist.clone(),
+            storage: Some(storage.clone()),
+            compress: Some(crate::options::CompressOption::Method("gzip".into())),
+            ..Default::default()
+        };
+        let error = crate::deploy_with_env(options, |_| None, &(), &Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "INVALID_OPTION");
+        let message = error.to_string();
+        assert!(
+            message.contains("compress: 'gzip' cannot be used with file://")
+                && message.contains("a file:// target stores no Content-Encoding"),
+            "{message}"
+        );
+        assert!(
+            !work.path().join("out/index.html").exists(),
+            "nothing written"
+        );
+        let options = crate::DeployOptions {
+            dir: dist,
+            storage: Some(storage),
+            compress: Some(crate::options::CompressOption::Flag(true)),
+            ..Default::default()
+        };
+        let error = crate::deploy_with_env(options, |_| None, &(), &Default::default())
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("true names no method"),
+            "{error}"
         );
     }
 }

@@ -354,15 +354,20 @@ async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<(
     let source = target
         .key(&blob_key(md5))
         .map_err(|e| error(e.to_string()))?;
-    let body = target
+    let copy = target
         .store
         .get(&source)
         .await
-        .map_err(|e| error(format!("its rollback copy is missing ({})", describe(&e))))?
-        .bytes()
-        .await
-        .map_err(|e| error(describe(&e)))?;
-    let headers = ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref());
+        .map_err(|e| error(format!("its rollback copy is missing ({})", describe(&e))))?;
+    // The copy was made from the live object, compressed or not (see
+    // `compress`): its bytes go back with the encoding they were stored with.
+    let encoding = copy
+        .attributes
+        .get(&object_store::Attribute::ContentEncoding)
+        .and_then(|value| crate::compress::Method::parse(value).ok());
+    let body = copy.bytes().await.map_err(|e| error(describe(&e)))?;
+    let headers = ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref())
+        .encoded(encoding);
     let attributes = headers.attributes(target.backend.keeps_headers());
     let destination = target.key(key).map_err(|e| error(e.to_string()))?;
     let options = PutOptions {
