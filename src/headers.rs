@@ -153,10 +153,11 @@ impl ObjectHeaders {
         }
     }
 
-    /// The same headers for the file stored compressed with `method`.
-    pub fn encoded(self, method: Option<crate::compress::Method>) -> Self {
+    /// The same headers for the file stored compressed, with this
+    /// `Content-Encoding` (see `compress::Method::content_encoding`).
+    pub fn encoded(self, content_encoding: Option<&'static str>) -> Self {
         Self {
-            content_encoding: method.map(crate::compress::Method::content_encoding),
+            content_encoding,
             ..self
         }
     }

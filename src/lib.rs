@@ -32,6 +32,7 @@ pub mod report;
 pub mod retention;
 pub mod rollback;
 pub mod store;
+pub mod stored_encoding;
 pub mod verify;
 pub mod webdav;
 
@@ -159,7 +160,8 @@ async fn run(
     let ledger = loaded.ledger.as_ref();
     // Objects stored compressed are planned by their content, as the ledger
     // recorded it; the rest of the deploy sees the listing as it is.
-    let stored = compress::Stored::recognize(ledger.and_then(ledger::Ledger::latest), &remote);
+    let stored =
+        stored_encoding::Stored::recognize(ledger.and_then(ledger::Ledger::latest), &remote);
     let content_remote = stored.content_view(&remote);
     let now = chrono::Utc::now();
     let mut build = commit::new_release(now, &local, &cache);

@@ -467,7 +467,7 @@ fn target_relative(target: &Target, path: &str) -> Option<String> {
 
 fn attributes(file: &LocalFile, settings: &Settings, encoding: Option<Method>) -> Attributes {
     ObjectHeaders::for_file(&file.relative, file.kind, &settings.cache)
-        .encoded(encoding)
+        .encoded(encoding.map(Method::content_encoding))
         .attributes(settings.headers)
 }
 

@@ -367,7 +367,7 @@ async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<(
         .and_then(|value| crate::compress::Method::parse(value).ok());
     let body = copy.bytes().await.map_err(|e| error(describe(&e)))?;
     let headers = ObjectHeaders::with_rule(key, entry.kind, entry.cache_control.as_deref())
-        .encoded(encoding);
+        .encoded(encoding.map(crate::compress::Method::content_encoding));
     let attributes = headers.attributes(target.backend.keeps_headers());
     let destination = target.key(key).map_err(|e| error(e.to_string()))?;
     let options = PutOptions {

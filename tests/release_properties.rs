@@ -162,6 +162,7 @@ impl Model {
                         kind: f.kind,
                         e_tag: None,
                         cache_control: None,
+                        encoding: None,
                     };
                     (f.relative.clone(), entry)
                 })
