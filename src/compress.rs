@@ -207,6 +207,21 @@ pub fn compress<T: AsRef<[u8]>>(
     pieces: &[T],
     size: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
+    let level = match method {
+        Method::Gzip => GZIP_LEVEL,
+        Method::Br => BROTLI_QUALITY,
+    };
+    compress_at(method, level, pieces, size)
+}
+
+/// [`compress`] at another level (gzip 0–9, brotli 0–11), to measure them:
+/// `examples/compress_levels.rs`.
+pub fn compress_at<T: AsRef<[u8]>>(
+    method: Method,
+    level: u32,
+    pieces: &[T],
+    size: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let limit = size - size * MIN_SAVING_PERCENT as usize / 100;
     let output = Capped {
         buffer: Vec::with_capacity(limit.min(size / 2 + 64)),
@@ -216,8 +231,8 @@ pub fn compress<T: AsRef<[u8]>>(
         Method::Gzip => {
             // flate2's header carries no name and mtime 0: the same content
             // gives the same bytes, so the same ETag, on every deploy.
-            let level = flate2::Compression::new(GZIP_LEVEL);
-            let mut encoder = flate2::write::GzEncoder::new(output, level);
+            let mut encoder =
+                flate2::write::GzEncoder::new(output, flate2::Compression::new(level));
             pieces
                 .iter()
                 .try_for_each(|piece| encoder.write_all(piece.as_ref()))
@@ -225,7 +240,7 @@ pub fn compress<T: AsRef<[u8]>>(
         }
         Method::Br => {
             let params = brotli::enc::BrotliEncoderParams {
-                quality: BROTLI_QUALITY as i32,
+                quality: level as i32,
                 size_hint: size,
                 ..Default::default()
             };
