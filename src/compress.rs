@@ -90,7 +90,7 @@ impl std::fmt::Display for Method {
 }
 
 /// What the ledger records of a key compression was tried on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Encoding {
     /// The method tried.
     pub method: Method,
@@ -98,6 +98,11 @@ pub struct Encoding {
     /// not shrink enough and is stored as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored_size: Option<u64>,
+    /// MD5 of the bytes stored, hex, when stored compressed: where a listing
+    /// shows no ETag (s3s-fs), the stored object is read back and compared
+    /// with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_md5: Option<String>,
 }
 
 /// Whether `compress` would compress `relative` of `size` bytes; whether it

@@ -160,8 +160,13 @@ async fn run(
     let ledger = loaded.ledger.as_ref();
     // Objects stored compressed are planned by their content, as the ledger
     // recorded it; the rest of the deploy sees the listing as it is.
-    let stored =
-        stored_encoding::Stored::recognize(ledger.and_then(ledger::Ledger::latest), &remote);
+    let latest = ledger.and_then(ledger::Ledger::latest);
+    let mut stored = stored_encoding::Stored::recognize(latest, &remote);
+    let unconfirmed = stored.unconfirmed();
+    if !unconfirmed.is_empty() {
+        let read = remote::content_md5s(&target, &unconfirmed, concurrency).await?;
+        stored.confirm(latest, &read);
+    }
     let content_remote = stored.content_view(&remote);
     let now = chrono::Utc::now();
     let mut build = commit::new_release(now, &local, &cache);

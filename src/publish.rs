@@ -544,6 +544,9 @@ async fn read_whole(
             let encoding = Encoding {
                 method,
                 stored_size: compressed.as_ref().map(|c| c.len() as u64),
+                stored_md5: compressed
+                    .as_ref()
+                    .map(|c| crate::digest::hex(&Md5::digest(c).into())),
             };
             if let Some(compressed) = compressed {
                 return Ok(Read::Whole(PutPayload::from(compressed), Some(encoding)));
@@ -611,6 +614,7 @@ async fn upload_file(
             Read::Rewritten => return Err(rewritten()),
         };
         let stored_encoding = encoding
+            .as_ref()
             .filter(|e| e.stored_size.is_some())
             .map(|e| e.method);
         let options = PutOptions {

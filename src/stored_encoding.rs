@@ -22,6 +22,10 @@ pub struct Stored {
     md5s: HashMap<String, [u8; 16]>,
     /// The content's size of objects stored compressed.
     sizes: HashMap<String, u64>,
+    /// Objects of the recorded size whose ETag the listing does not show:
+    /// by key, the MD5 their stored bytes must have to be the ones
+    /// recorded (see [`Stored::confirm`]).
+    unconfirmed: HashMap<String, [u8; 16]>,
 }
 
 impl Stored {
@@ -40,33 +44,75 @@ impl Stored {
             let Some(entry) = live.files.get(&object.relative) else {
                 continue;
             };
-            let Some(encoding) = entry.encoding else {
+            let Some(encoding) = entry.encoding.clone() else {
                 continue;
             };
             let expected_size = encoding.stored_size.unwrap_or(entry.size);
+            if object.size != expected_size {
+                continue;
+            }
             let same_e_tag = match (&entry.e_tag, &object.e_tag) {
                 (Some(recorded), Some(listed)) => bare(recorded) == bare(listed),
-                (Some(_), None) => false,
+                (Some(_), None) => {
+                    // No ETag listed: the bytes read back decide.
+                    let stored_md5 = match encoding.stored_size {
+                        Some(_) => encoding.stored_md5.as_deref(),
+                        None => entry.md5.as_deref(),
+                    };
+                    if let Some(md5) = stored_md5.and_then(crate::digest::parse_hex) {
+                        stored.unconfirmed.insert(object.relative.clone(), md5);
+                    }
+                    continue;
+                }
                 // Hashed assets record none: their name is their content.
                 (None, _) => entry.md5.is_none(),
             };
-            if object.size != expected_size || !same_e_tag {
-                continue;
+            if same_e_tag {
+                stored.accept(&object.relative, entry, encoding);
             }
-            if encoding.stored_size.is_some() {
-                stored.sizes.insert(object.relative.clone(), entry.size);
-                if let Some(md5) = entry.md5.as_deref().and_then(crate::digest::parse_hex) {
-                    stored.md5s.insert(object.relative.clone(), md5);
-                }
-            }
-            stored.encodings.insert(object.relative.clone(), encoding);
         }
         stored
     }
 
+    fn accept(&mut self, relative: &str, entry: &crate::ledger::Entry, encoding: Encoding) {
+        if encoding.stored_size.is_some() {
+            self.sizes.insert(relative.to_string(), entry.size);
+            if let Some(md5) = entry.md5.as_deref().and_then(crate::digest::parse_hex) {
+                self.md5s.insert(relative.to_string(), md5);
+            }
+        }
+        self.encodings.insert(relative.to_string(), encoding);
+    }
+
+    /// Keys whose stored bytes must be read back and hashed before they are
+    /// recognised: the listing shows no ETag for them.
+    pub fn unconfirmed(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.unconfirmed.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// Recognises the unconfirmed objects whose stored bytes hash (`read`:
+    /// key and MD5 of what was read back) to what the release recorded.
+    pub fn confirm(&mut self, live: Option<&Release>, read: &[(String, [u8; 16])]) {
+        let Some(live) = live else {
+            return;
+        };
+        for (relative, md5) in read {
+            if self.unconfirmed.remove(relative) != Some(*md5) {
+                continue;
+            }
+            if let Some(entry) = live.files.get(relative) {
+                if let Some(encoding) = entry.encoding.clone() {
+                    self.accept(relative, entry, encoding);
+                }
+            }
+        }
+    }
+
     /// The encoding of a key, if compression was tried on the object stored.
     pub fn encoding(&self, relative: &str) -> Option<Encoding> {
-        self.encodings.get(relative).copied()
+        self.encodings.get(relative).cloned()
     }
 
     /// The listing as the plan must see it: objects stored compressed with
@@ -133,7 +179,7 @@ impl Stored {
         if let Some((written, encodings)) = uploaded {
             for key in written {
                 if let Some(entry) = release.files.get_mut(key) {
-                    entry.encoding = encodings.get(key).copied();
+                    entry.encoding = encodings.get(key).cloned();
                 }
             }
         }
@@ -189,6 +235,7 @@ mod tests {
             Some(Encoding {
                 method: Method::Gzip,
                 stored_size,
+                stored_md5: stored_size.map(|_| "aa".repeat(16)),
             })
         };
         let live = Release {
@@ -248,6 +295,89 @@ mod tests {
     }
 
     #[test]
+    fn without_an_etag_in_the_listing_the_bytes_read_back_decide() {
+        // s3s-fs lists no ETags: an object of the recorded size is read back,
+        // and recognised only if its stored bytes are the ones recorded.
+        let content = "0123456789abcdef0123456789abcdef";
+        let gzip = |stored_size: Option<u64>, stored_md5: &str| {
+            Some(Encoding {
+                method: Method::Gzip,
+                stored_size,
+                stored_md5: stored_size.map(|_| stored_md5.to_string()),
+            })
+        };
+        let live = Release {
+            id: "1".into(),
+            time: "2026-12-02T00:00:00Z".into(),
+            version: "test".into(),
+            files: [
+                (
+                    "index.html",
+                    entry(
+                        5000,
+                        Some(content),
+                        Some("\"e1\""),
+                        gzip(Some(900), &"bb".repeat(16)),
+                    ),
+                ),
+                (
+                    "other.html",
+                    entry(
+                        5000,
+                        Some(content),
+                        Some("\"e2\""),
+                        gzip(Some(900), &"cc".repeat(16)),
+                    ),
+                ),
+                (
+                    "random.json",
+                    entry(3000, Some(content), Some("\"e3\""), gzip(None, "")),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, e)| (k.to_string(), e))
+            .collect(),
+        };
+        let unlisted = |relative: &str, size| RemoteObject {
+            e_tag: None,
+            ..listed(relative, size, "")
+        };
+        let remote = [
+            unlisted("index.html", 900),
+            unlisted("other.html", 900),
+            unlisted("random.json", 3000),
+        ];
+        let mut stored = Stored::recognize(Some(&live), &remote);
+        assert_eq!(
+            stored.unconfirmed(),
+            ["index.html", "other.html", "random.json"]
+        );
+        assert_eq!(stored.encoding("index.html"), None, "not before the read");
+        let read = [
+            ("index.html".to_string(), [0xbb; 16]),
+            // Rewritten by another tool to the same size.
+            ("other.html".to_string(), [0x99; 16]),
+            // Stored as it is: its bytes are the content.
+            (
+                "random.json".to_string(),
+                crate::digest::parse_hex(content).unwrap(),
+            ),
+        ];
+        stored.confirm(Some(&live), &read);
+        assert_eq!(
+            stored.encoding("index.html").map(|e| e.stored_size),
+            Some(Some(900))
+        );
+        assert_eq!(stored.encoding("other.html"), None);
+        assert_eq!(
+            stored.encoding("random.json").map(|e| e.stored_size),
+            Some(None)
+        );
+        let md5s: HashMap<String, [u8; 16]> = stored.content_md5s().collect();
+        assert_eq!(md5s.keys().collect::<Vec<_>>(), ["index.html"]);
+    }
+
+    #[test]
     fn switching_compression_on_off_or_to_another_method_uploads_the_unchanged_files() {
         let file = |relative: &str, size: u64| LocalFile {
             relative: relative.into(),
@@ -293,6 +423,7 @@ mod tests {
             Encoding {
                 method: Method::Gzip,
                 stored_size: Some(2000),
+                stored_md5: None,
             },
         );
         assert!(reasons(&gzipped, Some(Method::Gzip))
