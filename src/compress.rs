@@ -244,8 +244,12 @@ pub fn compress_at<T: AsRef<[u8]>>(
                 .and_then(|()| encoder.finish())
         }
         Method::Br => {
+            // A window larger than the file finds nothing more and costs
+            // memory: 4 encoders at once, each with a 4 MiB window by default.
+            let lgwin = (usize::BITS - size.max(1).leading_zeros()).clamp(10, 22) as i32;
             let params = brotli::enc::BrotliEncoderParams {
                 quality: level as i32,
+                lgwin,
                 size_hint: size,
                 ..Default::default()
             };
