@@ -177,6 +177,11 @@ impl Write for Capped {
     }
 }
 
+/// The most bytes a compressed copy of `size` bytes may take.
+pub fn limit(size: usize) -> usize {
+    size - size * MIN_SAVING_PERCENT as usize / 100
+}
+
 const NOT_WORTH_IT: &str = "compression saves too little";
 
 /// Reads a sequence of pieces as one stream.
@@ -212,11 +217,24 @@ pub fn compress<T: AsRef<[u8]>>(
     pieces: &[T],
     size: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
+    compress_into(method, pieces, size, Vec::new())
+}
+
+/// [`compress`] into `buffer`, which should have room for 90% of `size`:
+/// the upload allocates it on the runtime's thread, as it does the file's
+/// pieces (see `publish::read_whole`), not on the blocking thread that
+/// compresses.
+pub fn compress_into<T: AsRef<[u8]>>(
+    method: Method,
+    pieces: &[T],
+    size: usize,
+    buffer: Vec<u8>,
+) -> std::io::Result<Option<Vec<u8>>> {
     let level = match method {
         Method::Gzip => GZIP_LEVEL,
         Method::Br => BROTLI_QUALITY,
     };
-    compress_at(method, level, pieces, size)
+    compress_with(method, level, pieces, size, buffer)
 }
 
 /// [`compress`] at another level (gzip 0–9, brotli 0–11), to measure them:
@@ -227,11 +245,20 @@ pub fn compress_at<T: AsRef<[u8]>>(
     pieces: &[T],
     size: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
-    let limit = size - size * MIN_SAVING_PERCENT as usize / 100;
-    let output = Capped {
-        buffer: Vec::with_capacity(limit.min(size / 2 + 64)),
-        limit,
-    };
+    compress_with(method, level, pieces, size, Vec::new())
+}
+
+fn compress_with<T: AsRef<[u8]>>(
+    method: Method,
+    level: u32,
+    pieces: &[T],
+    size: usize,
+    mut buffer: Vec<u8>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let limit = limit(size);
+    buffer.clear();
+    buffer.reserve(limit);
+    let output = Capped { buffer, limit };
     let result = match method {
         Method::Gzip => {
             // flate2's header carries no name and mtime 0: the same content

@@ -516,6 +516,10 @@ async fn read_whole(
     let mut chunks: Vec<BytesMut> = (0..size.div_ceil(READ_CHUNK))
         .map(|i| BytesMut::zeroed(READ_CHUNK.min(size - i * READ_CHUNK)))
         .collect();
+    let buffer = match compress {
+        Some(_) => Vec::with_capacity(crate::compress::limit(size)),
+        None => Vec::new(),
+    };
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         use std::io::Read as _;
@@ -540,7 +544,7 @@ async fn read_whole(
             }
         }
         if let Some(method) = compress {
-            let compressed = crate::compress::compress(method, &chunks, size)?;
+            let compressed = crate::compress::compress_into(method, &chunks, size, buffer)?;
             let encoding = Encoding {
                 method,
                 stored_size: compressed.as_ref().map(|c| c.len() as u64),
