@@ -462,5 +462,22 @@ pub(crate) mod tests {
             error.to_string().contains("true names no method"),
             "{error}"
         );
+        let options = crate::DeployOptions {
+            dir: work.path().join("dist"),
+            storage: Some("http://127.0.0.1:9/dav/site".into()),
+            storage_options: [("allow_http".to_string(), "true".to_string())].into(),
+            compress: Some(crate::options::CompressOption::Method("br".into())),
+            ..Default::default()
+        };
+        let error = crate::deploy_with_env(options, |_| None, &(), &Default::default())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "INVALID_OPTION");
+        assert!(
+            error
+                .to_string()
+                .contains("a WebDAV server stores no Content-Encoding"),
+            "{error}"
+        );
     }
 }
