@@ -151,7 +151,7 @@ describe('compress where Content-Encoding cannot be stored', () => {
     const cli = (...args) => spawnSync(process.execPath, [join(ROOT, 'bin', 'vite-deploy.js'), dir, '--storage', `file://${out}`, ...args], { encoding: 'utf8' })
     const refused = cli('--compress', 'gzip')
     assert.equal(refused.status, 2, refused.stderr)
-    assert.match(refused.stderr, /compress: 'gzip' cannot be used with file:\/\/.*a file:\/\/ target stores no Content-Encoding.*leave compress off there/)
+    assert.match(refused.stderr, /`compress`: 'gzip' cannot be used with file:\/\/.*a file:\/\/ target stores no Content-Encoding.*leave compress off there/)
     assert.equal(existsSync(join(out, 'index.html')), false)
     const unknown = cli('--compress', 'zstd')
     assert.equal(unknown.status, 2, unknown.stderr)

@@ -147,7 +147,7 @@ pub fn check_store(setting: Option<Method>, target: &Target) -> Result<()> {
     Err(Error::InvalidOption {
         name: "compress".into(),
         reason: format!(
-            "compress: '{method}' cannot be used with {}: {why}, so browsers would get compressed bytes they cannot read — leave compress off there (let the web server compress), or deploy to s3://, gs:// or az://",
+            "'{method}' cannot be used with {}: {why}, so browsers would get compressed bytes they cannot read — leave compress off there (let the web server compress), or deploy to s3://, gs:// or az://",
             target.url
         ),
     })
@@ -441,7 +441,7 @@ pub(crate) mod tests {
         assert_eq!(error.code(), "INVALID_OPTION");
         let message = error.to_string();
         assert!(
-            message.contains("compress: 'gzip' cannot be used with file://")
+            message.contains("invalid option `compress`: 'gzip' cannot be used with file://")
                 && message.contains("a file:// target stores no Content-Encoding"),
             "{message}"
         );
