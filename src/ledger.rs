@@ -92,8 +92,8 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
     /// How the object is stored when `compress` was tried on it: the method
-    /// and, if it is stored compressed, the size stored (see
-    /// [`crate::compress`]). `None`: stored as the file is.
+    /// and, if it is stored compressed, the size and MD5 of the bytes stored
+    /// (see [`crate::compress`]). `None`: stored as the file is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<crate::compress::Encoding>,
 }
