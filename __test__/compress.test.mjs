@@ -8,7 +8,7 @@ import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { gunzipSync } from 'node:zlib'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 
 import { BlobServiceClient } from '@azure/storage-blob'
 import { AwsClient } from 'aws4fetch'
@@ -105,7 +105,8 @@ for (const [name, start] of Object.entries(STORES)) {
         const expected = TEXT_LIKE.includes(key) ? encoding : undefined
         assert.equal(got.headers['content-encoding'], expected, `${key}: Content-Encoding`)
         if (CONTENT_TYPES[key]) assert.equal(got.headers['content-type'], CONTENT_TYPES[key], `${key}: Content-Type kept`)
-        const body = expected === 'gzip' ? gunzipSync(got.body) : got.body
+        const decode = { gzip: gunzipSync, br: brotliDecompressSync }[expected] ?? ((b) => b)
+        const body = decode(got.body)
         assert.deepEqual(body, Buffer.from(content), `${key}: the stored bytes decode to the file`)
         if (expected) assert.ok(got.body.length < Buffer.byteLength(content) / 2, `${key}: stored smaller`)
       }
@@ -138,6 +139,16 @@ for (const [name, start] of Object.entries(STORES)) {
       await assertStored('gzip')
       store.proxy.requests.length = 0
       assert.equal((await run('gzip')).summary.uploaded.count, 0)
+      assert.deepEqual(writes(), [])
+    })
+
+    it("switching to 'br' stores those files brotli-encoded, reported as such", async () => {
+      const br = await run('br')
+      const rewritten = br.files.filter((f) => f.action === 'upload').map((f) => `${f.path}: ${f.reason}`).sort()
+      assert.deepEqual(rewritten, TEXT_LIKE.map((key) => `${key}: encoding changed (gzip → br)`).sort())
+      await assertStored('br')
+      store.proxy.requests.length = 0
+      assert.equal((await run('br')).summary.uploaded.count, 0)
       assert.deepEqual(writes(), [])
     })
   })
