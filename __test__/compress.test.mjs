@@ -170,6 +170,19 @@ describe('compress where Content-Encoding cannot be stored', () => {
     const off = cli('--compress', 'off', '--quiet')
     assert.equal(off.status, 0, off.stderr)
   })
+
+  it('the plugin refuses compress on file:// before Vite builds, naming the fix', async () => {
+    const root = join(tempDir('compress-plugin'), 'app')
+    cpSync(join(ROOT, 'examples', 'basic'), root, { recursive: true, filter: (src) => !/dist|vite\.config/.test(src) })
+    const out = join(tempDir('compress-plugin-out'), 'site')
+    const error = await build({
+      root, configFile: false, logLevel: 'silent',
+      plugins: [viteDeploy({ storage: `file://${out}`, compress: 'br' })],
+    }).then(() => null, (e) => e)
+    assert.ok(error, 'the build must fail')
+    assert.match(error.message, /invalid option `compress`: 'br' cannot be used with file:\/\/.*leave compress off there/)
+    assert.equal(existsSync(join(root, 'dist')), false, 'it failed before the build')
+  })
 })
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
