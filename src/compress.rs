@@ -177,6 +177,66 @@ impl Write for Capped {
     }
 }
 
+/// Whether the file at `path` has a precompressed copy beside it, as a Vite
+/// compression plugin writes them (`name.gz` for gzip, `name.br` for br),
+/// that decodes to exactly `pieces` (the file as read) and is within the
+/// size limit; if so, `buffer` holds its bytes. A stale or corrupt copy is
+/// ignored. Decoding costs far less than compressing, and a plugin may have
+/// used a slower, stronger level (brotli 11).
+pub fn precompressed<T: AsRef<[u8]>>(
+    method: Method,
+    path: &std::path::Path,
+    pieces: &[T],
+    size: usize,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut sibling = path.as_os_str().to_owned();
+    sibling.push(match method {
+        Method::Gzip => ".gz",
+        Method::Br => ".br",
+    });
+    let Ok(file) = std::fs::File::open(&sibling) else {
+        return Ok(false);
+    };
+    let length = file.metadata()?.len();
+    if length > limit(size) as u64 {
+        return Ok(false);
+    }
+    buffer.clear();
+    file.take(length).read_to_end(buffer)?;
+    let same = match method {
+        Method::Gzip => same_content(flate2::read::GzDecoder::new(&buffer[..]), pieces),
+        Method::Br => same_content(brotli::Decompressor::new(&buffer[..], 4096), pieces),
+    };
+    Ok(same)
+}
+
+/// Whether `decoded` yields exactly the bytes of `pieces`; a decoding error
+/// is a difference.
+fn same_content<T: AsRef<[u8]>>(mut decoded: impl std::io::Read, pieces: &[T]) -> bool {
+    use std::io::Read;
+    let mut expected = Pieces {
+        pieces,
+        at: 0,
+        offset: 0,
+    };
+    let mut got = [0u8; 8192];
+    let mut want = [0u8; 8192];
+    loop {
+        let n = match decoded.read(&mut got) {
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if n == 0 {
+            return matches!(expected.read(&mut want[..1]), Ok(0));
+        }
+        if expected.read_exact(&mut want[..n]).is_err() || got[..n] != want[..n] {
+            return false;
+        }
+    }
+}
+
 /// The most bytes a compressed copy of `size` bytes may take.
 pub fn limit(size: usize) -> usize {
     size - size * MIN_SAVING_PERCENT as usize / 100
@@ -409,6 +469,60 @@ pub(crate) mod tests {
         assert!(compress(Method::Gzip, &[&mostly_noise], mostly_noise.len())
             .unwrap()
             .is_none());
+    }
+
+    /// gzip at level 9 with a file name in its header: not the bytes
+    /// `compress` would make, as a Vite plugin's copy would not be.
+    pub(crate) fn plugin_gzip(content: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::GzBuilder::new()
+            .filename("app.js")
+            .write(Vec::new(), flate2::Compression::best());
+        encoder.write_all(content).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_precompressed_copy_beside_the_file_is_used_only_if_it_decodes_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.js");
+        let content = text(30_000);
+        std::fs::write(&path, &content).unwrap();
+        let pieces: Vec<&[u8]> = content.chunks(64 * 1024).collect();
+        let mut buffer = Vec::new();
+        let check = |method, buffer: &mut Vec<u8>| {
+            precompressed(method, &path, &pieces, content.len(), buffer).unwrap()
+        };
+        assert!(!check(Method::Gzip, &mut buffer), "no copy");
+
+        let gz = plugin_gzip(&content);
+        std::fs::write(dir.path().join("app.js.gz"), &gz).unwrap();
+        assert!(check(Method::Gzip, &mut buffer));
+        assert_eq!(buffer, gz);
+        assert!(!check(Method::Br, &mut buffer), "a .gz is no brotli copy");
+
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &content[..], &mut br, &params).unwrap();
+        std::fs::write(dir.path().join("app.js.br"), &br).unwrap();
+        assert!(check(Method::Br, &mut buffer));
+        assert_eq!(buffer, br);
+
+        // Stale: the copy of an older build; corrupt; larger than the limit.
+        let mut older = content.clone();
+        older[100] = b'#';
+        std::fs::write(dir.path().join("app.js.gz"), plugin_gzip(&older)).unwrap();
+        assert!(!check(Method::Gzip, &mut buffer), "stale");
+        std::fs::write(dir.path().join("app.js.gz"), &gz[..gz.len() / 2]).unwrap();
+        assert!(!check(Method::Gzip, &mut buffer), "truncated");
+        let mut longer = content.clone();
+        longer.extend(b"more");
+        std::fs::write(dir.path().join("app.js.gz"), plugin_gzip(&longer)).unwrap();
+        assert!(!check(Method::Gzip, &mut buffer), "decodes to more");
+        std::fs::write(dir.path().join("app.js.gz"), noise(content.len())).unwrap();
+        assert!(!check(Method::Gzip, &mut buffer), "over the limit");
     }
 
     #[test]

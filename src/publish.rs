@@ -544,7 +544,13 @@ async fn read_whole(
             }
         }
         if let Some(method) = compress {
-            let compressed = crate::compress::compress_into(method, &chunks, size, buffer)?;
+            let mut buffer = buffer;
+            let compressed =
+                if crate::compress::precompressed(method, &path, &chunks, size, &mut buffer)? {
+                    Some(buffer)
+                } else {
+                    crate::compress::compress_into(method, &chunks, size, buffer)?
+                };
             let encoding = Encoding {
                 method,
                 stored_size: compressed.as_ref().map(|c| c.len() as u64),

@@ -479,6 +479,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_vite_plugins_gz_copy_is_stored_as_the_files_compressed_bytes() {
+        let work = tempfile::tempdir().unwrap();
+        let dist = work.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        let script = text(20_000);
+        let gz = crate::compress::tests::plugin_gzip(&script);
+        std::fs::write(dist.join("app.js"), &script).unwrap();
+        std::fs::write(dist.join("app.js.gz"), &gz).unwrap();
+        let storage = "memory:///compress-reuse/site";
+        let target = crate::store::open(storage, &Default::default(), &Default::default()).unwrap();
+        deploy(&dist, storage, Some("gzip")).await;
+        let (body, encoding, _) = stored(&target, "app.js").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert_eq!(body, gz, "the plugin's bytes, not compressed again");
+        // The copy itself is a file of the build like any other.
+        assert_eq!(stored(&target, "app.js.gz").await.0, gz);
+        assert_eq!(
+            deploy(&dist, storage, Some("gzip"))
+                .await
+                .summary
+                .uploaded
+                .count,
+            0
+        );
+    }
+
+    #[tokio::test]
     async fn a_deploy_stores_text_compressed_a_redeploy_writes_nothing_and_switching_rewrites() {
         let work = tempfile::tempdir().unwrap();
         let dist = work.path().join("dist");
