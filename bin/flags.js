@@ -25,6 +25,11 @@ function wholeNumber(value) {
   return Number(value)
 }
 
+/** `--compress`'s value: the engine names the methods, `off`/`false` is the default. */
+function compressMethod(value) {
+  return /^(off|false|none)$/i.test(value.trim()) ? false : value
+}
+
 /** `-o` values: see keyValue in vite-deploy.js, which must not echo the argument. */
 const KEY_VALUE = 'keyValue'
 
@@ -65,6 +70,8 @@ const DEPLOY_FLAGS = [
     help: 'take over the lease of another deploy that has not expired yet, when that deploy died without releasing it' },
   { flags: '--repair-headers', option: 'repairHeaders', default: 'off',
     help: "also rewrite, once, unchanged files whose stored headers the ledger does not know (written before it recorded them); files whose recorded headers differ from the rules' are rewritten anyway" },
+  { flags: '--compress <method>', option: 'compress', parser: compressMethod, default: 'off',
+    help: "store text-like files (HTML, JS, CSS, JSON, SVG, …) compressed with Content-Encoding: gzip, or br (HTTPS and a CDN that passes Content-Encoding through only); refused on file:// and WebDAV" },
   { flags: '--include <glob>', option: 'include', parser: collect, default: 'every file',
     help: 'publish only files matching the glob, relative to the build folder, repeatable' },
   { flags: '--exclude <glob>', option: 'exclude', parser: collect, default: 'none',

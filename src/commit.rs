@@ -143,6 +143,7 @@ pub fn new_release(
                 e_tag: None,
                 cache_control,
                 headers: None,
+                encoding: None,
             };
             (file.relative.clone(), entry)
         })

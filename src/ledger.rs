@@ -97,18 +97,26 @@ pub struct Entry {
     /// headers). A deploy whose rules give another one writes it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<String>,
+    /// How the object is stored when `compress` was tried on it: the method
+    /// and, if it is stored compressed, the size and MD5 of the bytes stored
+    /// (see [`crate::compress`]). `None`: stored as the file is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<crate::compress::Encoding>,
 }
 
 impl Release {
-    /// Whether both releases publish the same keys with the same content:
-    /// ids, times and recorded ETags aside, they are the same site.
+    /// Whether both releases publish the same keys with the same content,
+    /// stored with the same encoding: ids, times and recorded ETags aside,
+    /// they are the same site.
     pub fn same_files(&self, other: &Release) -> bool {
         self.files.len() == other.files.len()
             && self
                 .files
                 .iter()
                 .zip(&other.files)
-                .all(|((k1, e1), (k2, e2))| k1 == k2 && e1.size == e2.size && e1.md5 == e2.md5)
+                .all(|((k1, e1), (k2, e2))| {
+                    k1 == k2 && e1.size == e2.size && e1.md5 == e2.md5 && e1.encoding == e2.encoding
+                })
     }
 
     /// A hash of what [`Release::same_files`] compares: equal releases have
@@ -117,7 +125,7 @@ impl Release {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for (key, entry) in &self.files {
-            (key, entry.size, &entry.md5).hash(&mut hasher);
+            (key, entry.size, &entry.md5, &entry.encoding).hash(&mut hasher);
         }
         hasher.finish()
     }
@@ -566,6 +574,7 @@ mod tests {
                         e_tag: None,
                         cache_control: None,
                         headers: None,
+                        encoding: None,
                     };
                     (k.to_string(), entry)
                 })

@@ -12,6 +12,7 @@ pub mod backends;
 #[cfg(feature = "napi")]
 pub mod binding;
 pub mod commit;
+pub mod compress;
 pub mod credentials;
 pub mod digest;
 pub mod error;
@@ -27,10 +28,12 @@ pub mod publish;
 pub mod reachability;
 pub mod redact;
 pub mod remote;
+pub mod repair;
 pub mod report;
 pub mod retention;
 pub mod rollback;
 pub mod store;
+pub mod stored_encoding;
 pub mod verify;
 pub mod webdav;
 
@@ -135,6 +138,7 @@ async fn run(
         &network(options),
     )?;
     target.resolve_credentials().await?;
+    compress::check_store(options.compress, &target)?;
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());
@@ -155,18 +159,36 @@ async fn run(
     let (mut remote, loaded) = (remote?, loaded?);
     let exposed = remote::set_aside(&mut remote, &filter);
     let ledger = loaded.ledger.as_ref();
+    // Objects stored compressed are planned by their content, as the ledger
+    // recorded it; the rest of the deploy sees the listing as it is.
+    let latest = ledger.and_then(ledger::Ledger::latest);
+    let mut stored = stored_encoding::Stored::recognize(latest, &remote);
+    let unconfirmed = stored.unconfirmed();
+    if !unconfirmed.is_empty() {
+        let read = remote::content_md5s(&target, &unconfirmed, concurrency).await?;
+        stored.confirm(latest, &read);
+    }
+    let content_remote = stored.content_view(&remote);
     let now = chrono::Utc::now();
     let mut build = commit::new_release(now, &local, &cache);
+    stored.record(&mut build, None);
     let live = ledger
         .and_then(ledger::Ledger::latest)
         .filter(|live| live.same_files(&build));
 
-    let (remote_md5, compared_by_content) =
-        remote_hashes(&target, ledger, &local, &remote, concurrency).await?;
+    let (mut remote_md5, compared_by_content) =
+        remote_hashes(&target, ledger, &local, &content_remote, concurrency).await?;
+    remote_md5.extend(stored.content_md5s());
 
-    let mut plan = plan::plan(&local, &remote, &remote_md5, target.backend.etag_is_md5());
+    let mut plan = plan::plan(
+        &local,
+        &content_remote,
+        &remote_md5,
+        target.backend.etag_is_md5(),
+    );
+    stored.mark_changes(&mut plan, &local, options.compress);
     let keeps_headers = target.backend.keeps_headers();
-    let unrepaired = headers::repair(
+    let unrepaired = repair::repair(
         &mut plan,
         &mut build,
         &local,
@@ -233,11 +255,13 @@ async fn run(
             cache,
             headers: target.backend.keeps_headers(),
             cancel: cancel.clone(),
+            compress: options.compress,
         };
         let mut outcome = publish::upload(&target, &plan, &local, &settings, progress).await;
         // Nothing is deleted until every upload succeeded and the release is
         // recorded; `publish::delete` reports the deletes not attempted.
         if outcome.failures.is_empty() && !outcome.cancelled {
+            stored.record(&mut build, Some((&outcome.uploaded, &outcome.encodings)));
             let committed = commit::commit(
                 &target,
                 &mut plan,
@@ -264,7 +288,7 @@ async fn run(
     };
 
     // The report of a large build is built last; what it does not need goes first.
-    drop((local_keys, remote_md5));
+    drop((local_keys, remote_md5, content_remote));
     drop((local, remote, loaded));
 
     let done = Done {
@@ -454,6 +478,7 @@ pub async fn check_with_env(
         timeout: options.timeout.clone(),
     };
     let target = store::open(&options.storage, &options.storage_options, &network)?;
+    compress::check_store(options.compress, &target)?;
     // Missing credentials must fail before the build, not after it. The
     // chain reads files and the environment first; only when nothing is
     // configured does it ask the metadata service, which answers or times

@@ -114,6 +114,33 @@ pub struct DeployOptions {
     /// it has not expired: for a deploy that died without releasing it.
     #[serde(default)]
     pub break_lease: bool,
+    /// Store text-like files compressed, with `Content-Encoding`: `'gzip'`,
+    /// `'br'` or `false` (see [`crate::compress`]). By default `false`.
+    #[serde(default)]
+    pub compress: Option<CompressOption>,
+}
+
+/// `compress` as JS gives it: a method's name or `false`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CompressOption {
+    /// `false` (off); `true` is refused, it names no method.
+    Flag(bool),
+    /// `'gzip'` or `'br'`.
+    Method(String),
+}
+
+impl CompressOption {
+    fn resolve(self) -> Result<Option<crate::compress::Method>> {
+        match self {
+            CompressOption::Flag(false) => Ok(None),
+            CompressOption::Flag(true) => Err(Error::InvalidOption {
+                name: "compress".into(),
+                reason: "true names no method: use 'gzip' (every browser) or 'br' (HTTPS only), or false".into(),
+            }),
+            CompressOption::Method(name) => crate::compress::Method::parse(&name).map(Some),
+        }
+    }
 }
 
 /// `delete` as JS gives it: a boolean or retention settings.
@@ -175,6 +202,8 @@ pub struct Resolved {
     pub force: bool,
     /// How to take the deploy lease.
     pub lease: crate::lease::Settings,
+    /// The compression tried on text-like files, if any.
+    pub compress: Option<crate::compress::Method>,
 }
 
 impl DeployOptions {
@@ -237,6 +266,31 @@ impl DeployOptions {
             Some(value) => crate::headers::parse_rules(value)?,
         };
         headers.extend(crate::headers::shorthand(&cache_control));
+        let compress = self
+            .compress
+            .map(CompressOption::resolve)
+            .transpose()?
+            .flatten();
+        // Bytes a rule declares already encoded would be compressed again
+        // under one Content-Encoding, which no browser can read.
+        if let (Some(method), Some(rule)) = (
+            compress,
+            headers.iter().find(|rule| rule.content_encoding.is_some()),
+        ) {
+            let name = match rule.origin {
+                crate::headers::Origin::Headers(index) => {
+                    format!("headers[{index}].contentEncoding")
+                }
+                crate::headers::Origin::CacheControl => "headers".into(),
+            };
+            return Err(Error::InvalidOption {
+                name,
+                reason: format!(
+                    "declares files already encoded, and compress: '{}' would encode them again — with compress on, leave Content-Encoding to it (drop the rule's contentEncoding), or turn compress off",
+                    method.content_encoding()
+                ),
+            });
+        }
 
         let lease = crate::lease::Settings {
             wait: match self.lease_wait.as_deref().map(str::trim) {
@@ -269,6 +323,7 @@ impl DeployOptions {
             timeout: network.timeout,
             force: self.force,
             lease,
+            compress,
         })
     }
 }
@@ -573,6 +628,24 @@ mod tests {
         let error = o.resolve(no_env).unwrap_err().to_string();
         assert!(
             error.contains("'**/*.html'") && error.contains("line break"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn compress_refuses_rules_that_declare_an_encoding() {
+        // Compressing bytes a rule says are already encoded would store them
+        // encoded twice under one Content-Encoding: unreadable.
+        let parsed: DeployOptions = serde_json::from_value(serde_json::json!({
+            "dir": "d",
+            "storage": "memory://",
+            "compress": "gzip",
+            "headers": [{ "match": "**/*.html", "cacheControl": "no-cache" }, { "match": "**/*.js", "contentEncoding": "br" }],
+        }))
+        .unwrap();
+        let error = parsed.resolve(no_env).unwrap_err().to_string();
+        assert!(
+            error.contains("headers[1].contentEncoding") && error.contains("compress"),
             "{error}"
         );
     }

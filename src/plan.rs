@@ -61,6 +61,14 @@ pub enum Reason {
     /// Same content, headers the ledger does not know, and `repairHeaders`
     /// asks to write them.
     HeadersUnknown,
+    /// Same content, stored with another `Content-Encoding` than `compress`
+    /// wants now: compression was switched on, off, or to the other method.
+    EncodingChanged {
+        /// The method tried on the stored object; `None`: stored as it is.
+        stored: Option<crate::compress::Method>,
+        /// The method to try now; `None`: store it as it is.
+        wanted: Option<crate::compress::Method>,
+    },
     /// In the store, not in the build.
     Orphan,
     /// In the store, not in the build, and kept.
@@ -121,6 +129,12 @@ impl fmt::Display for Reason {
             Reason::HeadersChanged => f.write_str("headers changed"),
             Reason::HeadersUnknown => {
                 f.write_str("headers changed (not recorded before; repairHeaders)")
+            }
+            Reason::EncodingChanged { stored, wanted } => {
+                let name = |m: &Option<crate::compress::Method>| {
+                    m.map_or("none", crate::compress::Method::content_encoding)
+                };
+                write!(f, "encoding changed ({} → {})", name(stored), name(wanted))
             }
             Reason::Orphan => f.write_str("orphan"),
             Reason::OrphanKept(KeptBecause::DeleteOff) => {
@@ -214,6 +228,22 @@ impl Plan {
     /// Steps with the given action, in plan order.
     pub fn with_action(&self, action: Action) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(move |s| s.action == action)
+    }
+
+    /// Puts the steps in plan order (see [`Plan::steps`]), by key within
+    /// each group; again after a step's action changed.
+    pub fn sort(&mut self) {
+        let order = |step: &Step| match step.action {
+            Action::Upload => (0, step.kind),
+            Action::Unchanged => (1, None),
+            Action::Delete | Action::KeepOrphan => (2, None),
+        };
+        // Keys are unique, so an unstable sort gives the same order, faster.
+        self.steps.sort_unstable_by(|a, b| {
+            order(a)
+                .cmp(&order(b))
+                .then_with(|| a.relative.cmp(&b.relative))
+        });
     }
 
     /// Uploads split into publish groups; each group must finish before the
@@ -312,23 +342,9 @@ pub fn plan(
         local: None,
     }));
 
-    sort_steps(&mut steps);
-    Plan { steps }
-}
-
-/// The plan's order: uploads by kind, then skips, then orphans, each by key.
-fn sort_steps(steps: &mut [Step]) {
-    let order = |step: &Step| match step.action {
-        Action::Upload => (0, step.kind),
-        Action::Unchanged => (1, None),
-        Action::Delete | Action::KeepOrphan => (2, None),
-    };
-    // Keys are unique, so an unstable sort gives the same order, faster.
-    steps.sort_unstable_by(|a, b| {
-        order(a)
-            .cmp(&order(b))
-            .then_with(|| a.relative.cmp(&b.relative))
-    });
+    let mut plan = Plan { steps };
+    plan.sort();
+    plan
 }
 
 /// Makes uploads of the unchanged files stored with other headers than the
@@ -373,7 +389,7 @@ pub fn repair_headers<'a>(
         changed = true;
     }
     if changed {
-        sort_steps(&mut plan.steps);
+        plan.sort();
     }
     unknown
 }

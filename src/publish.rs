@@ -12,6 +12,7 @@ use object_store::{Attributes, PutMultipartOptions, PutOptions, PutPayload, Writ
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
+use crate::compress::{Encoding, Method};
 use crate::error::describe;
 use crate::headers::{CacheRules, ObjectHeaders};
 use crate::local::{FileKind, LocalFile};
@@ -137,6 +138,8 @@ pub struct Settings {
     pub headers: bool,
     /// Stops the deploy between files.
     pub cancel: Cancellation,
+    /// The compression tried on text-like files (see [`crate::compress`]).
+    pub compress: Option<Method>,
 }
 
 /// One failed step.
@@ -170,6 +173,9 @@ pub struct Outcome {
     pub unreachable: Option<String>,
     /// The ETag the store gave each uploaded file, for the ledger.
     pub e_tags: HashMap<String, String>,
+    /// How each uploaded file compression was tried on is stored, for the
+    /// ledger.
+    pub encodings: HashMap<String, Encoding>,
 }
 
 /// Runs the plan's uploads stage by stage (see [`stages`]).
@@ -222,9 +228,12 @@ pub async fn upload(
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),
-                Some(Ok(e_tag)) => {
+                Some(Ok(Written { e_tag, encoding })) => {
                     if let Some(e_tag) = e_tag {
                         outcome.e_tags.insert(step.relative.clone(), e_tag);
+                    }
+                    if let Some(encoding) = encoding {
+                        outcome.encodings.insert(step.relative.clone(), encoding);
                     }
                     progress.event(Event::Uploaded {
                         path: step.relative.clone(),
@@ -456,8 +465,10 @@ fn target_relative(target: &Target, path: &str) -> Option<String> {
     target.relative(&key).map(String::from)
 }
 
-fn attributes(file: &LocalFile, settings: &Settings) -> Attributes {
-    ObjectHeaders::for_file(&file.relative, file.kind, &settings.cache).attributes(settings.headers)
+fn attributes(file: &LocalFile, settings: &Settings, encoding: Option<Method>) -> Attributes {
+    ObjectHeaders::for_file(&file.relative, file.kind, &settings.cache)
+        .encoded(encoding.map(Method::content_encoding))
+        .attributes(settings.headers)
 }
 
 /// Bounds on what uploads may hold in memory together.
@@ -475,8 +486,9 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// What reading a file whole found.
 enum Read {
-    /// The file as a payload of `READ_CHUNK` pieces.
-    Whole(PutPayload),
+    /// The file as a payload of `READ_CHUNK` pieces, or compressed when
+    /// compression was tried on it (see [`Encoding`]).
+    Whole(PutPayload, Option<Encoding>),
     /// The file no longer has the size the scan saw; its size now.
     Changed(u64),
     /// The file has the size the scan saw but not the content it hashed.
@@ -484,7 +496,9 @@ enum Read {
 }
 
 /// Reads a file of `size` bytes whole and, when the scan hashed it, checks
-/// that the bytes read are the bytes hashed.
+/// that the bytes read are the bytes hashed; then, with `compress`, tries to
+/// compress them on the same blocking thread (so compressions run at most
+/// [`READS_AT_ONCE`] at once, beside the uploads in flight).
 ///
 /// The buffers are allocated here, on the runtime's worker threads, and only
 /// filled on a blocking thread. Each thread has its own heap in glibc's
@@ -496,11 +510,16 @@ async fn read_whole(
     path: &std::path::Path,
     size: u64,
     md5: Option<[u8; 16]>,
+    compress: Option<Method>,
 ) -> std::io::Result<Read> {
     let size = usize::try_from(size).map_err(std::io::Error::other)?;
     let mut chunks: Vec<BytesMut> = (0..size.div_ceil(READ_CHUNK))
         .map(|i| BytesMut::zeroed(READ_CHUNK.min(size - i * READ_CHUNK)))
         .collect();
+    let buffer = match compress {
+        Some(_) => Vec::with_capacity(crate::compress::limit(size)),
+        None => Vec::new(),
+    };
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         use std::io::Read as _;
@@ -524,11 +543,40 @@ async fn read_whole(
                 return Ok(Read::Rewritten);
             }
         }
+        if let Some(method) = compress {
+            let mut buffer = buffer;
+            let compressed =
+                if crate::compress::precompressed(method, &path, &chunks, size, &mut buffer)? {
+                    Some(buffer)
+                } else {
+                    crate::compress::compress_into(method, &chunks, size, buffer)?
+                };
+            let encoding = Encoding {
+                method,
+                stored_size: compressed.as_ref().map(|c| c.len() as u64),
+                stored_md5: compressed
+                    .as_ref()
+                    .map(|c| crate::digest::hex(&Md5::digest(c).into())),
+            };
+            if let Some(compressed) = compressed {
+                return Ok(Read::Whole(PutPayload::from(compressed), Some(encoding)));
+            }
+            let payload = chunks.into_iter().map(BytesMut::freeze).collect();
+            return Ok(Read::Whole(payload, Some(encoding)));
+        }
         let payload = chunks.into_iter().map(BytesMut::freeze).collect();
-        Ok(Read::Whole(payload))
+        Ok(Read::Whole(payload, None))
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+/// What one upload wrote.
+struct Written {
+    /// The store's ETag, if it gave one.
+    e_tag: Option<String>,
+    /// How the file is stored, when compression was tried on it.
+    encoding: Option<Encoding>,
 }
 
 async fn upload_file(
@@ -536,7 +584,7 @@ async fn upload_file(
     file: &LocalFile,
     settings: &Settings,
     limits: &Limits,
-) -> Result<Option<String>, String> {
+) -> Result<Written, String> {
     let key = target
         .key(&file.relative)
         .map_err(|e| format!("invalid key for '{}': {e}", file.relative))?;
@@ -553,8 +601,12 @@ async fn upload_file(
     let rewritten = || changed_on_disk(file, None);
 
     if file.size <= MULTIPART_THRESHOLD {
-        // A file larger than the whole budget waits for all of it.
-        let kib = (file.size / 1024).clamp(1, IN_MEMORY_BUDGET_KIB as u64) as u32;
+        let compress = crate::compress::wanted(settings.compress, file);
+        // A file being compressed holds its compressed copy too, at most
+        // 90% of its size. A file larger than the whole budget waits for
+        // all of it.
+        let held = if compress.is_some() { 2 } else { 1 } * file.size;
+        let kib = (held / 1024).clamp(1, IN_MEMORY_BUDGET_KIB as u64) as u32;
         let _memory = limits
             .memory_kib
             .acquire_many(kib)
@@ -562,17 +614,21 @@ async fn upload_file(
             .map_err(|e| e.to_string())?;
         let read = {
             let _reading = limits.reads.acquire().await.map_err(|e| e.to_string())?;
-            read_whole(&file.path, file.size, file.md5)
+            read_whole(&file.path, file.size, file.md5, compress)
                 .await
                 .map_err(read_error)?
         };
-        let payload = match read {
-            Read::Whole(payload) => payload,
+        let (payload, encoding) = match read {
+            Read::Whole(payload, encoding) => (payload, encoding),
             Read::Changed(now) => return Err(changed(now)),
             Read::Rewritten => return Err(rewritten()),
         };
+        let stored_encoding = encoding
+            .as_ref()
+            .filter(|e| e.stored_size.is_some())
+            .map(|e| e.method);
         let options = PutOptions {
-            attributes: attributes(file, settings),
+            attributes: attributes(file, settings, stored_encoding),
             ..Default::default()
         };
         let written = target
@@ -580,8 +636,15 @@ async fn upload_file(
             .put_opts(&key, payload, options)
             .await
             .map_err(store_error)?;
-        return Ok(written.e_tag);
+        return Ok(Written {
+            e_tag: written.e_tag,
+            encoding,
+        });
     }
+
+    // Above the multipart threshold a file streams as it is: a compressed
+    // copy would have to be held whole, and `compress` leaves such files
+    // alone (see `compress::is_candidate`).
 
     let _slot = limits
         .multipart
@@ -592,7 +655,7 @@ async fn upload_file(
         .await
         .map_err(read_error)?;
     let options = PutMultipartOptions {
-        attributes: attributes(file, settings),
+        attributes: attributes(file, settings, None),
         ..Default::default()
     };
     let upload = target
@@ -633,7 +696,10 @@ async fn upload_file(
     }
     .await;
     match streamed {
-        Ok(()) => Ok(writer.finish().await.map_err(store_error)?.e_tag),
+        Ok(()) => Ok(Written {
+            e_tag: writer.finish().await.map_err(store_error)?.e_tag,
+            encoding: None,
+        }),
         Err(error) => {
             // Leave no dangling parts behind; the upload's own error matters more.
             let _ = writer.abort().await;
@@ -726,6 +792,7 @@ mod tests {
             cache: CacheRules::new(&[]).unwrap(),
             headers: false,
             cancel,
+            compress: None,
         }
     }
 

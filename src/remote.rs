@@ -661,6 +661,7 @@ mod tests {
             e_tag: e_tag.map(String::from),
             cache_control: None,
             headers: None,
+            encoding: None,
         };
         let release = Release {
             id: "1".into(),

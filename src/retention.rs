@@ -286,6 +286,7 @@ mod tests {
             e_tag: None,
             cache_control: None,
             headers: None,
+            encoding: None,
         };
         Release {
             id: id.into(),

@@ -317,7 +317,7 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
     // restored files, what the ledger knew for the assets left in place. A
     // deploy then finds by the fingerprints what a rule gave the release
     // that a rollback does not restore (contentDisposition, metadata…).
-    let known = crate::headers::recorded(Some(&ledger));
+    let known = crate::repair::recorded(Some(&ledger));
     let keeps_headers = target.backend.keeps_headers();
     for (key, entry) in again.files.iter_mut() {
         entry.headers = if !keeps_headers {
@@ -378,15 +378,21 @@ async fn put_back(target: &Target, key: &str, entry: &ledger::Entry) -> Result<(
     let source = target
         .key(&blob_key(md5))
         .map_err(|e| error(e.to_string()))?;
-    let body = target
+    let copy = target
         .store
         .get(&source)
         .await
-        .map_err(|e| error(format!("its rollback copy is missing ({})", describe(&e))))?
-        .bytes()
-        .await
-        .map_err(|e| error(describe(&e)))?;
-    let attributes = restored_headers(key, entry).attributes(target.backend.keeps_headers());
+        .map_err(|e| error(format!("its rollback copy is missing ({})", describe(&e))))?;
+    // The copy was made from the live object, compressed or not (see
+    // `compress`): its bytes go back with the encoding they were stored with.
+    let encoding = copy
+        .attributes
+        .get(&object_store::Attribute::ContentEncoding)
+        .and_then(|value| crate::compress::Method::parse(value).ok());
+    let body = copy.bytes().await.map_err(|e| error(describe(&e)))?;
+    let headers = restored_headers(key, entry)
+        .encoded(encoding.map(crate::compress::Method::content_encoding));
+    let attributes = headers.attributes(target.backend.keeps_headers());
     let destination = target.key(key).map_err(|e| error(e.to_string()))?;
     let options = PutOptions {
         attributes,
@@ -420,6 +426,7 @@ mod tests {
                         e_tag: None,
                         cache_control: None,
                         headers: None,
+                        encoding: None,
                     };
                     (key.to_string(), entry)
                 })
@@ -528,6 +535,7 @@ mod tests {
                 e_tag: None,
                 cache_control: None,
                 headers: None,
+                encoding: None,
             };
             release.files.insert(key.into(), entry);
         }

@@ -163,6 +163,7 @@ impl Model {
                         e_tag: None,
                         cache_control: None,
                         headers: None,
+                        encoding: None,
                     };
                     (f.relative.clone(), entry)
                 })
