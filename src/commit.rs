@@ -38,6 +38,65 @@ pub struct Committed {
     pub notes: Vec<crate::report::Note>,
 }
 
+/// What the commit phase needs besides the plan and the uploads' outcome.
+pub struct Finish<'a> {
+    /// The release being deployed (see [`new_release`]).
+    pub build: Release,
+    /// The scan.
+    pub local: &'a [LocalFile],
+    /// The listing and the ledger the plan was made from.
+    pub survey: &'a crate::remote::Survey,
+    /// The delete policy.
+    pub delete: &'a DeletePolicy,
+    /// The prefix's lease, when this deploy holds it.
+    pub lease: Option<&'a crate::lease::Lease>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// The phase after the uploads: when every upload succeeded, records the
+/// release (see [`commit`]) and keeps the orphans another deploy may be
+/// using; then deletes the orphans, which [`crate::publish::delete`] skips
+/// unless all of that succeeded. Nothing is deleted before the release is
+/// recorded.
+pub async fn finish(
+    target: &Target,
+    plan: &mut Plan,
+    outcome: &mut crate::publish::Outcome,
+    finish: Finish<'_>,
+    progress: &dyn crate::publish::Progress,
+    cancel: &crate::publish::Cancellation,
+) -> Result<Committed> {
+    let Finish {
+        build,
+        local,
+        survey,
+        delete,
+        lease,
+        concurrency,
+    } = finish;
+    let mut committed = Committed::default();
+    if outcome.failures.is_empty() && !outcome.cancelled {
+        let ledger = survey.ledger();
+        let deployed = Deployed {
+            build,
+            local,
+            remote: &survey.objects,
+            e_tags: &outcome.e_tags,
+            uploaded_any: !outcome.uploaded.is_empty(),
+        };
+        committed = commit(target, plan, deployed, ledger, &survey.loaded, delete).await?;
+        let fresh =
+            crate::lease::keep_fresh(target, plan, ledger, survey.listed_at, lease, concurrency)
+                .await;
+        committed
+            .notes
+            .extend(fresh.into_iter().map(crate::report::Note::from));
+    }
+    crate::publish::delete(target, plan, progress, cancel, outcome).await;
+    Ok(committed)
+}
+
 /// Records the release (or, for a build that is live already, refreshes the
 /// live release's ETags), stores its rollback copies, drops those no kept
 /// release needs, and applies retention again by the store's clock.

@@ -180,6 +180,65 @@ impl Report {
     }
 }
 
+/// What the phases of a deploy return, for its report.
+pub struct Done {
+    /// The plan, as retention and the commit left it.
+    pub plan: Plan,
+    /// What publishing did; `None` for a dry run.
+    pub outcome: Option<Outcome>,
+    /// The release now live.
+    pub release: Option<String>,
+    /// The phases' notes, in order.
+    pub notes: Vec<Note>,
+    /// Remote objects read back to compare content.
+    pub compared_by_content: usize,
+    /// When the deploy began.
+    pub started: std::time::Instant,
+}
+
+/// The report, built once from what the phases returned.
+pub fn build(target: &crate::store::Target, done: Done) -> Report {
+    let Done {
+        plan,
+        outcome,
+        release,
+        mut notes,
+        compared_by_content,
+        started,
+    } = done;
+    let key_of = |relative: &str| {
+        target
+            .key(relative)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|_| relative.to_string())
+    };
+    let mut report = Report::new(&plan, outcome.as_ref(), key_of);
+    report.release = release;
+    report.storage = target.url.clone();
+    report.headers_applied = target.backend.keeps_headers() && outcome.is_some();
+    report.summary.compared_by_content = compared_by_content;
+    if !target.backend.keeps_headers() {
+        notes.push(Note::HeadersNotStored {
+            backend: target.backend.name(),
+        });
+    }
+    if target.backend == crate::store::Backend::Http && report.headers_applied {
+        notes.push(Note::WebDavHeaders);
+    }
+    if !report.succeeded() && plan.with_action(Action::Delete).next().is_some() {
+        notes.push(Note::NothingDeleted);
+    }
+    let kept = plan.with_action(Action::KeepOrphan).count();
+    if kept > 0 {
+        notes.push(Note::OrphansKept { count: kept });
+    }
+    report.notes.extend(notes.iter().map(ToString::to_string));
+    report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
+    report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
 /// A note of the report: what the deploy did that is not a file's action.
 /// The phases return these; the report shows them as text, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
