@@ -198,6 +198,7 @@ async fn run(
         notes,
         compared_by_content,
         started,
+        full: options.report == options::ReportDetail::Full,
     };
     Ok(Pass::Done(Box::new(report::build(&target, done))))
 }

@@ -101,7 +101,7 @@ export function runContract(backendName) {
       assert.equal(v1['index.html'].length, v2['index.html'].length, 'the fixture changes index.html without changing its size')
       const before = backend.read ? await backend.read() : null
       backend.proxy?.reset()
-      const report = await run({ dryRun: true })
+      const report = await run({ dryRun: true, report: 'full' })
       assert.equal(report.dryRun, true)
       const files = byPath(report)
       assert.deepEqual([files['assets/index-NEWhash1.js'].action, files['assets/index-NEWhash1.js'].reason], ['upload', 'new'])
