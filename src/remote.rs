@@ -9,7 +9,7 @@ use object_store::ObjectStoreExt;
 
 pub use crate::digest::etag_md5;
 use crate::error::{describe, Error, Result};
-use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE};
+use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE, RELEASE_OBJECT_PROBE};
 use crate::local::{Filter, LocalFile};
 use crate::store::{Backend, Target};
 
@@ -333,7 +333,11 @@ pub fn check_local_writes<'a>(
     }
     let root = local_root(target).map_err(|e| list_error(target, e))?;
     let mut checked = std::collections::HashSet::new();
-    for relative in relatives.into_iter().chain([LEDGER_FILE]) {
+    // The ledger's index, and the folder of its release objects.
+    for relative in relatives
+        .into_iter()
+        .chain([LEDGER_FILE, RELEASE_OBJECT_PROBE])
+    {
         if let Some(path) = symlink_on_path(&root, relative, &mut checked) {
             return Err(Error::BadFileName {
                 path,
