@@ -123,43 +123,7 @@ pub async fn commit(
     let stored: HashSet<&str> = remote.iter().map(|o| o.relative.as_str()).collect();
     // A build that is the live release already records nothing: the
     // ledger never holds a release twice in a row.
-    let next = Ledger::next(ledger, build.clone(), delete.releases_kept(), |key| {
-        stored.contains(key)
-    });
-    if let Some(next) = next {
-        // The release is recorded before any delete: if another deploy
-        // committed first, this one stops here and deletes nothing.
-        let before: BTreeSet<String> = ledger
-            .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
-            .unwrap_or_default();
-        crate::rollback::snapshot(target, local, &before).await?;
-        if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
-            committed
-                .notes
-                .push(crate::report::Note::LedgerOverwritten {
-                    backend: target.backend.name(),
-                });
-        }
-        committed.release = Some(build.id.clone());
-        let after = next.snapshot_md5s();
-        let unused: Vec<&String> = before
-            .iter()
-            .filter(|md5| !after.contains(md5.as_str()))
-            .collect();
-        crate::rollback::remove_snapshots(target, &unused).await;
-        // Ages by the store's clock (the ledger just written carries
-        // it), not this machine's: a fast runner clock must not make
-        // orphans look older. Applied again, retention only keeps more.
-        let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
-            remote
-                .iter()
-                .map(|o| o.modified)
-                .chain(loaded.modified)
-                .max()
-                .unwrap_or(i64::MIN)
-        });
-        retention::apply(plan, ledger, &build, delete, store_now);
-    } else if let Some(live) = live {
+    if let Some(live) = live {
         committed.release = Some(live.id.clone());
         if uploaded_any {
             // The store differed from the live release (a deploy failed
@@ -173,7 +137,48 @@ pub async fn commit(
             }
             ledger::write(target, &refreshed, loaded).await?;
         }
+        return Ok(committed);
     }
+    // The build moves into the next ledger: a release of a large build is
+    // megabytes, not worth a copy.
+    let Some(next) = Ledger::next(ledger, build, delete.releases_kept(), |key| {
+        stored.contains(key)
+    }) else {
+        return Ok(committed);
+    };
+    let build = next.latest().expect("the ledger just recorded the build");
+    // The release is recorded before any delete: if another deploy
+    // committed first, this one stops here and deletes nothing.
+    let before: BTreeSet<String> = ledger
+        .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
+        .unwrap_or_default();
+    crate::rollback::snapshot(target, local, &before).await?;
+    if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
+        committed
+            .notes
+            .push(crate::report::Note::LedgerOverwritten {
+                backend: target.backend.name(),
+            });
+    }
+    committed.release = Some(build.id.clone());
+    let after = next.snapshot_md5s();
+    let unused: Vec<&String> = before
+        .iter()
+        .filter(|md5| !after.contains(md5.as_str()))
+        .collect();
+    crate::rollback::remove_snapshots(target, &unused).await;
+    // Ages by the store's clock (the ledger just written carries
+    // it), not this machine's: a fast runner clock must not make
+    // orphans look older. Applied again, retention only keeps more.
+    let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
+        remote
+            .iter()
+            .map(|o| o.modified)
+            .chain(loaded.modified)
+            .max()
+            .unwrap_or(i64::MIN)
+    });
+    retention::apply(plan, ledger, build, delete, store_now);
     Ok(committed)
 }
 
