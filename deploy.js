@@ -65,6 +65,8 @@ async function deployWithEnv(options = {}, env) {
   const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
   // Checked before anything is written: a wrong CDN or check setting is bad usage, not a failed deploy.
   const after = afterDeploySettings(cdnOption, checkOption, rest)
+  // The check fetches every page and asset of the build, unchanged ones too.
+  if (after.check) request.report = 'full'
   let warned = false
   // A progress callback that throws must not fail or stall the upload.
   const progress = onProgress && ((event) => {

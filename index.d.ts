@@ -76,6 +76,14 @@ export interface DeployOptions {
    */
   dryRun?: boolean
   /**
+   * What the report's `files` lists: `'changed'` the uploads, deletes and
+   * kept orphans (unchanged files are only counted, in `summary.unchanged`,
+   * so the report of a large build does not grow with it); `'full'` every
+   * file. With `check`, every file is listed (the check needs them).
+   * @default 'changed' ('full' for the CLI's --dry-run)
+   */
+  report?: 'changed' | 'full'
+  /**
    * Uploads in flight at once (1–1024). Measured with bench/concurrency.mjs:
    * remote stores gain up to about 64; local writes are CPU-bound.
    * @default 64 for cloud stores, 16 for WebDAV, 4 for file:// and memory://
@@ -386,7 +394,7 @@ export interface DeployReport {
   headersApplied: boolean
   notes: string[]
   summary: DeploySummary
-  /** Every key: uploads in publish order, then skips, then orphans. */
+  /** What the deploy changes: uploads in publish order, then orphans (deleted or kept); with `report: 'full'`, every key, skips (unchanged files) before the orphans. */
   files: FileReport[]
   failures: Failure[]
   /** True when the deploy was cancelled through `signal`. */

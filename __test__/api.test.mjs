@@ -1,7 +1,7 @@
 // The JS API as a CI script uses it: errors, environment fallbacks, progress
 // events, filters. Local stores only; the contract tests cover the servers.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 
@@ -137,6 +137,31 @@ describe('progress and filters', () => {
     assert.deepEqual(uploaded.map((e) => [e.path, e.size]).sort(), [...stored].map(([key, body]) => [key, body.length]).sort())
   })
 
+  it('the report lists what changed and counts the unchanged files; report: full lists every file', async () => {
+    const storage = memory()
+    const dir = build()
+    const first = await deploy({ dir, storage })
+    const all = first.files.map((f) => f.path).sort()
+    assert.ok(all.length >= 4 && all.includes('index.html'), all.join(', '))
+    writeFileSync(join(dir, 'robots.txt'), 'User-agent: *\nDisallow: /private\n')
+    const next = await deploy({ dir, storage })
+    assert.deepEqual(next.files.map((f) => [f.path, f.action, f.status]), [['robots.txt', 'upload', 'done']])
+    assert.equal(next.summary.unchanged.count, all.length - 1)
+    assert.equal(next.summary.local, all.length)
+    const again = await deploy({ dir, storage })
+    assert.deepEqual(again.files, [], 'a redeploy of the same build lists nothing')
+    assert.equal(again.summary.unchanged.count, all.length)
+    const full = await deploy({ dir, storage, report: 'full' })
+    assert.deepEqual(full.files.map((f) => f.path).sort(), all)
+    assert.ok(full.files.every((f) => f.action === 'skip' && f.status === 'skipped'))
+    await assert.rejects(deploy({ dir, storage, report: 'everything' }), (error) => {
+      assert.equal(error.code, 'INVALID_OPTION')
+      assert.match(error.message, /report/)
+      assert.match(error.message, /changed/)
+      return true
+    })
+  })
+
   it('a throwing onProgress does not stop the deploy', async () => {
     const report = await deploy({ dir: build(), storage: memory(), onProgress: () => { throw new Error('bar broke') } })
     assert.equal(report.failures.length, 0)
@@ -146,11 +171,12 @@ describe('progress and filters', () => {
     const storage = memory()
     const dir = build()
     await deploy({ dir, storage })
-    const report = await deploy({ dir, storage, exclude: ['*.txt', 'assets/vendor-*'] })
+    const report = await deploy({ dir, storage, exclude: ['*.txt', 'assets/vendor-*'], report: 'full' })
     const paths = report.files.map((f) => f.path)
     assert.ok(!paths.includes('robots.txt') && !paths.includes('assets/vendor-Bq81kLxy.js'), paths.join(', '))
     assert.equal(report.summary.orphans.count, 0)
-    const only = await deploy({ dir, storage, include: ['assets/**'], dryRun: true })
+    const only = await deploy({ dir, storage, include: ['assets/**'], dryRun: true, report: 'full' })
+    assert.ok(only.files.length > 0)
     assert.ok(only.files.every((f) => f.path.startsWith('assets/')))
   })
 

@@ -46,6 +46,8 @@ const DEPLOY_FLAGS = [
     help: 'run vite build first, with VITE_DEPLOY=false so the plugin does not upload as well' },
   { flags: '--dry-run', option: 'dryRun', default: 'off',
     help: 'print the plan, one line per file with its reason, and write nothing' },
+  { flags: '--report <detail>', option: 'report', default: 'changed; full with --dry-run',
+    help: "what the report's files (and --json) list: changed (uploads, deletes, kept orphans; unchanged files only counted) or full (every file)" },
   { flags: '--delete', option: 'delete', default: 'retention, see --keep',
     help: 'delete every orphan (remote file the build no longer has) right away, like aws s3 sync --delete' },
   { flags: '--no-delete', option: 'delete', env: 'VITE_DEPLOY_DELETE=false',

@@ -521,6 +521,8 @@ async function deployWithProgress(settings, flags, say) {
   try {
     return await deployWithEnv({
       ...options,
+      // A dry run prints the plan, one line per file: every file, unless asked otherwise.
+      report: options.report ?? (options.dryRun ? 'full' : undefined),
       dir: settings.displayDir,
       hashedFiles,
       signal: cancellation.signal,

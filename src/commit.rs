@@ -38,6 +38,65 @@ pub struct Committed {
     pub notes: Vec<crate::report::Note>,
 }
 
+/// What the commit phase needs besides the plan and the uploads' outcome.
+pub struct Finish<'a> {
+    /// The release being deployed (see [`new_release`]).
+    pub build: Release,
+    /// The scan.
+    pub local: &'a [LocalFile],
+    /// The listing and the ledger the plan was made from.
+    pub survey: &'a crate::remote::Survey,
+    /// The delete policy.
+    pub delete: &'a DeletePolicy,
+    /// The prefix's lease, when this deploy holds it.
+    pub lease: Option<&'a crate::lease::Lease>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// The phase after the uploads: when every upload succeeded, records the
+/// release (see [`commit`]) and keeps the orphans another deploy may be
+/// using; then deletes the orphans, which [`crate::publish::delete`] skips
+/// unless all of that succeeded. Nothing is deleted before the release is
+/// recorded.
+pub async fn finish(
+    target: &Target,
+    plan: &mut Plan,
+    outcome: &mut crate::publish::Outcome,
+    finish: Finish<'_>,
+    progress: &dyn crate::publish::Progress,
+    cancel: &crate::publish::Cancellation,
+) -> Result<Committed> {
+    let Finish {
+        build,
+        local,
+        survey,
+        delete,
+        lease,
+        concurrency,
+    } = finish;
+    let mut committed = Committed::default();
+    if outcome.failures.is_empty() && !outcome.cancelled {
+        let ledger = survey.ledger();
+        let deployed = Deployed {
+            build,
+            local,
+            remote: &survey.objects,
+            e_tags: &outcome.e_tags,
+            uploaded_any: !outcome.uploaded.is_empty(),
+        };
+        committed = commit(target, plan, deployed, ledger, &survey.loaded, delete).await?;
+        let fresh =
+            crate::lease::keep_fresh(target, plan, ledger, survey.listed_at, lease, concurrency)
+                .await;
+        committed
+            .notes
+            .extend(fresh.into_iter().map(crate::report::Note::from));
+    }
+    crate::publish::delete(target, plan, progress, cancel, outcome).await;
+    Ok(committed)
+}
+
 /// Records the release (or, for a build that is live already, refreshes the
 /// live release's ETags), stores its rollback copies, drops those no kept
 /// release needs, and applies retention again by the store's clock.
@@ -64,43 +123,7 @@ pub async fn commit(
     let stored: HashSet<&str> = remote.iter().map(|o| o.relative.as_str()).collect();
     // A build that is the live release already records nothing: the
     // ledger never holds a release twice in a row.
-    let next = Ledger::next(ledger, build.clone(), delete.releases_kept(), |key| {
-        stored.contains(key)
-    });
-    if let Some(next) = next {
-        // The release is recorded before any delete: if another deploy
-        // committed first, this one stops here and deletes nothing.
-        let before: BTreeSet<String> = ledger
-            .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
-            .unwrap_or_default();
-        crate::rollback::snapshot(target, local, &before).await?;
-        if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
-            committed
-                .notes
-                .push(crate::report::Note::LedgerOverwritten {
-                    backend: target.backend.name(),
-                });
-        }
-        committed.release = Some(build.id.clone());
-        let after = next.snapshot_md5s();
-        let unused: Vec<&String> = before
-            .iter()
-            .filter(|md5| !after.contains(md5.as_str()))
-            .collect();
-        crate::rollback::remove_snapshots(target, &unused).await;
-        // Ages by the store's clock (the ledger just written carries
-        // it), not this machine's: a fast runner clock must not make
-        // orphans look older. Applied again, retention only keeps more.
-        let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
-            remote
-                .iter()
-                .map(|o| o.modified)
-                .chain(loaded.modified)
-                .max()
-                .unwrap_or(i64::MIN)
-        });
-        retention::apply(plan, ledger, &build, delete, store_now);
-    } else if let Some(live) = live {
+    if let Some(live) = live {
         committed.release = Some(live.id.clone());
         if uploaded_any {
             // The store differed from the live release (a deploy failed
@@ -116,7 +139,48 @@ pub async fn commit(
             }
             ledger::write(target, &refreshed, loaded).await?;
         }
+        return Ok(committed);
     }
+    // The build moves into the next ledger: a release of a large build is
+    // megabytes, not worth a copy.
+    let Some(next) = Ledger::next(ledger, build, delete.releases_kept(), |key| {
+        stored.contains(key)
+    }) else {
+        return Ok(committed);
+    };
+    let build = next.latest().expect("the ledger just recorded the build");
+    // The release is recorded before any delete: if another deploy
+    // committed first, this one stops here and deletes nothing.
+    let before: BTreeSet<String> = ledger
+        .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
+        .unwrap_or_default();
+    crate::rollback::snapshot(target, local, &before).await?;
+    if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
+        committed
+            .notes
+            .push(crate::report::Note::LedgerOverwritten {
+                backend: target.backend.name(),
+            });
+    }
+    committed.release = Some(build.id.clone());
+    let after = next.snapshot_md5s();
+    let unused: Vec<&String> = before
+        .iter()
+        .filter(|md5| !after.contains(md5.as_str()))
+        .collect();
+    crate::rollback::remove_snapshots(target, &unused).await;
+    // Ages by the store's clock (the ledger just written carries
+    // it), not this machine's: a fast runner clock must not make
+    // orphans look older. Applied again, retention only keeps more.
+    let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
+        remote
+            .iter()
+            .map(|o| o.modified)
+            .chain(loaded.modified)
+            .max()
+            .unwrap_or(i64::MIN)
+    });
+    retention::apply(plan, ledger, build, delete, store_now);
     Ok(committed)
 }
 

@@ -35,8 +35,19 @@ pub fn blob_key(md5_hex: &str) -> String {
     format!("{BLOBS_DIR}/{md5_hex}")
 }
 
-/// The format this version writes and reads.
-pub const FORMAT: u32 = 1;
+/// Where each kept release's keys are stored, one object per release, named
+/// by its id and a hash of its content: written once, never changed, so a
+/// deploy writes only the release it adds (and the small index).
+pub const RELEASES_DIR: &str = ".vite-deploy/releases";
+
+/// A key in [`RELEASES_DIR`], for checks of the folder a release object is
+/// written to (see `remote::check_local_writes`).
+pub const RELEASE_OBJECT_PROBE: &str = ".vite-deploy/releases/release.json";
+
+/// The format this version writes; it reads this one and the older ones.
+/// Format 1 held every release's keys in `ledger.json` itself, rewritten by
+/// every deploy; format 2 makes `ledger.json` an index of release objects.
+pub const FORMAT: u32 = 2;
 
 /// The whole ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +361,72 @@ pub struct Loaded {
     /// The ledger object's Last-Modified, by the store's clock, in seconds
     /// since the epoch.
     pub modified: Option<i64>,
+    /// The release objects the index named (empty for a format 1 ledger):
+    /// a write stores only the others.
+    pub objects: BTreeSet<String>,
+}
+
+/// `ledger.json` as stored: the releases without their keys, which are in
+/// the release objects it names (format 2), or inline (format 1).
+#[derive(Serialize, Deserialize)]
+struct Index {
+    format: u32,
+    releases: Vec<Listed>,
+    #[serde(default)]
+    retired: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    replaced: BTreeMap<String, i64>,
+}
+
+/// One release in the index.
+#[derive(Serialize, Deserialize)]
+struct Listed {
+    id: String,
+    time: String,
+    version: String,
+    /// Format 2: the key, relative to the prefix, of the release's object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
+    /// Format 1: the release's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<BTreeMap<String, Entry>>,
+}
+
+/// Whether `key` can name a release object: a file directly in
+/// [`RELEASES_DIR`]. The index is read from the store, and a write deletes
+/// the objects it no longer names, so nothing else may be named.
+fn is_release_object(key: &str) -> bool {
+    key.strip_prefix(RELEASES_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| {
+            name.ends_with(".json")
+                && !name.starts_with('.')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+}
+
+/// The release object of `files`, and its key: the release id and the MD5
+/// of the content, so equal content has one name and any change another.
+fn release_object(
+    id: &str,
+    files: &BTreeMap<String, Entry>,
+) -> serde_json::Result<(String, Vec<u8>)> {
+    use md5::{Digest, Md5};
+    let body = serde_json::to_vec(files)?;
+    let md5 = hex(&Md5::digest(&body).into());
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((format!("{RELEASES_DIR}/{safe}-{}.json", &md5[..16]), body))
 }
 
 /// Reads the ledger; a missing one is `None`, a corrupt or newer one an error
@@ -379,17 +456,36 @@ pub async fn read(target: &Target) -> Result<Loaded> {
         .bytes()
         .await
         .map_err(|e| error(format!("cannot read {LEDGER_FILE}: {}", describe(&e))))?;
-    let mut ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
+    let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
         error(format!(
             "{LEDGER_FILE} is not a valid ledger ({e}) — restore it, or delete it to start over (retention then keeps every older file)"
         ))
     })?;
-    if ledger.format > FORMAT {
+    drop(bytes);
+    if index.format > FORMAT {
         return Err(error(format!(
-            "{LEDGER_FILE} has format {} but this vite-deploy reads format {FORMAT} — upgrade vite-deploy",
-            ledger.format
+            "{LEDGER_FILE} has format {} but this vite-deploy reads format {FORMAT} or older — upgrade vite-deploy",
+            index.format
         )));
     }
+    let objects: BTreeSet<String> = index
+        .releases
+        .iter()
+        .filter_map(|r| r.object.clone())
+        .collect();
+    let releases = futures::future::try_join_all(
+        index
+            .releases
+            .into_iter()
+            .map(|listed| read_release(target, listed)),
+    )
+    .await?;
+    let mut ledger = Ledger {
+        format: index.format,
+        releases,
+        retired: index.retired,
+        replaced: index.replaced,
+    };
     if let Some(problem) = invalid_entry(&ledger, target) {
         return Err(error(format!(
             "{LEDGER_FILE} {problem}, so a rollback or retention could write or delete outside the site — restore the ledger, or delete it to start over (retention then keeps every older file)"
@@ -400,6 +496,51 @@ pub async fn read(target: &Target) -> Result<Loaded> {
         ledger: Some(ledger),
         version: Some(version),
         modified: Some(written),
+        objects,
+    })
+}
+
+/// One release of the index with its keys: inline (format 1), or read
+/// from its object.
+async fn read_release(target: &Target, listed: Listed) -> Result<Release> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message,
+    };
+    let files = match (listed.files, listed.object) {
+        (Some(files), _) => files,
+        (None, Some(object)) => {
+            if !is_release_object(&object) {
+                return Err(error(format!(
+                    "{LEDGER_FILE} names {object:?} for release {}, which is not a release object under {RELEASES_DIR}/ — restore the ledger, or delete it to start over (retention then keeps every older file)",
+                    listed.id
+                )));
+            }
+            let key = target.key(&object).map_err(|e| error(e.to_string()))?;
+            let bytes = match target.store.get(&key).await {
+                Ok(result) => result.bytes().await,
+                Err(e) => Err(e),
+            };
+            let bytes = bytes.map_err(|e| match e {
+                object_store::Error::NotFound { .. } => error(format!(
+                    "{object}, which {LEDGER_FILE} names for release {}, is missing — restore it, or delete {LEDGER_DIR}/ to start over (retention then keeps every older file)",
+                    listed.id
+                )),
+                e => error(format!("cannot read {object}: {}", describe(&e))),
+            })?;
+            serde_json::from_slice(&bytes).map_err(|e| {
+                error(format!(
+                    "{object} is not a valid release ({e}) — restore it, or delete {LEDGER_DIR}/ to start over (retention then keeps every older file)"
+                ))
+            })?
+        }
+        (None, None) => BTreeMap::new(),
+    };
+    Ok(Release {
+        id: listed.id,
+        time: listed.time,
+        version: listed.version,
+        files,
     })
 }
 
@@ -465,9 +606,6 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         message,
     };
     let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
-    // Compact: the ledger goes up with every deploy and is read by every
-    // next one, and indentation made up 40% of it (`jq .` shows it pretty).
-    let body = serde_json::to_vec(ledger).map_err(|e| error(e.to_string()))?;
     let mut attributes = object_store::Attributes::new();
     if target.backend.keeps_headers() {
         attributes.insert(
@@ -476,6 +614,71 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         );
         attributes.insert(object_store::Attribute::CacheControl, "no-store".into());
     }
+    // The release objects first, only those the previous index did not
+    // name (their names change with their content): the index names them
+    // once it is written. A deploy that then loses the race leaves its new
+    // object unnamed; it is not deleted, as an equal one may be another
+    // deploy's.
+    let mut releases = Vec::with_capacity(ledger.releases.len());
+    let mut objects = BTreeSet::new();
+    for release in &ledger.releases {
+        let (object, body) =
+            release_object(&release.id, &release.files).map_err(|e| error(e.to_string()))?;
+        if !previous.objects.contains(&object) {
+            let object_key = target.key(&object).map_err(|e| error(e.to_string()))?;
+            let options = PutOptions {
+                attributes: attributes.clone(),
+                ..Default::default()
+            };
+            target
+                .store
+                .put_opts(&object_key, PutPayload::from(body), options)
+                .await
+                .map_err(|e| error(format!("cannot write {object}: {}", describe(&e))))?;
+        }
+        releases.push(Listed {
+            id: release.id.clone(),
+            time: release.time.clone(),
+            version: release.version.clone(),
+            object: Some(object.clone()),
+            files: None,
+        });
+        objects.insert(object);
+    }
+    let index = Index {
+        format: FORMAT,
+        releases,
+        retired: ledger.retired.clone(),
+        replaced: ledger.replaced.clone(),
+    };
+    // Compact: the index goes up with every deploy and is read by every
+    // next one (`jq .` shows it pretty). Bytes, so a retry shares them.
+    let body = bytes::Bytes::from(serde_json::to_vec(&index).map_err(|e| error(e.to_string()))?);
+    let written = write_index(target, &key, body, attributes, previous).await?;
+    // Objects of releases no longer kept, once the index no longer names
+    // them; one left behind costs nothing but its bytes.
+    let dropped: Vec<&String> = previous.objects.difference(&objects).collect();
+    for object in dropped {
+        if let Ok(object_key) = target.key(object) {
+            let _ = target.store.delete(&object_key).await;
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the index: conditionally where the store can, else over whatever
+/// is there (see [`write`]).
+async fn write_index(
+    target: &Target,
+    key: &object_store::path::Path,
+    body: bytes::Bytes,
+    attributes: object_store::Attributes,
+    previous: &Loaded,
+) -> Result<Written> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message,
+    };
     let overwrite = |attributes: object_store::Attributes| async {
         let options = PutOptions {
             attributes,
@@ -483,7 +686,7 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         };
         target
             .store
-            .put_opts(&key, PutPayload::from(body.clone()), options)
+            .put_opts(key, PutPayload::from(body.clone()), options)
             .await
             .map(|_| Written::Unconditionally)
             .map_err(|e| error(format!("cannot write {LEDGER_FILE}: {}", describe(&e))))
@@ -506,7 +709,7 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
     };
     match target
         .store
-        .put_opts(&key, PutPayload::from(body.clone()), options)
+        .put_opts(key, PutPayload::from(body.clone()), options)
         .await
     {
         Ok(_) => Ok(Written::Conditionally),
@@ -558,6 +761,7 @@ pub fn release_id(now: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::TryStreamExt;
 
     fn release(id: &str, keys: &[&str]) -> Release {
         Release {
@@ -768,6 +972,164 @@ mod tests {
             .unwrap();
         let error = read(&target).await.unwrap_err().to_string();
         assert!(error.contains("not an MD5"), "{error}");
+    }
+
+    /// What a ledger records, times aside (a read makes the live
+    /// release's time the store's).
+    fn shape(ledger: Option<&Ledger>) -> String {
+        let shape = ledger.map(|l| {
+            let releases: Vec<_> = l.releases.iter().map(|r| (&r.id, &r.files)).collect();
+            (releases, &l.retired)
+        });
+        format!("{shape:?}")
+    }
+
+    /// Issue 19: the ledger is an index plus one object per release, so a
+    /// deploy writes only the release it adds, not every kept release again.
+    #[tokio::test]
+    async fn a_write_stores_each_release_once_and_the_index_names_them() {
+        let target = crate::store::open(
+            "memory:///ledger-split/app",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let objects = || async {
+            let prefix = target.key(RELEASES_DIR).unwrap();
+            let mut names: Vec<String> = target
+                .store
+                .list(Some(&prefix))
+                .map_ok(|meta| meta.location.to_string())
+                .try_collect()
+                .await
+                .unwrap();
+            names.sort();
+            names
+        };
+        let mut ledger = Ledger::default();
+        ledger.commit(release("1", &["index.html", "a1.js"]), 2, |_| true);
+        write(&target, &ledger, &Loaded::default()).await.unwrap();
+        let first = objects().await;
+        assert_eq!(first.len(), 1, "{first:?}");
+
+        let loaded = read(&target).await.unwrap();
+        assert_eq!(shape(loaded.ledger.as_ref()), shape(Some(&ledger)));
+        let index: serde_json::Value = serde_json::from_slice(
+            &target
+                .store
+                .get(&target.key(LEDGER_FILE).unwrap())
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(index["format"], FORMAT);
+        assert!(
+            index["releases"][0].get("files").is_none(),
+            "the index holds no keys: {index}"
+        );
+
+        let mut next = ledger.clone();
+        next.commit(release("2", &["index.html", "a2.js"]), 2, |_| true);
+        let before = target.store.head(&first[0].as_str().into()).await.unwrap();
+        write(&target, &next, &loaded).await.unwrap();
+        let second = objects().await;
+        assert_eq!(second.len(), 2, "{second:?}");
+        assert!(second.contains(&first[0]));
+        let after = target.store.head(&first[0].as_str().into()).await.unwrap();
+        assert_eq!(before.e_tag, after.e_tag, "release 1 was not written again");
+        let loaded = read(&target).await.unwrap();
+        assert_eq!(shape(loaded.ledger.as_ref()), shape(Some(&next)));
+
+        // Release 1 dropped: its object goes once the index no longer names it.
+        let mut third = next.clone();
+        third.commit(release("3", &["index.html", "a3.js"]), 1, |_| true);
+        write(&target, &third, &loaded).await.unwrap();
+        let remaining = objects().await;
+        assert_eq!(remaining.len(), 1, "{remaining:?}");
+        assert_eq!(
+            shape(read(&target).await.unwrap().ledger.as_ref()),
+            shape(Some(&third))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_single_file_ledger_is_read_and_migrated_on_the_next_write() {
+        let target = crate::store::open(
+            "memory:///ledger-migrate",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut old = Ledger::default();
+        old.commit(release("1", &["index.html", "a1.js"]), 2, |_| true);
+        old.commit(release("2", &["index.html", "a2.js"]), 2, |_| true);
+        old.format = 1;
+        // As vite-deploy wrote it before: every release with its files inline.
+        let body = serde_json::to_vec(&old).unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("\"files\""));
+        target
+            .store
+            .put(&target.key(LEDGER_FILE).unwrap(), PutPayload::from(body))
+            .await
+            .unwrap();
+        let loaded = read(&target).await.unwrap();
+        assert_eq!(shape(loaded.ledger.as_ref()), shape(Some(&old)));
+
+        let mut next = old.clone();
+        next.commit(release("3", &["index.html", "a3.js"]), 2, |_| true);
+        write(&target, &next, &loaded).await.unwrap();
+        let index = target
+            .store
+            .get(&target.key(LEDGER_FILE).unwrap())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&index).contains("\"files\""));
+        assert_eq!(
+            shape(read(&target).await.unwrap().ledger.as_ref()),
+            shape(Some(&next))
+        );
+    }
+
+    #[test]
+    fn the_probe_is_a_release_object() {
+        assert!(is_release_object(RELEASE_OBJECT_PROBE));
+    }
+
+    #[tokio::test]
+    async fn an_index_naming_a_missing_or_outside_release_object_is_refused() {
+        let target = crate::store::open(
+            "memory:///ledger-missing",
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        let key = target.key(LEDGER_FILE).unwrap();
+        for (object, expected) in [
+            (".vite-deploy/releases/1-00.json", "is missing"),
+            ("index.html", "not a release object"),
+            (
+                ".vite-deploy/releases/../ledger.json",
+                "not a release object",
+            ),
+        ] {
+            let index = serde_json::json!({
+                "format": FORMAT,
+                "releases": [{ "id": "1", "time": "2026-11-28T00:00:00Z", "version": "t", "object": object }],
+            });
+            target
+                .store
+                .put(&key, PutPayload::from(serde_json::to_vec(&index).unwrap()))
+                .await
+                .unwrap();
+            let error = read(&target).await.unwrap_err().to_string();
+            assert!(error.contains(expected), "{object}: {error}");
+        }
     }
 
     #[tokio::test]

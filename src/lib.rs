@@ -119,6 +119,8 @@ fn network(options: &options::Resolved) -> store::Network {
 
 /// One pass: without `held`, up to the plan, and to the end only when it
 /// writes nothing; with `held` (the scan and the lease), the whole deploy.
+/// The phases in order: scan → survey (list) → plan → publish → commit →
+/// report, each returning what the next needs.
 async fn run(
     options: &options::Resolved,
     started: Instant,
@@ -126,8 +128,8 @@ async fn run(
     progress: &dyn Progress,
     cancel: &Cancellation,
 ) -> Result<Pass> {
-    let (scanned, held) = match held {
-        Some((local, lease)) => (Some(local), Some(lease)),
+    let (scanned, lease) = match held {
+        Some((scan, lease)) => (Some(scan), Some(lease)),
         None => (None, None),
     };
     let filter = local::Filter::new(&options.include, &options.exclude)?;
@@ -142,103 +144,25 @@ async fn run(
     let concurrency = options
         .concurrency
         .unwrap_or(target.backend.default_concurrency());
-    let local::Scan {
-        files: local,
-        skipped,
-        roles,
-    } = scan(options, &target, &filter, scanned).await?;
 
-    // One LIST and one small GET: everything the plan needs.
-    let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
-    let listed_at = chrono::Utc::now();
-    let (remote, loaded) = tokio::join!(
-        remote::list(&target, &filter, &local_keys),
-        ledger::read(&target)
-    );
-    // The listing's error names the bucket and credentials: report it first.
-    let (mut remote, loaded) = (remote?, loaded?);
-    let exposed = remote::set_aside(&mut remote, &filter);
-    let ledger = loaded.ledger.as_ref();
-    // Objects stored compressed are planned by their content, as the ledger
-    // recorded it; the rest of the deploy sees the listing as it is.
-    let latest = ledger.and_then(ledger::Ledger::latest);
-    let mut stored = stored_encoding::Stored::recognize(latest, &remote);
-    let unconfirmed = stored.unconfirmed();
-    if !unconfirmed.is_empty() {
-        let read = remote::content_md5s(&target, &unconfirmed, concurrency).await?;
-        stored.confirm(latest, &read);
-    }
-    let content_remote = stored.content_view(&remote);
-    let now = chrono::Utc::now();
-    let mut build = commit::new_release(now, &local, &cache);
-    stored.record(&mut build, None);
-    let live = ledger
-        .and_then(ledger::Ledger::latest)
-        .filter(|live| live.same_files(&build));
-
-    let (mut remote_md5, compared_by_content) =
-        remote_hashes(&target, ledger, &local, &content_remote, concurrency).await?;
-    remote_md5.extend(stored.content_md5s());
-
-    let mut plan = plan::plan(
-        &local,
-        &content_remote,
-        &remote_md5,
+    let scan = scan(options, &target, &filter, scanned).await?;
+    let mut survey = remote::survey(&target, &filter, &scan.files).await?;
+    let stored = stored_encoding(&target, &mut survey, concurrency).await?;
+    let unreadable = plan::needs_remote_md5(
+        &scan.files,
+        &stored.content_view(&survey.objects),
         target.backend.etag_is_md5(),
     );
-    stored.mark_changes(&mut plan, &local, options.compress);
-    let keeps_headers = target.backend.keeps_headers();
-    let unrepaired = repair::repair(
-        &mut plan,
-        &mut build,
-        &local,
-        &cache,
-        ledger,
-        keeps_headers,
-        options.repair_headers,
-    );
-    // The plan and a dry run measure ages with this machine's clock; a real
-    // deploy checks them again by the store's before it deletes anything.
-    retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
-    let mut notes: Vec<report::Note> = unrepaired.into_iter().map(report::Note::from).collect();
-    if let Some(live) = live {
-        let writes = plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
-        if !writes {
-            notes.push(report::Note::AlreadyLive {
-                release: live.id.clone(),
-            });
-        }
+    survey.read_md5s(&target, unreadable, concurrency).await?;
+    let Planned {
+        mut plan,
+        mut build,
+        mut notes,
+        writes,
+    } = plan_deploy(options, &target, &scan, &survey, &stored, &cache)?;
+    if lease.is_none() && writes && !options.dry_run {
+        return Ok(Pass::NeedsLease(scan));
     }
-    notes.extend(guards(options, &target, &plan, &remote, ledger)?);
-    notes.extend(roles.iter().cloned().map(report::Note::from));
-    notes.extend(
-        local::skip_notes(&skipped, &exposed)
-            .into_iter()
-            .map(report::Note::from),
-    );
-    remote::check_local_writes(
-        &target,
-        plan.with_action(plan::Action::Upload)
-            .map(|s| s.relative.as_str()),
-    )?;
-    verify::check_references(&plan, &local, &remote, options.base.as_deref(), &target)?;
-
-    let writes = ledger.is_none()
-        || plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
-    if held.is_none() && writes && !options.dry_run {
-        return Ok(Pass::NeedsLease(local::Scan {
-            files: local,
-            skipped,
-            roles,
-        }));
-    }
-
     progress.event(Event::Planned {
         uploads: plan.with_action(plan::Action::Upload).count(),
         upload_bytes: plan.with_action(plan::Action::Upload).map(|s| s.size).sum(),
@@ -257,107 +181,137 @@ async fn run(
             cancel: cancel.clone(),
             compress: options.compress,
         };
-        let mut outcome = publish::upload(&target, &plan, &local, &settings, progress).await;
-        // Nothing is deleted until every upload succeeded and the release is
-        // recorded; `publish::delete` reports the deletes not attempted.
-        if outcome.failures.is_empty() && !outcome.cancelled {
-            stored.record(&mut build, Some((&outcome.uploaded, &outcome.encodings)));
-            let committed = commit::commit(
-                &target,
-                &mut plan,
-                commit::Deployed {
-                    build,
-                    local: &local,
-                    remote: &remote,
-                    e_tags: &outcome.e_tags,
-                    uploaded_any: !outcome.uploaded.is_empty(),
-                },
-                ledger,
-                &loaded,
-                &options.delete,
-            )
-            .await?;
-            release = committed.release;
-            notes.extend(committed.notes);
-            let fresh =
-                lease::keep_fresh(&target, &mut plan, ledger, listed_at, held, concurrency).await;
-            notes.extend(fresh.into_iter().map(report::Note::from));
-        }
-        publish::delete(&target, &plan, progress, cancel, &mut outcome).await;
+        let mut outcome = publish::upload(&target, &plan, &scan.files, &settings, progress).await;
+        stored.record(&mut build, Some((&outcome.uploaded, &outcome.encodings)));
+        let finish = commit::Finish {
+            build,
+            local: &scan.files,
+            survey: &survey,
+            delete: &options.delete,
+            lease,
+            concurrency,
+        };
+        let committed =
+            commit::finish(&target, &mut plan, &mut outcome, finish, progress, cancel).await?;
+        release = committed.release;
+        notes.extend(committed.notes);
         Some(outcome)
     };
 
     // The report of a large build is built last; what it does not need goes first.
-    drop((local_keys, remote_md5, content_remote));
-    drop((local, remote, loaded));
-
-    let done = Done {
+    let compared_by_content = survey.compared_by_content;
+    drop((scan, survey));
+    let done = report::Done {
         plan,
         outcome,
         release,
         notes,
         compared_by_content,
+        started,
+        full: options.report == options::ReportDetail::Full,
     };
-    Ok(Pass::Done(Box::new(report(
-        options, &target, started, done,
-    ))))
+    Ok(Pass::Done(Box::new(report::build(&target, done))))
 }
 
-/// What the phases of a deploy return, for its report.
-struct Done {
+/// What the plan phase decided.
+struct Planned {
+    /// The steps, retention applied.
     plan: plan::Plan,
-    outcome: Option<publish::Outcome>,
-    release: Option<String>,
+    /// The release this build would record.
+    build: ledger::Release,
+    /// Notes for the report, in order.
     notes: Vec<report::Note>,
-    compared_by_content: usize,
+    /// Whether the deploy writes: an upload, a delete, or the first ledger.
+    writes: bool,
 }
 
-/// The report, built once from what the phases returned.
-fn report(
+/// The plan phase: the pure plan with retention applied, and the checks that
+/// stop a deploy before anything is written (the guards, a write through a
+/// symlink, HTML that references an asset the store would not have).
+fn plan_deploy(
     options: &options::Resolved,
     target: &store::Target,
-    started: Instant,
-    done: Done,
-) -> Report {
-    let Done {
+    scan: &local::Scan,
+    survey: &remote::Survey,
+    stored: &stored_encoding::Stored,
+    rules: &headers::HeaderRules,
+) -> Result<Planned> {
+    let (local, remote, ledger) = (&scan.files, &survey.objects, survey.ledger());
+    let now = chrono::Utc::now();
+    let mut build = commit::new_release(now, local, rules);
+    stored.record(&mut build, None);
+    // Objects stored compressed are compared by their content; everything
+    // after the plan sees the listing as it is.
+    let mut plan = plan::plan(
+        local,
+        &stored.content_view(remote),
+        &survey.md5s,
+        target.backend.etag_is_md5(),
+    );
+    stored.mark_changes(&mut plan, local, options.compress);
+    let unrepaired = repair::repair(
+        &mut plan,
+        &mut build,
+        local,
+        rules,
+        ledger,
+        target.backend.keeps_headers(),
+        options.repair_headers,
+    );
+    // The plan and a dry run measure ages with this machine's clock; a real
+    // deploy checks them again by the store's before it deletes anything.
+    retention::apply(&mut plan, ledger, &build, &options.delete, now.timestamp());
+    let changes = plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, plan::Action::Upload | plan::Action::Delete));
+    let mut notes: Vec<report::Note> = unrepaired.into_iter().map(report::Note::from).collect();
+    if let Some(live) = ledger.and_then(ledger::Ledger::latest) {
+        if live.same_files(&build) && !changes {
+            notes.push(report::Note::AlreadyLive {
+                release: live.id.clone(),
+            });
+        }
+    }
+    notes.extend(guards(options, target, &plan, remote, ledger)?);
+    notes.extend(scan.roles.iter().cloned().map(report::Note::from));
+    notes.extend(
+        local::skip_notes(&scan.skipped, &survey.exposed)
+            .into_iter()
+            .map(report::Note::from),
+    );
+    remote::check_local_writes(
+        target,
+        plan.with_action(plan::Action::Upload)
+            .map(|s| s.relative.as_str()),
+    )?;
+    verify::check_references(&plan, local, remote, options.base.as_deref(), target)?;
+    Ok(Planned {
         plan,
-        outcome,
-        release,
+        build,
         notes,
-        compared_by_content,
-    } = done;
-    let key_of = |relative: &str| {
-        target
-            .key(relative)
-            .map(|k| k.to_string())
-            .unwrap_or_else(|_| relative.to_string())
-    };
-    let mut report = Report::new(&plan, outcome.as_ref(), key_of);
-    report.release = release;
-    report.storage = target.url.clone();
-    report.headers_applied = target.backend.keeps_headers() && !options.dry_run;
-    report.summary.compared_by_content = compared_by_content;
-    let mut notes = notes;
-    if !target.backend.keeps_headers() {
-        notes.push(report::Note::HeadersNotStored {
-            backend: target.backend.name(),
-        });
+        writes: ledger.is_none() || changes,
+    })
+}
+
+/// How the listed objects are stored (see [`stored_encoding`]): those the
+/// ledger recorded compressed are recognised by their ETag, or, where the
+/// listing shows none, by reading them back. Their content MD5s join the
+/// survey's, so the plan compares content, never compressed bytes.
+async fn stored_encoding(
+    target: &store::Target,
+    survey: &mut remote::Survey,
+    concurrency: usize,
+) -> Result<stored_encoding::Stored> {
+    let latest = survey.ledger().and_then(ledger::Ledger::latest);
+    let mut stored = stored_encoding::Stored::recognize(latest, &survey.objects);
+    let unconfirmed = stored.unconfirmed();
+    if !unconfirmed.is_empty() {
+        let read = remote::content_md5s(target, &unconfirmed, concurrency).await?;
+        stored.confirm(latest, &read);
     }
-    if target.backend == store::Backend::Http && report.headers_applied {
-        notes.push(report::Note::WebDavHeaders);
-    }
-    if !report.succeeded() && plan.with_action(plan::Action::Delete).next().is_some() {
-        notes.push(report::Note::NothingDeleted);
-    }
-    let kept = plan.with_action(plan::Action::KeepOrphan).count();
-    if kept > 0 {
-        notes.push(report::Note::OrphansKept { count: kept });
-    }
-    report.notes.extend(notes.iter().map(ToString::to_string));
-    report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
-    report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    report
+    survey.md5s.extend(stored.content_md5s());
+    Ok(stored)
 }
 
 /// Scans the build (or takes the scan of the first pass) and refuses a file
@@ -400,27 +354,6 @@ async fn scan(
         });
     }
     Ok(scan)
-}
-
-/// The remote content MD5s the plan needs, and how many were read back:
-/// the ledger's stand in only where the store still shows what the ledger
-/// recorded; the rest is read.
-async fn remote_hashes(
-    target: &store::Target,
-    ledger: Option<&ledger::Ledger>,
-    local: &[local::LocalFile],
-    remote: &[remote::RemoteObject],
-    concurrency: usize,
-) -> Result<(std::collections::HashMap<String, [u8; 16]>, usize)> {
-    let etag_is_md5 = target.backend.etag_is_md5();
-    let mut remote_md5 =
-        remote::ledger_md5s(ledger.and_then(ledger::Ledger::latest), remote, etag_is_md5);
-    let to_compare: Vec<String> = plan::needs_remote_md5(local, remote, etag_is_md5)
-        .into_iter()
-        .filter(|key| !remote_md5.contains_key(key))
-        .collect();
-    remote_md5.extend(remote::content_md5s(target, &to_compare, concurrency).await?);
-    Ok((remote_md5, to_compare.len()))
 }
 
 /// The guards against a deploy that would take the live site down: too

@@ -58,6 +58,11 @@ pub struct DeployOptions {
     /// Plan only: list, compare and report, with no write at all.
     #[serde(default)]
     pub dry_run: bool,
+    /// What the report's `files` lists. By default only what the deploy
+    /// changes (uploads, deletes, kept orphans); unchanged files are counted
+    /// in the summary. `full` lists every file.
+    #[serde(default)]
+    pub report: ReportDetail,
     /// Uploads in flight at once. By default [`DEFAULT_CONCURRENCY`] for
     /// cloud stores, [`DEFAULT_WEBDAV_CONCURRENCY`] for WebDAV and
     /// [`DEFAULT_LOCAL_CONCURRENCY`] for local ones.
@@ -143,6 +148,18 @@ impl CompressOption {
     }
 }
 
+/// What the report's `files` lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReportDetail {
+    /// Uploads, deletes and kept orphans; unchanged files are only counted:
+    /// the report of a large build then does not grow with it.
+    #[default]
+    Changed,
+    /// Every file, unchanged ones included.
+    Full,
+}
+
 /// `delete` as JS gives it: a boolean or retention settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -182,6 +199,8 @@ pub struct Resolved {
     pub base: Option<String>,
     /// Plan only.
     pub dry_run: bool,
+    /// What the report's `files` lists.
+    pub report: ReportDetail,
     /// Uploads in flight at once, when given; the store decides otherwise.
     pub concurrency: Option<usize>,
     /// Include globs.
@@ -313,6 +332,7 @@ impl DeployOptions {
             max_deletes,
             base: self.base.filter(|b| !b.is_empty()),
             dry_run: self.dry_run,
+            report: self.report,
             concurrency,
             include: self.include,
             exclude: self.exclude,

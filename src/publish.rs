@@ -205,14 +205,16 @@ pub async fn upload(
                 .extend(group.iter().map(|s| s.relative.clone()));
             continue;
         }
-        // Futures are built up front: a closure inside the stream would
-        // borrow across the await and make the whole future non-Send.
-        let uploads: Vec<_> = group
-            .into_iter()
-            .map(|step| {
+        // Each upload's future is made when it starts, not up front: a
+        // future holds its whole state machine (over a kilobyte), so a Vec of
+        // 20,000 of them held tens of megabytes. The stream goes by index: a
+        // closure taking a `&Step` makes the deploy's future non-Send (the
+        // compiler cannot see it works for every lifetime).
+        let (limits, stopped, group) = (&limits, &stopped, &group);
+        let mut results = futures::stream::iter(0..group.len())
+            .map(move |at| {
+                let step: &Step = group[at];
                 let file = &local[step.local.expect("an upload has a local file")];
-                let limits = &limits;
-                let stopped = &stopped;
                 async move {
                     if stopped() {
                         return (step, None);
@@ -223,8 +225,7 @@ pub async fn upload(
                     )
                 }
             })
-            .collect();
-        let mut results = futures::stream::iter(uploads).buffer_unordered(settings.concurrency);
+            .buffer_unordered(settings.concurrency);
         while let Some((step, result)) = results.next().await {
             match result {
                 None => outcome.not_attempted.push(step.relative.clone()),

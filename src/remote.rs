@@ -9,8 +9,8 @@ use object_store::ObjectStoreExt;
 
 pub use crate::digest::etag_md5;
 use crate::error::{describe, Error, Result};
-use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE};
-use crate::local::Filter;
+use crate::ledger::{Release, LEDGER_DIR, LEDGER_FILE, RELEASE_OBJECT_PROBE};
+use crate::local::{Filter, LocalFile};
 use crate::store::{Backend, Target};
 
 /// One object under the prefix.
@@ -24,6 +24,82 @@ pub struct RemoteObject {
     pub e_tag: Option<String>,
     /// When it was last written, in seconds since the epoch.
     pub modified: i64,
+}
+
+/// What the store holds under the prefix, as the plan needs it: the
+/// listing, the ledger, and the content MD5s of the files compared by
+/// content.
+pub struct Survey {
+    /// The listing, sorted by key, without the objects set aside.
+    pub objects: Vec<RemoteObject>,
+    /// Keys [`set_aside`] took out of the listing.
+    pub exposed: Vec<String>,
+    /// The ledger as read.
+    pub loaded: crate::ledger::Loaded,
+    /// Remote content MD5s by key, where the listing's ETag does not give one.
+    pub md5s: HashMap<String, [u8; 16]>,
+    /// How many of `md5s` were read back from the store.
+    pub compared_by_content: usize,
+    /// When the listing began, by this machine's clock.
+    pub listed_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Survey {
+    /// The ledger, if the prefix has one.
+    pub fn ledger(&self) -> Option<&crate::ledger::Ledger> {
+        self.loaded.ledger.as_ref()
+    }
+}
+
+/// One LIST and one small GET: the listing and the ledger. The content
+/// MD5s the plan needs besides come with [`Survey::read_md5s`].
+pub async fn survey(target: &Target, filter: &Filter, local: &[LocalFile]) -> Result<Survey> {
+    let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
+    let listed_at = chrono::Utc::now();
+    let (listed, loaded) = tokio::join!(
+        list(target, filter, &local_keys),
+        crate::ledger::read(target)
+    );
+    // The listing's error names the bucket and credentials: report it first.
+    let (mut objects, loaded) = (listed?, loaded?);
+    let exposed = set_aside(&mut objects, filter);
+    let md5s = ledger_md5s(
+        loaded
+            .ledger
+            .as_ref()
+            .and_then(crate::ledger::Ledger::latest),
+        &objects,
+        target.backend.etag_is_md5(),
+    );
+    Ok(Survey {
+        objects,
+        exposed,
+        loaded,
+        md5s,
+        compared_by_content: 0,
+        listed_at,
+    })
+}
+
+impl Survey {
+    /// Reads the content MD5s of `keys` (those the plan cannot compare
+    /// from the listing) that the ledger did not answer for: the ledger's
+    /// MD5s stand in only where the store still shows what it recorded.
+    pub async fn read_md5s(
+        &mut self,
+        target: &Target,
+        keys: Vec<String>,
+        concurrency: usize,
+    ) -> Result<()> {
+        let to_read: Vec<String> = keys
+            .into_iter()
+            .filter(|key| !self.md5s.contains_key(key))
+            .collect();
+        self.md5s
+            .extend(content_md5s(target, &to_read, concurrency).await?);
+        self.compared_by_content = to_read.len();
+        Ok(())
+    }
 }
 
 /// Keys one LIST page returns on S3 and GCS.
@@ -257,7 +333,11 @@ pub fn check_local_writes<'a>(
     }
     let root = local_root(target).map_err(|e| list_error(target, e))?;
     let mut checked = std::collections::HashSet::new();
-    for relative in relatives.into_iter().chain([LEDGER_FILE]) {
+    // The ledger's index, and the folder of its release objects.
+    for relative in relatives
+        .into_iter()
+        .chain([LEDGER_FILE, RELEASE_OBJECT_PROBE])
+    {
         if let Some(path) = symlink_on_path(&root, relative, &mut checked) {
             return Err(Error::BadFileName {
                 path,

@@ -84,7 +84,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Counts.
     pub summary: Summary,
-    /// Every key, uploads in publish order.
+    /// What the deploy changes (uploads in publish order, then deletes and
+    /// kept orphans); with `report: 'full'`, every key, unchanged ones too.
     pub files: Vec<FileReport>,
     /// Every failure; empty on success.
     pub failures: Vec<Failure>,
@@ -108,8 +109,14 @@ impl Report {
     }
 
     /// Builds the report from the plan and, unless it was a dry run, what
-    /// publishing did.
-    pub fn new(plan: &Plan, outcome: Option<&Outcome>, key_of: impl Fn(&str) -> String) -> Self {
+    /// publishing did. Unchanged files are counted, and listed only when
+    /// `full`.
+    pub fn new(
+        plan: &Plan,
+        outcome: Option<&Outcome>,
+        key_of: impl Fn(&str) -> String,
+        full: bool,
+    ) -> Self {
         let mut summary = Summary::default();
         // Sets, so a report of 20,000 files stays linear.
         fn set(items: Option<&Vec<String>>) -> std::collections::HashSet<&str> {
@@ -121,7 +128,7 @@ impl Report {
             .into_iter()
             .flat_map(|o| o.failures.iter().map(|f| f.path.as_str()))
             .collect();
-        let mut files = Vec::with_capacity(plan.steps.len());
+        let mut files = Vec::new();
         for step in &plan.steps {
             match (step.action, step.reason) {
                 (Action::Upload, Reason::New) => summary.new.add(step.size),
@@ -138,6 +145,9 @@ impl Report {
             }
             if step.reason != Reason::New {
                 summary.remote += 1;
+            }
+            if step.action == Action::Unchanged && !full {
+                continue;
             }
             let status = match outcome {
                 _ if matches!(step.action, Action::Unchanged | Action::KeepOrphan) => "skipped",
@@ -184,6 +194,68 @@ impl Report {
             duration_ms: 0,
         }
     }
+}
+
+/// What the phases of a deploy return, for its report.
+pub struct Done {
+    /// The plan, as retention and the commit left it.
+    pub plan: Plan,
+    /// What publishing did; `None` for a dry run.
+    pub outcome: Option<Outcome>,
+    /// The release now live.
+    pub release: Option<String>,
+    /// The phases' notes, in order.
+    pub notes: Vec<Note>,
+    /// Remote objects read back to compare content.
+    pub compared_by_content: usize,
+    /// When the deploy began.
+    pub started: std::time::Instant,
+    /// Whether the report lists unchanged files too.
+    pub full: bool,
+}
+
+/// The report, built once from what the phases returned.
+pub fn build(target: &crate::store::Target, done: Done) -> Report {
+    let Done {
+        plan,
+        outcome,
+        release,
+        mut notes,
+        compared_by_content,
+        started,
+        full,
+    } = done;
+    let key_of = |relative: &str| {
+        target
+            .key(relative)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|_| relative.to_string())
+    };
+    let mut report = Report::new(&plan, outcome.as_ref(), key_of, full);
+    report.release = release;
+    report.storage = target.url.clone();
+    report.headers_applied = target.backend.keeps_headers() && outcome.is_some();
+    report.summary.compared_by_content = compared_by_content;
+    if !target.backend.keeps_headers() {
+        notes.push(Note::HeadersNotStored {
+            backend: target.backend.name(),
+        });
+    }
+    if target.backend == crate::store::Backend::Http && report.headers_applied {
+        notes.push(Note::WebDavHeaders);
+    }
+    if !report.succeeded() && plan.with_action(Action::Delete).next().is_some() {
+        notes.push(Note::NothingDeleted);
+    }
+    let kept = plan.with_action(Action::KeepOrphan).count();
+    if kept > 0 {
+        notes.push(Note::OrphansKept { count: kept });
+    }
+    report.notes.extend(notes.iter().map(ToString::to_string));
+    report.cancelled = outcome.as_ref().is_some_and(|o| o.cancelled);
+    report.unreachable = outcome.as_ref().and_then(|o| o.unreachable.clone());
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
 }
 
 /// A note of the report: what the deploy did that is not a file's action.
@@ -293,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_dry_run_counts_the_plan_and_does_nothing() {
-        let report = Report::new(&plan(), None, |relative| format!("app/{relative}"));
+        let report = Report::new(&plan(), None, |relative| format!("app/{relative}"), true);
         assert!(report.dry_run);
         assert!(report.succeeded());
         let summary = &report.summary;
@@ -338,7 +410,7 @@ mod tests {
             not_attempted: vec!["index.html".into(), "assets/old-0.js".into()],
             ..Default::default()
         };
-        let report = Report::new(&plan(), Some(&outcome), str::to_string);
+        let report = Report::new(&plan(), Some(&outcome), str::to_string, true);
         assert!(!report.dry_run);
         assert!(!report.succeeded());
         assert_eq!(report.failures, outcome.failures);
@@ -374,7 +446,7 @@ mod tests {
             deleted: vec!["assets/old-0.js".into()],
             ..Default::default()
         };
-        let report = Report::new(&plan(), Some(&outcome), str::to_string);
+        let report = Report::new(&plan(), Some(&outcome), str::to_string, true);
         assert!(report.succeeded());
         assert_eq!(
             report.summary.uploaded,
@@ -386,6 +458,27 @@ mod tests {
         assert_eq!(report.summary.deleted, Tally { count: 1, bytes: 3 });
         // A kept orphan stays in the store: skipped, never done.
         assert_eq!(report.files[5].status, "skipped");
+    }
+
+    #[test]
+    fn unchanged_files_are_counted_and_listed_only_in_a_full_report() {
+        let report = Report::new(&plan(), None, str::to_string, false);
+        let listed: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            listed,
+            [
+                "assets/a-1.js",
+                "assets/b-2.js",
+                "index.html",
+                "assets/old-0.js",
+                "assets/kept-0.js"
+            ]
+        );
+        assert_eq!(report.summary.unchanged, Tally { count: 1, bytes: 7 });
+        assert_eq!((report.summary.local, report.summary.remote), (4, 4));
+        let full = Report::new(&plan(), None, str::to_string, true);
+        assert_eq!(full.files.len(), 6);
+        assert_eq!(full.summary, report.summary);
     }
 
     #[test]

@@ -258,5 +258,9 @@ mod tests {
             ]
         );
         assert!(manifest_references(b"not json").is_empty());
+        // Not Vite's shape: a web app manifest, a chunk that is no object.
+        assert!(manifest_references(br#"{"name":"App","icons":[]}"#).is_empty());
+        assert!(manifest_references(br#"{"a.js":{"file":"assets/a-1.js"},"b":3}"#).is_empty());
+        assert!(manifest_references(br#"{"a.js":{"file":"assets/a-1.js"}} trailing"#).is_empty());
     }
 }
