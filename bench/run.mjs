@@ -24,6 +24,9 @@
 //   peer whose chain of scenarios would take longer than --skip-over-min
 //   minutes (its times there, scaled by the number of files) is skipped and
 //   reported as skipped.
+// - `--peer-runs N`: rclone (defaults), aws and s3-sync-client run in the
+//   first N runs only (their medians are of N); vite-deploy, rclone tuned
+//   and the limits run in every run.
 //
 // - Build: a deterministic Vite-shaped dist from bench/fixture.mjs, and its
 //   `next` build (10% of the assets renamed with new content, HTML changed).
@@ -77,7 +80,9 @@ const PREFIX = 'site'
 const LEDGER_DIR = '.vite-deploy/'
 const KEY = { id: 'test', secret: 'test', region: 'us-east-1' }
 const LEDGER_KEY = '.vite-deploy/ledger.json'
-const PUT_LOOP = join(ROOT, 'target', 'x86_64-unknown-linux-gnu', 'release', 'examples', 'put_loop')
+// The limits' binary; PUT_LOOP=PATH runs another build of it (say, a debug one).
+const PUT_LOOP = process.env.PUT_LOOP || join(ROOT, 'target', 'x86_64-unknown-linux-gnu', 'release', 'examples', 'put_loop')
+const putLoopBuild = /\/debug\//.test(PUT_LOOP) ? 'debug build' : 'release build'
 
 const { values } = parseArgs({
   options: {
@@ -539,8 +544,9 @@ let failed = null
 try {
   for (let run = 1; run <= runs; run++) {
     // Each run starts with another tool, so no tool always goes first.
-    // Peers past --peer-runs sit out the later runs (slow peers, one run).
-    const inRun = runnable.filter((t) => t === 'vite-deploy' || run <= peerRuns)
+    // The slow peers sit out the runs past --peer-runs; vite-deploy and
+    // rclone tuned, which the targets compare, run every time.
+    const inRun = runnable.filter((t) => t === 'vite-deploy' || t === 'rclone-tuned' || run <= peerRuns)
     const order = inRun.map((_, i) => inRun[(i + run - 1) % inRun.length])
     for (const tool of order) await chain(tool, run)
     await limits(run)
@@ -564,8 +570,8 @@ function median(list) {
 
 const rustLimits = existsSync(PUT_LOOP)
 const LABEL = {
-  'limit-put': rustLimits ? `limit: put loop (Rust, ${concurrency} in flight)` : 'limit: bare PUT loop (Node, 64 in flight)',
-  'limit-list': rustLimits ? 'limit: parallel listing + ledger GET (Rust)' : 'limit: bare listing (Node)',
+  'limit-put': rustLimits ? `limit: put loop (Rust ${putLoopBuild}, ${concurrency} in flight)` : 'limit: bare PUT loop (Node, 64 in flight)',
+  'limit-list': rustLimits ? `limit: parallel listing + ledger GET (Rust ${putLoopBuild})` : 'limit: bare listing (Node)',
   'rclone-tuned': `rclone --transfers ${concurrency} --checkers ${concurrency}`,
 }
 const secs = (msValue) => (msValue === undefined || Number.isNaN(msValue) ? '—' : (msValue / 1000).toFixed(2))
@@ -640,7 +646,7 @@ const versions = [
       's3-sync-client': `\`new S3SyncClient({ client }).sync(DIR, 's3://BUCKET/${PREFIX}', { del: true })\` with an S3Client({ endpoint, forcePathStyle: true }) (bench/peers/s3-sync-client.mjs)`,
     }[t]}`),
   `- server: ${moto ? `moto_server (${env.server.version}) on 127.0.0.1, objects in its memory` : `${env.server.version} on 127.0.0.1 (${env.server.path.replace(ROOT + '/', '')}); server root ${server.tmpfs ? 'on tmpfs /dev/shm' : `on disk (${tmpdir()}; /dev/shm missing, read-only or short of 3× the build)`}`}; ${proxy ? `every tool through bench/proxy.mjs, ${rttMs} ms round trip (${rttMs / 2} ms each way, per chunk in order; a new connection's first bytes one more round trip later)` : 'the tools talking to it directly (no proxy)'}; requests counted from ${proxy ? "the proxy's log" : moto ? 'nowhere (moto without the proxy: run with --latency 0ms to count them)' : "s3s-fs's log (RUST_LOG=s3s::service=debug), which it writes straight to a file"}; ${env.node.version}; peak RSS and tool CPU from ${env.time.missing ? '/proc (VmHWM, polled)' : '/usr/bin/time -v'}; server and proxy CPU from /proc/PID/stat before and after each deploy`,
-  ...(rustLimits ? [`- limits: examples/put_loop.rs, release build (object_store ${objectStoreVersion()}, unsigned payloads, --concurrency ${concurrency})`] : []),
+  ...(rustLimits ? [`- limits: examples/put_loop.rs, ${putLoopBuild} (object_store ${objectStoreVersion()}, unsigned payloads, --concurrency ${concurrency})`] : []),
 ]
 
 /** The object_store version in Cargo.lock. */
@@ -681,7 +687,7 @@ const markdown = `# vite-deploy benchmark — preset \`${preset}\`
 
 ${startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC · ${cpus().length} cores (\`nproc\`), ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB · load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end
 
-${loadAtStart[0] > 1 ? `**The machine was busy when the run started** (1-minute load average ${loadAtStart[0].toFixed(2)} before the benchmark's own work; the server and the tool under test keep about 2 busy once it runs): other processes may have shared it, so wall times are noisy; compare ratios within this run only.\n\n` : ''}Build: ${fixture.files} files, ${mb(fixture.bytes)} MB (bench/fixture.mjs, seeded). Next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone. ${runs} run${runs > 1 ? 's' : ''} per tool and scenario${peerRuns < runs ? ` (${peerRuns} for the peers)` : ''}; a fresh bucket per tool and run. Server: ${moto ? 'moto' : 's3s-fs'}; ${proxy ? `**${rttMs} ms round trip** through the latency proxy` : 'no added latency'}.
+${loadAtStart[0] > 1 ? `**The machine was busy when the run started** (1-minute load average ${loadAtStart[0].toFixed(2)} before the benchmark's own work; the server and the tool under test keep about 2 busy once it runs): other processes may have shared it, so wall times are noisy; compare ratios within this run only.\n\n` : ''}Build: ${fixture.files} files, ${mb(fixture.bytes)} MB (bench/fixture.mjs, seeded). Next build: ${fixture.next.changedFiles} files new or changed (${mb(fixture.next.changedBytes)} MB), ${fixture.next.removed} gone. ${runs} run${runs > 1 ? 's' : ''} per tool and scenario${peerRuns < runs ? ` (${peerRuns} for rclone with its defaults, aws and s3-sync-client)` : ''}; a fresh bucket per tool and run. Server: ${moto ? 'moto' : 's3s-fs'}; ${proxy ? `**${rttMs} ms round trip** through the latency proxy` : 'no added latency'}.
 
 ${table}
 ${skipped.length ? `\n**Skipped**: ${skipped.map((x) => `${x.tool} (${x.reason})`).join('; ')}.\n` : ''}
@@ -694,7 +700,7 @@ ${targetRows.join('\n')}
 - Scenarios: **cold** the build into an empty bucket; **noop** the same folder again; **noop-rebuilt** the same bytes with every mtime fresh (what every \`vite build\` leaves); **incr** the next build, freshly written.
 - Requests are counted from ${proxy ? "the latency proxy's log (each request head it forwarded)" : "s3s-fs's request log (RUST_LOG=s3s::service=debug)"}: LIST is a GET of the bucket with a listing query, COPY a PUT with \`x-amz-copy-source\` (rclone's in-place metadata update), POST starts or completes a multipart upload or deletes in bulk; multipart parts count as PUT. "uploaded MB" sums the PUTs' declared lengths (\`x-amz-decoded-content-length\` for aws-chunked bodies).
 - Bucket: ${moto ? 'listed from moto after every deploy and compared with the build (keys, sizes, the MD5 ETags of single-part objects)' : "read back from s3s-fs's folder after every deploy and compared with the build (keys, sizes, MD5 of the bytes)"}, ignoring \`.vite-deploy/\`. ✗ marks a run that left it wrong or exited non-zero; such a tool gets no ratio.
-- Limits: ${rustLimits ? `the listing limit is one listing of vite-deploy's bucket right after its no-op, in ranges split at every 900th key of the build and listed at once (as vite-deploy lists), then one GET of the ledger (examples/put_loop.rs \`list\`): the floor of a no-op deploy, shown under both noop scenarios; the put loop PUTs every file once, ${concurrency} in flight, unsigned, no listing, headers or multipart (examples/put_loop.rs \`put\`): the floor of a cold deploy. Both are release builds of Rust and processes of their own, as the tools are` : `"bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes`} of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}.
+- Limits: ${rustLimits ? `the listing limit is one listing of vite-deploy's bucket right after its no-op, in ranges split at every 900th key of the build and listed at once (as vite-deploy lists), then one GET of the ledger (examples/put_loop.rs \`list\`): the floor of a no-op deploy, shown under both noop scenarios; the put loop PUTs every file once, ${concurrency} in flight, unsigned, no listing, headers or multipart (examples/put_loop.rs \`put\`): the floor of a cold deploy. Both are ${putLoopBuild === 'release build' ? 'release builds' : '**debug builds**'} of Rust and processes of their own, as the tools are` : `"bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes`} of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}.
 ${missing.length ? `- **Not run**: ${missing.map((m) => `${m.name} (${m.reason})`).join('; ')}.\n` : ''}${failed ? `- **The benchmark stopped early**: ${String(failed.message || failed)}\n` : ''}
 - CPU: "tool CPU" is the tool's user + system time, "server CPU" what the server process used during the deploy${proxy ? ', "proxy CPU" what the latency proxy used' : ''}: the machine has ${cpus().length} cores for all of them.
 
