@@ -97,6 +97,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     'skip-over-min': { type: 'string', default: '10' },
     'peer-runs': { type: 'string' },
+    'peers-only': { type: 'boolean', default: false },
     'estimate-from': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -123,8 +124,9 @@ if (!Number.isInteger(concurrency) || concurrency < 1) usage('--concurrency take
 if (!Number.isInteger(runs) || runs < 1) usage('--runs takes a whole number ≥ 1')
 for (const t of wantedTools) if (!ALL_TOOLS.includes(t)) usage(`unknown tool '${t}': ${ALL_TOOLS.join(', ')}`)
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) usage(`unknown scenario '${s}': ${ALL_SCENARIOS.join(', ')}`)
-// vite-deploy is the reference of the ratios, so it always runs.
-const toolNames = ['vite-deploy', ...wantedTools.filter((t) => t !== 'vite-deploy')]
+// vite-deploy is the reference of the ratios, so it always runs, unless
+// --peers-only (the peers of a split run, the limits left out too).
+const toolNames = values['peers-only'] ? wantedTools.filter((t) => t !== 'vite-deploy') : ['vite-deploy', ...wantedTools.filter((t) => t !== 'vite-deploy')]
 
 const log = (message) => process.stderr.write(`bench: ${message}\n`)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -549,7 +551,7 @@ try {
     const inRun = runnable.filter((t) => t === 'vite-deploy' || t === 'rclone-tuned' || run <= peerRuns)
     const order = inRun.map((_, i) => inRun[(i + run - 1) % inRun.length])
     for (const tool of order) await chain(tool, run)
-    await limits(run)
+    if (!values['peers-only']) await limits(run)
   }
 } catch (error) {
   failed = error
@@ -636,7 +638,7 @@ const perRun = scenarios.flatMap((scenario) => [...runnable, 'limit-put', 'limit
 
 const loadAtEnd = loadavg()
 const versions = [
-  `- ${env.tools['vite-deploy'].version}: \`vite-deploy DIR --storage s3://BUCKET/${PREFIX} -o aws_endpoint=… --delete --max-deletes 1000000000\` (--delete: every orphan deleted now, like the peers' sync --delete, instead of the default retention of the last 2 releases; --max-deletes lifts the 1,000-deletes guard the peers do not have)`,
+  ...(env.tools['vite-deploy'] ? [`- ${env.tools['vite-deploy']?.version}: \`vite-deploy DIR --storage s3://BUCKET/${PREFIX} -o aws_endpoint=… --delete --max-deletes 1000000000\` (--delete: every orphan deleted now, like the peers' sync --delete, instead of the default retention of the last 2 releases; --max-deletes lifts the 1,000-deletes guard the peers do not have)`] : ['- vite-deploy: not run (--peers-only)']),
   ...['rclone-tuned', 'rclone', 'aws', 's3-sync-client'].filter((t) => wantedTools.includes(t)).map((t) => env.tools[t].missing
     ? `- ${t}: **not run** — ${env.tools[t].missing}`
     : `- ${env.tools[t].version}: ${{
