@@ -174,16 +174,20 @@ log(`${preset}: ${fixture.files} files, ${mb(fixture.bytes)} MB; next build: ${f
 // in an earlier run scaled by the number of files, is skipped.
 const skipped = []
 if (values['estimate-from']) {
-  const earlier = JSON.parse(readFileSync(values['estimate-from'], 'utf8'))
+  // One .json or several, comma-separated (a split run: the peers in one, rclone tuned in another).
+  const files = values['estimate-from'].split(',')
+  const loaded = files.map((file) => JSON.parse(readFileSync(file, 'utf8')))
+  const earlier = { fixture: loaded[0].fixture, results: loaded.flatMap((x) => x.results) }
   const scale = fixture.files / earlier.fixture.files
   const limitMs = Number(values['skip-over-min']) * 60_000
   for (const tool of usable.filter((t) => t !== 'vite-deploy')) {
-    const walls = ['cold', 'noop', 'noop-rebuilt', 'incr'].map((scenario) => {
+    // The scenarios asked for, and cold, which every chain runs.
+    const walls = ALL_SCENARIOS.filter((x) => x === 'cold' || scenarios.includes(x)).map((scenario) => {
       const list = earlier.results.filter((r) => r.tool === tool && r.scenario === scenario).map((r) => r.wallMs)
       return list.length ? Math.min(...list) : 0
     })
     const estimateMs = walls.reduce((a, b) => a + b, 0) * scale
-    if (estimateMs > limitMs) skipped.push({ tool, estimateMs, reason: `about ${Math.round(estimateMs / 60_000)} min for its ${fixture.files} files (${Math.round(walls.reduce((a, b) => a + b, 0) / 1000)} s for ${earlier.fixture.files} files in ${values['estimate-from'].split('/').pop()}, × ${scale.toFixed(1)}), over ${values['skip-over-min']} min` })
+    if (estimateMs > limitMs) skipped.push({ tool, estimateMs, reason: `about ${Math.round(estimateMs / 60_000)} min for its ${fixture.files} files (${Math.round(walls.reduce((a, b) => a + b, 0) / 1000)} s for ${earlier.fixture.files} files in ${files.map((f) => f.split('/').pop()).join(' and ')}, × ${scale.toFixed(1)}), over ${values['skip-over-min']} min` })
   }
   for (const s of skipped) log(`skipping ${s.tool}: ${s.reason}`)
 }
