@@ -24,6 +24,9 @@
 //   peer whose chain of scenarios would take longer than --skip-over-min
 //   minutes (its times there, scaled by the number of files) is skipped and
 //   reported as skipped.
+// - `--request-timeout 2m`: vite-deploy's --timeout (30 s by default). s3s-fs
+//   walks its whole folder for every listing request, so at 100,000 files
+//   each of vite-deploy's ranges takes longer than 30 s to answer.
 // - `--peer-runs N`: rclone (defaults), aws and s3-sync-client run in the
 //   first N runs only (their medians are of N); vite-deploy, rclone tuned
 //   and the limits run in every run.
@@ -98,6 +101,7 @@ const { values } = parseArgs({
     'skip-over-min': { type: 'string', default: '10' },
     'peer-runs': { type: 'string' },
     'peers-only': { type: 'boolean', default: false },
+    'request-timeout': { type: 'string' },
     'estimate-from': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -342,7 +346,7 @@ function command(tool, dir, bucket) {
       return [[process.execPath, tools[tool].path, dir, '--storage', `s3://${bucket}/${PREFIX}`,
         '-o', `aws_endpoint=${endpoint}`, '-o', 'aws_allow_http=true', '-o', `aws_access_key_id=${KEY.id}`,
         '-o', `aws_secret_access_key=${KEY.secret}`, '-o', `aws_region=${KEY.region}`,
-        '--delete', '--max-deletes', '1000000000'], { CI: 'true' }, []]
+        '--delete', '--max-deletes', '1000000000', ...(values['request-timeout'] ? ['--timeout', values['request-timeout']] : [])], { CI: 'true' }, []]
     case 'aws':
       return [[tools.aws.path, 's3', 'sync', dir, `s3://${bucket}/${PREFIX}`, '--delete', '--endpoint-url', endpoint, '--only-show-errors'], awsEnv, []]
     case 'rclone':
@@ -642,7 +646,7 @@ const perRun = scenarios.flatMap((scenario) => [...runnable, 'limit-put', 'limit
 
 const loadAtEnd = loadavg()
 const versions = [
-  ...(env.tools['vite-deploy'] ? [`- ${env.tools['vite-deploy']?.version}: \`vite-deploy DIR --storage s3://BUCKET/${PREFIX} -o aws_endpoint=… --delete --max-deletes 1000000000\` (--delete: every orphan deleted now, like the peers' sync --delete, instead of the default retention of the last 2 releases; --max-deletes lifts the 1,000-deletes guard the peers do not have)`] : ['- vite-deploy: not run (--peers-only)']),
+  ...(env.tools['vite-deploy'] ? [`- ${env.tools['vite-deploy']?.version}: \`vite-deploy DIR --storage s3://BUCKET/${PREFIX} -o aws_endpoint=… --delete --max-deletes 1000000000\` (--delete: every orphan deleted now, like the peers' sync --delete, instead of the default retention of the last 2 releases; --max-deletes lifts the 1,000-deletes guard the peers do not have)${values['request-timeout'] ? `; with --timeout ${values['request-timeout']}` : ''}`] : ['- vite-deploy: not run (--peers-only)']),
   ...['rclone-tuned', 'rclone', 'aws', 's3-sync-client'].filter((t) => wantedTools.includes(t)).map((t) => env.tools[t].missing
     ? `- ${t}: **not run** — ${env.tools[t].missing}`
     : `- ${env.tools[t].version}: ${{
