@@ -503,7 +503,8 @@ async function deploy(tool, scenario, run, dir, expected, bucket, timed) {
   const problems = tool === 'limit-list' || tool === 'node-startup' ? [] : await verifyBucket(bucket, expected)
   if (tool === 'limit-list' || tool === 'node-startup') expected = null
   if (outcome.exit !== 0) problems.unshift(`exit ${outcome.exit}: ${outcome.output.trim().split('\n').slice(-3).join(' / ')}`)
-  const record = { tool, scenario, run, ...outcome, serverCpuMs, proxyCpuMs, ...requests, phases, groups, detail, problems, timed }
+  // At most 20 problems kept: a failed deploy of 100,000 files lists them all.
+  const record = { tool, scenario, run, ...outcome, serverCpuMs, proxyCpuMs, ...requests, phases, groups, detail, problems: problems.length > 20 ? [...problems.slice(0, 20), `(+${problems.length - 20} more)`] : problems, timed }
   delete record.output
   delete record.startedAt
   delete record.endedAt
