@@ -1,7 +1,7 @@
 // Deterministic Vite-shaped builds for the benchmark: the same preset and
 // seed give the same paths and the same bytes on every machine.
 //
-//   node bench/fixture.mjs --preset small|large|huge --out DIR [--next] [--seed N]
+//   node bench/fixture.mjs --preset small|large|huge|huge100k --out DIR [--next] [--seed N]
 //
 // A build has HTML pages (index.html and a few others), copies from
 // `public/` (favicon, robots.txt, …), `.vite/manifest.json`, and `assets/`
@@ -27,12 +27,16 @@ const MiB = 1024 * 1024
 
 /**
  * Files per kind. Totals: small ≈ 60 files / 3 MB, large ≈ 3,000 / 150 MB,
- * huge ≈ 20,000 / 1 GB (`node bench/fixture.mjs` prints them).
+ * huge ≈ 20,000 / 1 GB, huge100k ≈ 100,000 / 1 GB (`node bench/fixture.mjs`
+ * prints them). huge100k is a very large app or docs site: 1,000 pages and
+ * tens of thousands of small route and component chunks (`smallJs`: their
+ * sizes in KB, 1–50 unless set), so its files are smaller on average.
  */
 export const PRESETS = {
   small: { files: 60, pages: 3, bigChunks: 3, images: 7, fonts: 2, css: 3, svg: 6, media: 0, multipart: false },
   large: { files: 3000, pages: 12, bigChunks: 110, images: 330, fonts: 24, css: 240, svg: 360, media: 7, multipart: true },
   huge: { files: 20000, pages: 40, bigChunks: 700, images: 2500, fonts: 60, css: 1600, svg: 2400, media: 56, multipart: true },
+  huge100k: { files: 100000, pages: 1000, bigChunks: 400, images: 1200, fonts: 60, css: 6000, svg: 8000, media: 8, multipart: true, smallJs: [0.5, 30] },
 }
 
 export const DEFAULT_SEED = 20261128
@@ -85,7 +89,7 @@ function viteHash(rand) {
  */
 export function planBuild(preset, { next = false, seed = DEFAULT_SEED } = {}) {
   const config = PRESETS[preset]
-  if (!config) throw new Error(`unknown preset '${preset}' (small, large or huge)`)
+  if (!config) throw new Error(`unknown preset '${preset}' (${Object.keys(PRESETS).join(', ')})`)
   const rand = prng(seed)
   const taken = new Set()
   const assets = []
@@ -119,7 +123,8 @@ export function planBuild(preset, { next = false, seed = DEFAULT_SEED } = {}) {
     const size = i === 0 && config.multipart ? 9 * MiB + 4321 : uniform(rand, 2 * MiB, 8 * MiB)
     asset('media', pick(rand, STEMS.media), pick(rand, MEDIA_EXTS), size)
   }
-  while (assets.length < assetCount) asset('js', pick(rand, STEMS.js), 'js', logUniform(rand, 1 * KB, 50 * KB))
+  const [jsLo, jsHi] = config.smallJs || [1, 50]
+  while (assets.length < assetCount) asset('js', pick(rand, STEMS.js), 'js', logUniform(rand, jsLo * KB, jsHi * KB))
 
   let build = 1
   if (next) {
@@ -250,7 +255,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     options: { preset: { type: 'string', default: 'small' }, out: { type: 'string' }, next: { type: 'boolean', default: false }, seed: { type: 'string' } },
   })
   if (!values.out) {
-    console.error('usage: node bench/fixture.mjs --preset small|large|huge --out DIR [--next] [--seed N]')
+    console.error(`usage: node bench/fixture.mjs --preset ${Object.keys(PRESETS).join('|')} --out DIR [--next] [--seed N]`)
     process.exit(2)
   }
   const started = Date.now()

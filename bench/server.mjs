@@ -7,11 +7,11 @@
 //   which the server writes straight into a file: its bytes never pass
 //   through Node while a tool runs.
 import { spawn } from 'node:child_process'
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, statfsSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { freePort, waitUntilListening } from '../__test__/helpers/servers.mjs'
+import { MOTO_SERVER, freePort, waitUntilListening } from '../__test__/helpers/servers.mjs'
 
 const SHM = '/dev/shm'
 
@@ -68,6 +68,8 @@ export async function startBenchServer(binary, { needBytes = 0 } = {}) {
     root,
     tmpfs,
     logFile,
+    pid: child.pid,
+    cpuMs: () => processCpuMs(child.pid),
     logSize: () => statSync(logFile).size,
     /** The log's text from byte `from` to byte `to` (its end by default). */
     readLog(from, to = statSync(logFile).size) {
@@ -156,4 +158,56 @@ export function parseLog(text) {
     if (response && Number(response[1]) >= 400) errors++
   }
   return { requests, errors }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100
+
+/**
+ * CPU time (user + system, ms) a running process has used so far, from
+ * /proc/PID/stat; 0 when it cannot be read. Read before and after a deploy,
+ * the difference is what the server (or the proxy) spent on it.
+ */
+export function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * moto_server on 127.0.0.1, the faithful but CPU-hungry S3 server of the
+ * tests (one Python process: about 2 ms of CPU per PUT). Its log has no
+ * request times finer than a second, so requests are counted by the latency
+ * proxy when there is one. Buckets live in its memory; `reset()` empties it.
+ * Returns { endpoint, port, pid, cpuMs(), reset(), stop() }.
+ */
+export async function startMotoBenchServer() {
+  if (!existsSync(MOTO_SERVER)) throw new Error(`moto_server not found at ${MOTO_SERVER}: run \`npm test\` once (it installs moto into .venv) or set MOTO_SERVER`)
+  const port = await freePort()
+  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let output = ''
+  // Drained, or moto blocks on a full pipe: it logs every request.
+  child.stderr.on('data', (d) => { output = (output + d).slice(-4000) })
+  await waitUntilListening(port, child, 'moto_server', () => output)
+  const endpoint = `http://127.0.0.1:${port}`
+  return {
+    endpoint,
+    port,
+    pid: child.pid,
+    cpuMs: () => processCpuMs(child.pid),
+    async reset() {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' })
+      if (!response.ok) throw new Error(`moto reset: ${response.status} ${await response.text()}`)
+    },
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref()
+    }),
+  }
 }

@@ -7,10 +7,10 @@
 //   node bench/tools.mjs        installs what is missing and prints the versions
 import { spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { ROOT } from '../__test__/helpers/servers.mjs'
+import { MOTO_SERVER, ROOT } from '../__test__/helpers/servers.mjs'
 
 export const TOOLS_DIR = join(ROOT, '.bench-tools')
 const S3S_FS_VERSION = '0.14.1'
@@ -150,14 +150,21 @@ function viteDeploy() {
   return { path: join(ROOT, 'bin', 'vite-deploy.js'), version: `vite-deploy ${pkg.version}${rev}` }
 }
 
-/** Only the tools asked for are looked for (and installed). */
-export function ensureTools(wanted = ['vite-deploy', 'rclone', 'aws', 's3-sync-client']) {
+/** moto_server from the tests' .venv (`npm test` installs it). */
+function motoServer() {
+  if (!existsSync(MOTO_SERVER)) return { missing: `moto_server not found at ${MOTO_SERVER}: run \`npm test\` once, or set MOTO_SERVER` }
+  const version = run(join(dirname(MOTO_SERVER), 'python'), ['-c', 'import moto; print(moto.__version__)'], { quiet: true })
+  return { path: MOTO_SERVER, version: `moto ${firstLine(version.stdout) || '?'}` }
+}
+
+/** Only the tools asked for are looked for (and installed); `server` is 's3s' (s3s-fs) or 'moto'. */
+export function ensureTools(wanted = ['vite-deploy', 'rclone', 'aws', 's3-sync-client'], { server = 's3s' } = {}) {
   const tools = {}
   for (const name of wanted) {
-    tools[name] = { 'vite-deploy': viteDeploy, rclone, aws: awsCli, 's3-sync-client': s3SyncClient }[name]()
+    tools[name] = { 'vite-deploy': viteDeploy, 'rclone-tuned': rclone, rclone, aws: awsCli, 's3-sync-client': s3SyncClient }[name]()
     if (tools[name].missing) log(`${name} is not available: ${tools[name].missing}; the benchmark goes on without it`)
   }
-  return { server: s3sFs(), time: gnuTime(), node: { path: process.execPath, version: `node ${process.version}` }, tools }
+  return { server: server === 'moto' ? motoServer() : s3sFs(), time: gnuTime(), node: { path: process.execPath, version: `node ${process.version}` }, tools }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
