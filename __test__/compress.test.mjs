@@ -12,10 +12,10 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 
 import { BlobServiceClient } from '@azure/storage-blob'
 import { AwsClient } from 'aws4fetch'
-import { chromium } from 'playwright-core'
 import { build } from 'vite'
 
 import viteDeploy, { deploy } from '../index.mjs'
+import { launchBrowser, openPage, skipBrowser } from './helpers/browser.mjs'
 import { tempDir, writeBuild } from './helpers/build.mjs'
 import { createBucket, s3Options } from './helpers/moto.mjs'
 import { ROOT, startAzurite, startMoto, startProxy } from './helpers/servers.mjs'
@@ -185,10 +185,7 @@ describe('compress where Content-Encoding cannot be stored', () => {
   })
 })
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const skip = !existsSync(CHROMIUM) && !process.env.VITE_DEPLOY_REQUIRE_BROWSER && `no Chromium at ${CHROMIUM}`
-
-describe('a site stored gzip-encoded, in a browser', { skip }, () => {
+describe('a site stored gzip-encoded, in a browser', { skip: skipBrowser }, () => {
   let moto
   let browser
   before(async () => {
@@ -198,10 +195,7 @@ describe('a site stored gzip-encoded, in a browser', { skip }, () => {
     const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::gzsite/*' }] }
     const response = await aws.fetch(`${moto.endpoint}/gzsite?policy`, { method: 'PUT', body: JSON.stringify(policy) })
     assert.ok(response.ok, await response.text())
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchBrowser()
   })
   after(async () => {
     await browser?.close()
@@ -222,12 +216,9 @@ describe('a site stored gzip-encoded, in a browser', { skip }, () => {
       plugins: [viteDeploy({ storage: 's3://gzsite/site', storageOptions: s3Options(moto.endpoint), base: '/gzsite/site/', compress: 'gzip' })],
     })
 
-    const page = await browser.newPage()
-    await page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()))
-    const errors = []
+    const tab = await openPage(browser)
+    const { page } = tab
     const encodings = new Map()
-    page.on('pageerror', (error) => errors.push(error.message))
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
     page.on('response', (response) => {
       const path = new URL(response.url()).pathname
       encodings.set(path.endsWith('/') ? `${path}index.html` : path, response.headers()['content-encoding'])
@@ -238,13 +229,13 @@ describe('a site stored gzip-encoded, in a browser', { skip }, () => {
       await page.click('#more')
       await page.waitForSelector('text=This chunk was loaded lazily from the CDN.', { timeout: 10_000 })
       assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('h1')).letterSpacing), '3px', 'the CSS applies')
-      assert.deepEqual(errors, [])
+      assert.deepEqual(tab.problems, [])
       const gzipped = (suffix) => [...encodings].filter(([path, encoding]) => path.endsWith(suffix) && encoding === 'gzip')
       assert.equal(gzipped('/index.html').length, 1, JSON.stringify([...encodings]))
       assert.ok(gzipped('.js').length >= 1, JSON.stringify([...encodings]))
       assert.ok(gzipped('.css').length >= 1, JSON.stringify([...encodings]))
     } finally {
-      await page.close()
+      await tab.close()
     }
   })
 })
