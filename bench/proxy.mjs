@@ -28,13 +28,13 @@
 // The proxy runs in a process of its own (`startLatencyProxy`), so the
 // benchmark's own work never stalls it; its CPU time is reported per run.
 import { spawn } from 'node:child_process'
-import { createWriteStream, openSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs'
+import { createWriteStream, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { freePort, waitUntilListening } from '../__test__/helpers/servers.mjs'
-import { processCpuMs } from './server.mjs'
+import { processCpuMs, readLogRange } from './server.mjs'
 
 const METHOD = /^(GET|PUT|POST|HEAD|DELETE|OPTIONS|PATCH) (\S+) HTTP\/1\.[01]\r\n/
 
@@ -174,22 +174,7 @@ export async function startLatencyProxy({ upstreamPort, rttMs, logFile }) {
     rttMs,
     cpuMs: () => processCpuMs(child.pid),
     logSize: () => (logFile ? statSync(logFile).size : 0),
-    readLog(from, to = logFile ? statSync(logFile).size : 0) {
-      if (!logFile || to <= from) return ''
-      const buffer = Buffer.alloc(to - from)
-      const fd = openSync(logFile, 'r')
-      try {
-        let read = 0
-        while (read < buffer.length) {
-          const n = readSync(fd, buffer, read, buffer.length - read, from + read)
-          if (n === 0) break
-          read += n
-        }
-        return buffer.subarray(0, read).toString('utf8')
-      } finally {
-        closeSync(fd)
-      }
-    },
+    readLog: (from, to = logFile ? statSync(logFile).size : 0) => (logFile ? readLogRange(logFile, from, to) : ''),
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve()
       child.once('exit', () => resolve())

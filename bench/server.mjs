@@ -72,22 +72,7 @@ export async function startBenchServer(binary, { needBytes = 0 } = {}) {
     cpuMs: () => processCpuMs(child.pid),
     logSize: () => statSync(logFile).size,
     /** The log's text from byte `from` to byte `to` (its end by default). */
-    readLog(from, to = statSync(logFile).size) {
-      if (to <= from) return ''
-      const buffer = Buffer.alloc(to - from)
-      const fd = openSync(logFile, 'r')
-      try {
-        let read = 0
-        while (read < buffer.length) {
-          const n = readSync(fd, buffer, read, buffer.length - read, from + read)
-          if (n === 0) break
-          read += n
-        }
-        return buffer.subarray(0, read).toString('utf8')
-      } finally {
-        closeSync(fd)
-      }
-    },
+    readLog: (from, to = statSync(logFile).size) => readLogRange(logFile, from, to),
     stop,
   }
 }
@@ -167,6 +152,24 @@ const CLOCK_TICKS_PER_SECOND = 100
  * /proc/PID/stat; 0 when it cannot be read. Read before and after a deploy,
  * the difference is what the server (or the proxy) spent on it.
  */
+/** The text of a log file from byte `from` to byte `to`: the part one run wrote. */
+export function readLogRange(file, from, to) {
+  if (to <= from) return ''
+  const buffer = Buffer.alloc(to - from)
+  const fd = openSync(file, 'r')
+  try {
+    let read = 0
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, from + read)
+      if (n === 0) break
+      read += n
+    }
+    return buffer.subarray(0, read).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
 export function processCpuMs(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')

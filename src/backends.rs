@@ -114,7 +114,9 @@ const TABLE: [Row; 6] = [
             ],
             env_prefix: "aws_",
             home_file: None,
-            fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions); on EC2 with an instance role, set AWS_METADATA_ENDPOINT=http://169.254.169.254",
+            // Shown only if the AWS chain is bypassed; the chain's own message
+            // (src/credentials.rs) lists every source it tried.
+            fix: "run `aws configure` or `aws sso login` (or name a profile with --profile / AWS_PROFILE), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pass aws_access_key_id and aws_secret_access_key with -o / storageOptions)",
         }),
         name: "S3",
         hint: "s3://",
