@@ -10,6 +10,13 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * The AWS keys the deploy signs with, for the CloudFront invalidation that
+ * cdn.js signs itself (see [`crate::aws_keys_with_env`]); `null` when no
+ * source has any. Never printed: cdn.js redacts them from its messages.
+ */
+export declare function awsKeys(options: object, env?: Record<string, string>): Promise<string>
+
+/**
  * Stops the deploy started with `id` between files: nothing new is uploaded,
  * uploads in flight finish, nothing is deleted. Unknown ids are ignored.
  */

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.awsKeys = nativeBinding.awsKeys
 module.exports.cancelDeploy = nativeBinding.cancelDeploy
 module.exports.check = nativeBinding.check
 module.exports.deploy = nativeBinding.deploy

@@ -57,22 +57,27 @@ function nonEmptyString(value, name, example) {
   return value.trim()
 }
 
-/** AWS credentials as the store reads them: storageOptions first, then AWS_* variables. */
-function awsCredentials(storageOptions, env) {
-  const options = Object.fromEntries(Object.entries(storageOptions ?? {}).map(([k, v]) => [k.toLowerCase(), v]))
-  const pick = (...names) => names.map((name) => options[name]).find((value) => typeof value === 'string' && value !== '')
-  const accessKeyId = pick('aws_access_key_id', 'access_key_id')
-  if (accessKeyId) {
-    return { accessKeyId, secretAccessKey: pick('aws_secret_access_key', 'secret_access_key'), sessionToken: pick('aws_session_token', 'aws_token', 'session_token', 'token') }
+/**
+ * The CloudFront request's credentials: the deploy's own, as the engine finds
+ * them (storage options, AWS_* and Vite's env files, then the AWS CLI's chain:
+ * profiles, SSO, credential_process, web identity, ECS, the instance role).
+ * `awsKeys` is the binding's; called before the deploy, so missing
+ * credentials stop it before anything is written.
+ */
+async function cloudfrontCredentials(awsKeys, request, env) {
+  const answer = JSON.parse(await awsKeys(request, env))
+  if (!answer.ok) throw cdnError(answer.error.message, answer.error.code, answer.error.usage)
+  if (!answer.value) {
+    throw cdnError('cdn.cloudfront needs AWS credentials to sign the invalidation: none of the deploy\'s sources has any — set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or aws_access_key_id and aws_secret_access_key in storageOptions / -o), or run `aws configure` or `aws sso login` (or name a profile with AWS_PROFILE)', 'MISSING_CREDENTIALS', true)
   }
-  return { accessKeyId: env.AWS_ACCESS_KEY_ID || undefined, secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined, sessionToken: env.AWS_SESSION_TOKEN || undefined }
+  return answer.value
 }
 
 /**
  * The validated `cdn` option, or undefined. Runs before the deploy, so a
  * wrong setting stops it before anything is written.
  */
-function resolveCdn(cdn, { storageOptions, base, check, env = process.env }) {
+function resolveCdn(cdn, { base, check, env = process.env }) {
   if (cdn === undefined || cdn === null || cdn === false) return undefined
   if (!isPlainObject(cdn)) throw usage('invalid option `cdn`: expected an object, for example { cloudfront: { distributionId: "E2QWRUHAPOMQZL" } }')
   checkKeys(cdn, ['cloudfront', 'cloudflare'], 'cdn')
@@ -86,11 +91,8 @@ function resolveCdn(cdn, { storageOptions, base, check, env = process.env }) {
     if (options.wait !== undefined && typeof options.wait !== 'boolean') throw usage('invalid option `cdn.cloudfront.wait`: expected true or false')
     const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_CLOUDFRONT || CLOUDFRONT_ENDPOINT)
     const endpointUrl = httpUrl(endpoint, options.endpoint !== undefined ? 'cdn.cloudfront.endpoint' : 'AWS_ENDPOINT_URL_CLOUDFRONT', CLOUDFRONT_ENDPOINT)
-    const credentials = awsCredentials(storageOptions, env)
-    if (!credentials.accessKeyId || !credentials.secretAccessKey) {
-      throw cdnError('cdn.cloudfront needs AWS credentials to sign the invalidation: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or aws_access_key_id and aws_secret_access_key in storageOptions / -o); profiles and instance roles are not read for CloudFront', 'MISSING_CREDENTIALS', true)
-    }
-    return { provider: 'cloudfront', distributionId, wait: options.wait === true, endpoint: endpointUrl.href.replace(/\/+$/, ''), credentials, pathBase: pathBaseOf(base) }
+    // `credentials` are filled in by cloudfrontCredentials before the deploy.
+    return { provider: 'cloudfront', distributionId, wait: options.wait === true, endpoint: endpointUrl.href.replace(/\/+$/, ''), credentials: undefined, pathBase: pathBaseOf(base) }
   }
   const options = cdn.cloudflare
   if (!isPlainObject(options)) throw usage('invalid option `cdn.cloudflare`: expected { zoneId, token?, url? }')
@@ -324,4 +326,4 @@ function describeInvalidation(invalidation) {
   return `Cloudflare purged ${invalidation.paths.length} URL(s) in ${invalidation.ids.length} request(s)`
 }
 
-module.exports = { resolveCdn, invalidate, describeInvalidation, changedUnhashed, invalidationPaths, encodePath, signV4, awsCredentials, pathBaseOf }
+module.exports = { resolveCdn, invalidate, describeInvalidation, changedUnhashed, invalidationPaths, encodePath, signV4, cloudfrontCredentials, pathBaseOf }

@@ -2,8 +2,8 @@
 
 // The native binding, or one error naming the platform package to install (native.js).
 const binding = require('./native.js').loadBinding()
-const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, redactUrl, storageKeys } = binding
-const { resolveCdn, invalidate, describeInvalidation } = require('./cdn.js')
+const { deploy: deployBinding, cancelDeploy, releases: releasesBinding, rollback: rollbackBinding, check: checkBinding, awsKeys, redactUrl, storageKeys } = binding
+const { resolveCdn, cloudfrontCredentials, invalidate, describeInvalidation } = require('./cdn.js')
 const { resolveCheck, checkSite, checkFailureMessage } = require('./check.js')
 
 let nextDeployId = 1
@@ -65,6 +65,7 @@ async function deployWithEnv(options = {}, env) {
   const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
   // Checked before anything is written: a wrong CDN or check setting is bad usage, not a failed deploy.
   const after = afterDeploySettings(cdnOption, checkOption, rest)
+  if (after.cdn?.provider === 'cloudfront') after.cdn.credentials = await cdnCredentials(request, env)
   // The check fetches every page and asset of the build, unchanged ones too.
   if (after.check) request.report = 'full'
   let warned = false
@@ -117,12 +118,21 @@ async function deployWithEnv(options = {}, env) {
 function afterDeploySettings(cdn, check, rest) {
   try {
     return {
-      cdn: resolveCdn(cdn, { storageOptions: rest.storageOptions, base: rest.base, check }),
+      cdn: resolveCdn(cdn, { base: rest.base, check }),
       check: resolveCheck(check),
       base: rest.base,
       cacheControl: rest.cacheControl,
       headers: rest.headers,
     }
+  } catch (error) {
+    throw new DeployError(error.message, { code: error.code, usage: error.usage })
+  }
+}
+
+/** The CloudFront invalidation's credentials, the deploy's own (see cdn.js), as a DeployError when there are none. */
+async function cdnCredentials(request, env) {
+  try {
+    return await cloudfrontCredentials(awsKeys, request, env)
   } catch (error) {
     throw new DeployError(error.message, { code: error.code, usage: error.usage })
   }
@@ -166,8 +176,9 @@ function valueOf(answer) {
 async function checkSetup(options, env, reach = false) {
   const { onProgress, onDeployed, signal, cdn, check, ...rest } = options
   // The JS-side settings are checked here too, like deploy() does first.
-  afterDeploySettings(cdn, check, rest)
+  const settings = afterDeploySettings(cdn, check, rest)
   const request = withoutUndefined({ ...rest, dir: rest.dir === undefined ? 'dist' : String(rest.dir) })
+  if (settings.cdn?.provider === 'cloudfront') await cdnCredentials(request, env)
   valueOf(await checkBinding(request, env, reach))
 }
 

@@ -3,7 +3,7 @@
 // this test's own on 127.0.0.1 (the real Cloudflare API is not reachable here).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -52,8 +52,12 @@ for item in cf.list_invalidations(DistributionId='${distributionId}')['Invalidat
 print(json.dumps(out))`)
 }
 
+// A HOME without ~/.aws and a metadata address on a closed loopback port: the
+// AWS chain finds only what a test gives it, and nothing leaves 127.0.0.1.
+const EMPTY_HOME = tempDir('cdn-home')
+
 function runCli(args, env) {
-  return run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } })
+  return run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: EMPTY_HOME, AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', ...env } })
 }
 
 async function rejection(promise) {
@@ -165,6 +169,23 @@ describe('CloudFront invalidation (moto)', { skip: !existsSync(PYTHON) && 'no .v
     assert.equal(document.error.code, 'CDN_FAILED')
     assert.ok(document.report.summary.uploaded.count > 0, 'the report of the deploy that happened is kept')
     assert.ok(!result.stderr.includes(SECRET) && !result.stdout.includes(SECRET))
+  })
+
+  it('signs with the AWS CLI profile the deploy uses (aws sso login, --profile), as the store does', async () => {
+    const home = tempDir('cdn-profile-home')
+    mkdirSync(join(home, '.aws'))
+    const profileSecret = 'Pr0fileSecretValue4321'
+    writeFileSync(join(home, '.aws', 'credentials'), `[cdnprofile]\naws_access_key_id = AKIDPROFILECDN\naws_secret_access_key = ${profileSecret}\n`)
+    writeFileSync(join(home, '.aws', 'config'), '[profile cdnprofile]\nregion = us-east-1\n')
+    proxy.reset()
+    const result = await runCli([newBuild(1), '--storage', 's3://cdnbucket/profile', '-o', `aws_endpoint=${moto.endpoint}`, '-o', 'aws_allow_http=true',
+      '-o', 'aws_virtual_hosted_style_request=false', '--profile', 'cdnprofile', '--base', BASE, '--cloudfront', distributionId, '--json'],
+    { HOME: home, AWS_ENDPOINT_URL_CLOUDFRONT: proxy.endpoint })
+    assert.equal(result.code, 0, result.stderr)
+    const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/invalidation'))
+    assert.deepEqual(posts.map((r) => r.signedBy), ['AKIDPROFILECDN'], 'one invalidation, signed with the profile\'s key')
+    assert.equal(JSON.parse(result.stdout).invalidation.provider, 'cloudfront')
+    assert.ok(!result.stderr.includes(profileSecret) && !result.stdout.includes(profileSecret), 'the secret is never printed')
   })
 
   it('missing credentials are bad usage, found before anything is written', async () => {

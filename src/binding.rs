@@ -81,6 +81,26 @@ pub async fn check_binding(
     .await)
 }
 
+/// The AWS keys the deploy signs with, for the CloudFront invalidation that
+/// cdn.js signs itself (see [`crate::aws_keys_with_env`]); `null` when no
+/// source has any. Never printed: cdn.js redacts them from its messages.
+#[napi(
+    js_name = "awsKeys",
+    ts_args_type = "options: object, env?: Record<string, string>",
+    ts_return_type = "Promise<string>"
+)]
+pub async fn aws_keys_binding(
+    options: Value,
+    env: Option<HashMap<String, String>>,
+) -> napi::Result<String> {
+    let files = FileEnv(env.unwrap_or_default());
+    Ok(answer(options, |options: DeployOptions| {
+        let options = files.apply(options);
+        crate::aws_keys_with_env(options, |name| files.get(name))
+    })
+    .await)
+}
+
 /// Variables read from Vite's env files (`.env`, `.env.[mode].local`, …) by
 /// the JS side, for this deploy only: they are never written to the process
 /// environment, which wins over them.

@@ -424,6 +424,86 @@ pub async fn check_with_env(
     Ok(())
 }
 
+/// AWS credentials for a request the deploy does not make through a store:
+/// the CloudFront invalidation, which `cdn.js` signs itself.
+// No `Debug`: nothing may print the secret by accident.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsKeys {
+    /// The access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// The session token of temporary credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+}
+
+/// The AWS credentials the deploy signs with, found where the deploy finds
+/// them: keys in the storage options, then `AWS_*` (Vite's env files too),
+/// then the AWS CLI's chain (profiles, SSO, `credential_process`, web
+/// identity, ECS, the instance role). For `s3://` it is the very chain, cached,
+/// that signs the deploy, so nothing is fetched twice. `None`: no source has
+/// any.
+pub async fn aws_keys_with_env(
+    options: DeployOptions,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<AwsKeys>> {
+    let options = options.resolve(&env)?;
+    let target = store::open(
+        &options.storage,
+        &options.storage_options,
+        &network(&options),
+    )?;
+    let option = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|key| options.storage_options.get(*key))
+            .filter(|value| !value.trim().is_empty())
+            .cloned()
+    };
+    let set = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let chain = match &target.credentials {
+        Some(chain) => Some(chain.clone()),
+        None if target.backend == store::Backend::S3 => None,
+        // Another store: the keys or profile are the AWS CLI's, for CloudFront only.
+        None => (set("AWS_ACCESS_KEY_ID").is_none()).then(|| credentials::shared(None, None, None)),
+    };
+    if let Some(chain) = chain {
+        let found = chain
+            .credential()
+            .await
+            .map_err(|e| Error::MissingCredentials {
+                store: target.url.clone(),
+                hint: e.to_string(),
+            });
+        return match found {
+            Ok(credential) => Ok(Some(AwsKeys {
+                access_key_id: credential.key_id.clone(),
+                secret_access_key: credential.secret_key.clone(),
+                session_token: credential.token.clone(),
+            })),
+            Err(_) if target.backend != store::Backend::S3 => Ok(None),
+            Err(error) => Err(error),
+        };
+    }
+    let from_options = option(&["aws_access_key_id", "access_key_id"]).map(|id| AwsKeys {
+        access_key_id: id,
+        secret_access_key: option(&["aws_secret_access_key", "secret_access_key"])
+            .unwrap_or_default(),
+        session_token: option(&["aws_session_token", "aws_token", "session_token", "token"]),
+    });
+    let from_env = || {
+        set("AWS_ACCESS_KEY_ID").map(|id| AwsKeys {
+            access_key_id: id,
+            secret_access_key: set("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            session_token: set("AWS_SESSION_TOKEN"),
+        })
+    };
+    Ok(from_options
+        .or_else(from_env)
+        .filter(|keys| !keys.secret_access_key.is_empty()))
+}
+
 #[cfg(test)]
 mod check_tests {
     use super::*;
@@ -434,6 +514,46 @@ mod check_tests {
             storage: Some(storage.into()),
             ..Default::default()
         }
+    }
+
+    #[tokio::test]
+    async fn aws_keys_are_the_deploys_own_options_first_then_the_environment() {
+        let mut s3 = options("s3://bucket/app");
+        s3.storage_options = [
+            ("aws_access_key_id", "AKIDOPTION"),
+            ("aws_secret_access_key", "secret-option"),
+            ("aws_region", "eu-west-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDENV".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret-env".to_string()),
+            "AWS_SESSION_TOKEN" => Some("token-env".to_string()),
+            _ => None,
+        };
+        let keys = aws_keys_with_env(s3, env).await.unwrap().unwrap();
+        assert_eq!(
+            (keys.access_key_id.as_str(), keys.secret_access_key.as_str()),
+            ("AKIDOPTION", "secret-option")
+        );
+        assert_eq!(keys.session_token, None);
+        // Another store: AWS_* as Vite's env files or the process give them.
+        let keys = aws_keys_with_env(options("memory:///cdn"), env)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (keys.access_key_id.as_str(), keys.session_token.as_deref()),
+            ("AKIDENV", Some("token-env"))
+        );
+        // A key id without its secret signs nothing.
+        let half = |name: &str| (name == "AWS_ACCESS_KEY_ID").then(|| "AKIDENV".to_string());
+        assert!(aws_keys_with_env(options("memory:///cdn"), half)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]

@@ -141,6 +141,8 @@ export async function startProxy(upstreamPort, { delayMs = 0 } = {}) {
     // WebDAV's COPY names its target in a header: `url` is where it writes.
     const copyTo = req.method === 'COPY' && req.headers.destination ? new URL(req.headers.destination).pathname : null
     const record = { method: req.method, url: copyTo || req.url, copy: Boolean(copyTo || req.headers['x-amz-copy-source'] || req.headers['x-ms-copy-source']) }
+    // The access key id a SigV4 request was signed with (never a secret).
+    record.signedBy = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1]
     // When it arrived and when its answer was sent, on one counter shared by
     // all requests: what was in flight at once, as the server saw it.
     record.length = Number(req.headers['content-length'] || 0)
