@@ -148,11 +148,10 @@ async fn run(
     let scan = scan(options, &target, &filter, scanned).await?;
     let mut survey = remote::survey(&target, &filter, &scan.files).await?;
     let stored = stored_encoding(&target, &mut survey, concurrency).await?;
-    let unreadable = plan::needs_remote_md5(
-        &scan.files,
-        &stored.content_view(&survey.objects),
-        target.backend.etag_is_md5(),
-    );
+    // The raw listing is enough here: the content MD5 of every object stored
+    // compressed is in the survey already, and `read_md5s` skips those.
+    let unreadable =
+        plan::needs_remote_md5(&scan.files, &survey.objects, target.backend.etag_is_md5());
     survey.read_md5s(&target, unreadable, concurrency).await?;
     let Planned {
         mut plan,
