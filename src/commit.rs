@@ -85,7 +85,16 @@ pub async fn finish(
             e_tags: &outcome.e_tags,
             uploaded_any: !outcome.uploaded.is_empty(),
         };
-        committed = commit(target, plan, deployed, ledger, &survey.loaded, delete).await?;
+        committed = commit(
+            target,
+            plan,
+            deployed,
+            ledger,
+            &survey.loaded,
+            delete,
+            concurrency,
+        )
+        .await?;
         let fresh =
             crate::lease::keep_fresh(target, plan, ledger, survey.listed_at, lease, concurrency)
                 .await;
@@ -107,6 +116,7 @@ pub async fn commit(
     ledger: Option<&Ledger>,
     loaded: &ledger::Loaded,
     delete: &DeletePolicy,
+    concurrency: usize,
 ) -> Result<Committed> {
     let Deployed {
         mut build,
@@ -150,12 +160,17 @@ pub async fn commit(
     };
     let build = next.latest().expect("the ledger just recorded the build");
     // The release is recorded before any delete: if another deploy
-    // committed first, this one stops here and deletes nothing.
+    // committed first, this one stops here and deletes nothing. The
+    // rollback copies and the release objects go up side by side: nothing
+    // names either until the index is written, which waits for both.
     let before: BTreeSet<String> = ledger
         .map(|l| l.snapshot_md5s().into_iter().map(String::from).collect())
         .unwrap_or_default();
-    crate::rollback::snapshot(target, local, &before).await?;
-    if ledger::write(target, &next, loaded).await? == ledger::Written::Unconditionally {
+    let (_, staged) = futures::try_join!(
+        crate::rollback::snapshot(target, local, &before, concurrency),
+        ledger::stage(target, &next, loaded),
+    )?;
+    if ledger::publish(target, &next, staged, loaded).await? == ledger::Written::Unconditionally {
         committed
             .notes
             .push(crate::report::Note::LedgerOverwritten {
@@ -171,7 +186,15 @@ pub async fn commit(
     crate::rollback::remove_snapshots(target, &unused).await;
     // Ages by the store's clock (the ledger just written carries
     // it), not this machine's: a fast runner clock must not make
-    // orphans look older. Applied again, retention only keeps more.
+    // orphans look older. Applied again, retention only keeps more, so
+    // without a delete left in the plan there is nothing to ask the store.
+    if plan
+        .with_action(crate::plan::Action::Delete)
+        .next()
+        .is_none()
+    {
+        return Ok(committed);
+    }
     let store_now = ledger::written_at(target).await.unwrap_or_else(|| {
         remote
             .iter()

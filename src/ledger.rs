@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
@@ -432,13 +433,32 @@ fn release_object(
 /// Reads the ledger; a missing one is `None`, a corrupt or newer one an error
 /// (retention must not guess which keys are safe to delete).
 pub async fn read(target: &Target) -> Result<Loaded> {
+    read_since(target, Loaded::default()).await
+}
+
+/// Reads the ledger again, `previous` being what an earlier [`read`] of it
+/// gave. The index is asked for only if it changed since (`If-None-Match`
+/// its ETag); unchanged, `previous` is the ledger still, and its release
+/// objects are not read again: a deploy that lists again under its lease
+/// saves a round trip.
+pub async fn read_since(target: &Target, previous: Loaded) -> Result<Loaded> {
     let error = |message: String| Error::Ledger {
         store: target.url.clone(),
         message,
     };
     let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
-    let result = match target.store.get(&key).await {
+    let unless = previous
+        .ledger
+        .as_ref()
+        .and(previous.version.as_ref())
+        .and_then(|v| v.e_tag.clone());
+    let options = object_store::GetOptions {
+        if_none_match: unless,
+        ..Default::default()
+    };
+    let result = match target.store.get_opts(&key, options).await {
         Ok(result) => result,
+        Err(object_store::Error::NotModified { .. }) => return Ok(previous),
         Err(object_store::Error::NotFound { .. }) => return Ok(Loaded::default()),
         Err(e) => {
             return Err(error(format!(
@@ -596,31 +616,36 @@ pub enum Written {
     Unconditionally,
 }
 
-/// Writes the ledger. With a previous version it replaces only that version;
-/// without, it creates the object only if it is still absent. Another deploy
-/// that wrote first makes this an error; a store without conditional writes
-/// falls back to a plain overwrite.
+/// Writes the ledger ([`stage`], then [`publish`]). With a previous version
+/// it replaces only that version; without, it creates the object only if it
+/// is still absent. Another deploy that wrote first makes this an error; a
+/// store without conditional writes falls back to a plain overwrite.
 pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Result<Written> {
+    let staged = stage(target, ledger, previous).await?;
+    publish(target, ledger, staged, previous).await
+}
+
+/// The release objects a ledger's index will name, written by [`stage`].
+pub struct Staged {
+    releases: Vec<Listed>,
+    objects: BTreeSet<String>,
+}
+
+/// The first half of [`write`]: the release objects the previous index did
+/// not name (their names change with their content). Nothing names them
+/// until [`publish`] writes the index, so this may run alongside other work
+/// that must precede the index, such as the rollback copies. A deploy that
+/// then loses the race leaves its new object unnamed; it is not deleted, as
+/// an equal one may be another deploy's.
+pub async fn stage(target: &Target, ledger: &Ledger, previous: &Loaded) -> Result<Staged> {
     let error = |message: String| Error::Ledger {
         store: target.url.clone(),
         message,
     };
-    let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
-    let mut attributes = object_store::Attributes::new();
-    if target.backend.keeps_headers() {
-        attributes.insert(
-            object_store::Attribute::ContentType,
-            "application/json".into(),
-        );
-        attributes.insert(object_store::Attribute::CacheControl, "no-store".into());
-    }
-    // The release objects first, only those the previous index did not
-    // name (their names change with their content): the index names them
-    // once it is written. A deploy that then loses the race leaves its new
-    // object unnamed; it is not deleted, as an equal one may be another
-    // deploy's.
+    let attributes = json_attributes(target);
     let mut releases = Vec::with_capacity(ledger.releases.len());
     let mut objects = BTreeSet::new();
+    let mut writes = Vec::new();
     for release in &ledger.releases {
         let (object, body) =
             release_object(&release.id, &release.files).map_err(|e| error(e.to_string()))?;
@@ -630,11 +655,14 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
                 attributes: attributes.clone(),
                 ..Default::default()
             };
-            target
-                .store
-                .put_opts(&object_key, PutPayload::from(body), options)
-                .await
-                .map_err(|e| error(format!("cannot write {object}: {}", describe(&e))))?;
+            let name = object.clone();
+            writes.push(async move {
+                target
+                    .store
+                    .put_opts(&object_key, PutPayload::from(body), options)
+                    .await
+                    .map_err(|e| error(format!("cannot write {name}: {}", describe(&e))))
+            });
         }
         releases.push(Listed {
             id: release.id.clone(),
@@ -645,6 +673,30 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         });
         objects.insert(object);
     }
+    // Usually one (this deploy's release); every kept release when a
+    // format-1 ledger is migrated.
+    futures::stream::iter(writes)
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(Staged { releases, objects })
+}
+
+/// The second half of [`write`]: the index naming the staged release
+/// objects, written conditionally (see [`write_index`]), then the objects
+/// of releases no longer kept.
+pub async fn publish(
+    target: &Target,
+    ledger: &Ledger,
+    staged: Staged,
+    previous: &Loaded,
+) -> Result<Written> {
+    let error = |message: String| Error::Ledger {
+        store: target.url.clone(),
+        message,
+    };
+    let key = target.key(LEDGER_FILE).map_err(|e| error(e.to_string()))?;
+    let Staged { releases, objects } = staged;
     let index = Index {
         format: FORMAT,
         releases,
@@ -654,7 +706,7 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
     // Compact: the index goes up with every deploy and is read by every
     // next one (`jq .` shows it pretty). Bytes, so a retry shares them.
     let body = bytes::Bytes::from(serde_json::to_vec(&index).map_err(|e| error(e.to_string()))?);
-    let written = write_index(target, &key, body, attributes, previous).await?;
+    let written = write_index(target, &key, body, json_attributes(target), previous).await?;
     // Objects of releases no longer kept, once the index no longer names
     // them; one left behind costs nothing but its bytes.
     let dropped: Vec<&String> = previous.objects.difference(&objects).collect();
@@ -664,6 +716,19 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
         }
     }
     Ok(written)
+}
+
+/// The headers of the ledger's objects, where the store keeps headers.
+fn json_attributes(target: &Target) -> object_store::Attributes {
+    let mut attributes = object_store::Attributes::new();
+    if target.backend.keeps_headers() {
+        attributes.insert(
+            object_store::Attribute::ContentType,
+            "application/json".into(),
+        );
+        attributes.insert(object_store::Attribute::CacheControl, "no-store".into());
+    }
+    attributes
 }
 
 /// Writes the index: conditionally where the store can, else over whatever
@@ -761,7 +826,6 @@ pub fn release_id(now: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::TryStreamExt;
 
     fn release(id: &str, keys: &[&str]) -> Release {
         Release {
@@ -1053,6 +1117,50 @@ mod tests {
             shape(read(&target).await.unwrap().ledger.as_ref()),
             shape(Some(&third))
         );
+    }
+
+    #[tokio::test]
+    async fn a_ledger_read_again_unchanged_reads_no_release_object() {
+        for url in ["memory:///ledger-again/app", "file:///"] {
+            let dir = tempfile::tempdir().unwrap();
+            let url = if url == "file:///" {
+                format!("file://{}/app", dir.path().display())
+            } else {
+                url.to_string()
+            };
+            let target =
+                crate::store::open(&url, &Default::default(), &Default::default()).unwrap();
+            let mut ledger = Ledger::default();
+            ledger.commit(release("1", &["index.html", "a1.js"]), 2, |_| true);
+            write(&target, &ledger, &Loaded::default()).await.unwrap();
+            let loaded = read(&target).await.unwrap();
+
+            // The release object gone behind the deploy's back: a read that
+            // fetched it would fail, so reading again proves it was not.
+            let object = loaded.objects.iter().next().unwrap().clone();
+            target
+                .store
+                .delete(&target.key(&object).unwrap())
+                .await
+                .unwrap();
+            assert!(
+                read(&target).await.is_err(),
+                "{url}: a full read needs the object"
+            );
+            let again = read_since(&target, loaded.clone()).await.unwrap();
+            assert_eq!(
+                shape(again.ledger.as_ref()),
+                shape(loaded.ledger.as_ref()),
+                "{url}"
+            );
+
+            // Changed since (release 1 no longer kept): read in full.
+            let mut next = ledger.clone();
+            next.commit(release("2", &["index.html", "a2.js"]), 1, |_| true);
+            write(&target, &next, &loaded).await.unwrap();
+            let changed = read_since(&target, loaded).await.unwrap();
+            assert_eq!(shape(changed.ledger.as_ref()), shape(Some(&next)), "{url}");
+        }
     }
 
     #[tokio::test]

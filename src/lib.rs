@@ -73,9 +73,9 @@ pub async fn deploy_with_env(
 ) -> Result<Report> {
     let started = Instant::now();
     let options = options.resolve(env)?;
-    let local = match run(&options, started, None, progress, cancel).await? {
+    let (local, loaded) = match run(&options, started, None, progress, cancel).await? {
         Pass::Done(report) => return Ok(*report),
-        Pass::NeedsLease(local) => local,
+        Pass::NeedsLease(local, loaded) => (local, loaded),
     };
     let target = store::open(
         &options.storage,
@@ -83,7 +83,8 @@ pub async fn deploy_with_env(
         &network(&options),
     )?;
     let lease = lease::acquire(&target, &options.lease, progress, cancel).await?;
-    let result = run(&options, started, Some((local, &lease)), progress, cancel).await;
+    let held = Some((local, *loaded, &lease));
+    let result = run(&options, started, held, progress, cancel).await;
     let notes = lease.notes.clone();
     let unreleased = lease.release().await;
     match result? {
@@ -97,7 +98,7 @@ pub async fn deploy_with_env(
                 .collect();
             Ok(report)
         }
-        Pass::NeedsLease(_) => unreachable!("a pass with the lease never asks for it"),
+        Pass::NeedsLease(..) => unreachable!("a pass with the lease never asks for it"),
     }
 }
 
@@ -106,8 +107,9 @@ enum Pass {
     /// The report: nothing needed the lease, or it was held.
     Done(Box<Report>),
     /// The plan writes, so the lease must be taken and the prefix listed
-    /// again; the scan of the build, to reuse.
-    NeedsLease(local::Scan),
+    /// again; the scan of the build, to reuse, and the ledger as read, which
+    /// is read again only if it changed.
+    NeedsLease(local::Scan, Box<ledger::Loaded>),
 }
 
 fn network(options: &options::Resolved) -> store::Network {
@@ -124,13 +126,13 @@ fn network(options: &options::Resolved) -> store::Network {
 async fn run(
     options: &options::Resolved,
     started: Instant,
-    held: Option<(local::Scan, &lease::Lease)>,
+    held: Option<(local::Scan, ledger::Loaded, &lease::Lease)>,
     progress: &dyn Progress,
     cancel: &Cancellation,
 ) -> Result<Pass> {
-    let (scanned, lease) = match held {
-        Some((scan, lease)) => (Some(scan), Some(lease)),
-        None => (None, None),
+    let (scanned, loaded, lease) = match held {
+        Some((scan, loaded, lease)) => (Some(scan), loaded, Some(lease)),
+        None => (None, ledger::Loaded::default(), None),
     };
     let filter = local::Filter::new(&options.include, &options.exclude)?;
     let cache = headers::HeaderRules::new(&options.headers)?;
@@ -146,7 +148,7 @@ async fn run(
         .unwrap_or(target.backend.default_concurrency());
 
     let scan = scan(options, &target, &filter, scanned).await?;
-    let mut survey = remote::survey(&target, &filter, &scan.files).await?;
+    let mut survey = remote::survey(&target, &filter, &scan.files, loaded).await?;
     let stored = stored_encoding(&target, &mut survey, concurrency).await?;
     // The raw listing is enough here: the content MD5 of every object stored
     // compressed is in the survey already, and `read_md5s` skips those.
@@ -160,7 +162,7 @@ async fn run(
         writes,
     } = plan_deploy(options, &target, &scan, &survey, &stored, &cache)?;
     if lease.is_none() && writes && !options.dry_run {
-        return Ok(Pass::NeedsLease(scan));
+        return Ok(Pass::NeedsLease(scan, Box::new(survey.loaded)));
     }
     progress.event(Event::Planned {
         uploads: plan.with_action(plan::Action::Upload).count(),

@@ -190,11 +190,20 @@ pub async fn upload(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Outcome {
-    let limits = Limits {
-        multipart: Semaphore::new(MULTIPART_AT_ONCE),
-        reads: Semaphore::new(READS_AT_ONCE),
-        memory_kib: Semaphore::new(IN_MEMORY_BUDGET_KIB as usize),
-    };
+    // Each upload runs as a task of its own, so the CPU work of many
+    // (reading, MD5, the request's signature over the body) spreads over
+    // every worker thread instead of queueing in this one future; on 2
+    // cores the uploads sent their next request tens of milliseconds late
+    // while one poll hashed another's body.
+    let shared = Arc::new(Shared {
+        target: target.clone(),
+        settings: settings.clone(),
+        limits: Limits {
+            multipart: Semaphore::new(MULTIPART_AT_ONCE),
+            reads: Semaphore::new(READS_AT_ONCE),
+            memory_kib: Semaphore::new(IN_MEMORY_BUDGET_KIB as usize),
+        },
+    });
     let mut outcome = Outcome::default();
 
     let stopped = || settings.cancel.is_cancelled() || target.reachability.down().is_some();
@@ -210,19 +219,28 @@ pub async fn upload(
         // 20,000 of them held tens of megabytes. The stream goes by index: a
         // closure taking a `&Step` makes the deploy's future non-Send (the
         // compiler cannot see it works for every lifetime).
-        let (limits, stopped, group) = (&limits, &stopped, &group);
+        let (shared, stopped, group) = (&shared, &stopped, &group);
         let mut results = futures::stream::iter(0..group.len())
             .map(move |at| {
                 let step: &Step = group[at];
-                let file = &local[step.local.expect("an upload has a local file")];
+                let file = local[step.local.expect("an upload has a local file")].clone();
+                let shared = Arc::clone(shared);
                 async move {
                     if stopped() {
                         return (step, None);
                     }
-                    (
-                        step,
-                        Some(upload_file(target, file, settings, limits).await),
-                    )
+                    let task = AbortOnDrop(tokio::spawn(async move {
+                        let Shared {
+                            target,
+                            settings,
+                            limits,
+                        } = &*shared;
+                        upload_file(target, &file, settings, limits).await
+                    }));
+                    let result = task.await.unwrap_or_else(|e| {
+                        Err(format!("the upload of '{}' stopped: {e}", step.relative))
+                    });
+                    (step, Some(result))
                 }
             })
             .buffer_unordered(settings.concurrency);
@@ -473,6 +491,34 @@ fn attributes(file: &LocalFile, settings: &Settings, encoding: Option<Method>) -
 }
 
 /// Bounds on what uploads may hold in memory together.
+/// What every upload task shares.
+struct Shared {
+    target: Target,
+    settings: Settings,
+    limits: Limits,
+}
+
+/// A spawned task that is aborted when its handle is dropped: an upload
+/// never outlives the deploy that started it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 struct Limits {
     /// One permit per multipart upload.
     multipart: Semaphore,

@@ -51,14 +51,20 @@ impl Survey {
     }
 }
 
-/// One LIST and one small GET: the listing and the ledger. The content
-/// MD5s the plan needs besides come with [`Survey::read_md5s`].
-pub async fn survey(target: &Target, filter: &Filter, local: &[LocalFile]) -> Result<Survey> {
+/// One LIST and one small GET: the listing and the ledger (read again only
+/// if it changed since `previous`, see [`crate::ledger::read_since`]). The
+/// content MD5s the plan needs besides come with [`Survey::read_md5s`].
+pub async fn survey(
+    target: &Target,
+    filter: &Filter,
+    local: &[LocalFile],
+    previous: crate::ledger::Loaded,
+) -> Result<Survey> {
     let local_keys: Vec<&str> = local.iter().map(|f| f.relative.as_str()).collect();
     let listed_at = chrono::Utc::now();
     let (listed, loaded) = tokio::join!(
         list(target, filter, &local_keys),
-        crate::ledger::read(target)
+        crate::ledger::read_since(target, previous)
     );
     // The listing's error names the bucket and credentials: report it first.
     let (mut objects, loaded) = (listed?, loaded?);

@@ -20,11 +20,13 @@ use crate::local::{FileKind, LocalFile};
 use crate::store::{self, Target};
 
 /// Stores the snapshot copies this release needs that `existing` (the MD5s
-/// kept releases already have) lacks.
+/// kept releases already have) lacks, `concurrency` at a time: every one is
+/// on the path between the last upload and the ledger.
 pub async fn snapshot(
     target: &Target,
     local: &[LocalFile],
     existing: &BTreeSet<String>,
+    concurrency: usize,
 ) -> Result<()> {
     let mut wanted: HashMap<String, &LocalFile> = HashMap::new();
     for file in local.iter().filter(|f| f.kind != FileKind::Hashed) {
@@ -77,7 +79,7 @@ pub async fn snapshot(
         })
         .collect();
     futures::stream::iter(uploads)
-        .buffer_unordered(8)
+        .buffer_unordered(concurrency.max(1))
         .try_collect::<Vec<_>>()
         .await?;
     Ok(())

@@ -235,7 +235,10 @@ pub fn open_with_env(
     // Every remote backend: builder from the environment, then the options,
     // whose keys were checked above.
     macro_rules! configured {
-        ($builder:expr, $key:ty) => {{
+        ($builder:expr, $key:ty) => {
+            configured!($builder, $key, |builder| builder)
+        };
+        ($builder:expr, $key:ty, $finish:expr) => {{
             let mut builder = $builder
                 .with_retry(network.retry_config())
                 .with_http_connector(crate::reachability::Connector(reachability.clone()));
@@ -256,6 +259,7 @@ pub fn open_with_env(
                 let parsed = <$key>::from_str(key).expect("validated above");
                 builder = builder.with_config(parsed, value);
             }
+            let builder = ($finish)(builder);
             let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(config_error)?);
             store
         }};
@@ -280,7 +284,18 @@ pub fn open_with_env(
                     None => builder,
                 }
             },
-            AmazonS3ConfigKey
+            AmazonS3ConfigKey,
+            |builder: AmazonS3Builder| {
+                let chosen = from_env
+                    .iter()
+                    .map(|(k, _)| k)
+                    .chain(options.keys())
+                    .any(|k| {
+                        AmazonS3ConfigKey::from_str(k)
+                            .is_ok_and(|k| k == AmazonS3ConfigKey::UnsignedPayload)
+                    });
+                payload_signing(builder, chosen)
+            }
         ),
         Backend::Gcs => configured!(
             GoogleCloudStorageBuilder::from_env().with_url(url.as_str()),
@@ -763,6 +778,22 @@ fn is_key(backend: Backend, key: &str) -> bool {
         Backend::Http => ClientConfigKey::from_str(key).is_ok() || WEBDAV_KEYS.contains(&key),
         Backend::Local | Backend::Memory => false,
     }
+}
+
+/// Whether S3 uploads sign their bodies (unless `aws_unsigned_payload`
+/// says). Over HTTPS, TLS already guards the bytes and the AWS CLI sends
+/// `UNSIGNED-PAYLOAD` too: hashing every body for the signature was 12% of a
+/// cold deploy's CPU. Over plain HTTP (a local server, `aws_allow_http`) the
+/// signature is all that guards a body, so there it stays.
+/// `chosen`: the options or the environment set it.
+fn payload_signing(builder: AmazonS3Builder, chosen: bool) -> AmazonS3Builder {
+    if chosen {
+        return builder;
+    }
+    let plain_http = builder
+        .get_config_value(&AmazonS3ConfigKey::Endpoint)
+        .is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("http://"));
+    builder.with_unsigned_payload(!plain_http)
 }
 
 #[cfg(test)]
@@ -1266,5 +1297,34 @@ mod tests {
             assert!(error.is_usage(), "{url}: {error}");
             assert!(error.to_string().contains(needle), "{url}: {error}");
         }
+    }
+
+    #[test]
+    fn s3_bodies_are_signed_over_plain_http_only_unless_the_options_say() {
+        let unsigned = |builder: AmazonS3Builder, chosen| {
+            payload_signing(builder, chosen).get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
+        };
+        let s3 = || AmazonS3Builder::new();
+        assert_eq!(
+            unsigned(s3(), false).as_deref(),
+            Some("true"),
+            "AWS, over HTTPS"
+        );
+        let https = || s3().with_endpoint("https://minio.example:9000");
+        assert_eq!(unsigned(https(), false).as_deref(), Some("true"));
+        let http = || s3().with_endpoint("HTTP://127.0.0.1:9000");
+        assert_eq!(unsigned(http(), false).as_deref(), Some("false"));
+        let chosen = http().with_unsigned_payload(true);
+        assert_eq!(
+            unsigned(chosen, true).as_deref(),
+            Some("true"),
+            "the options win"
+        );
+        let chosen = https().with_unsigned_payload(false);
+        assert_eq!(
+            unsigned(chosen, true).as_deref(),
+            Some("false"),
+            "the options win"
+        );
     }
 }

@@ -1,0 +1,84 @@
+// Round trips on a deploy's critical path. A store is 10–80 ms away, so
+// each request that has to wait for another's answer costs a round trip:
+// these tests count them (not time them) through a proxy in front of moto
+// that records when each request arrived and when its answer was sent. The
+// proxy holds every request 100 ms, as a distant store would: a request
+// that a busy machine merely sends a few milliseconds late still goes out
+// before the answers it does not wait for, so only real waits chain.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+
+import { deploy } from '../index.js'
+import { buildFiles, tempDir, writeBuild } from './helpers/build.mjs'
+import { createBucket, s3Options } from './helpers/moto.mjs'
+import { startMoto, startProxy } from './helpers/servers.mjs'
+
+/**
+ * The longest chain of requests in which each was sent after the answer to
+ * the one before it: the round trips a deploy spends in sequence. Returns
+ * the chain as `METHOD key` lines, for the failure message.
+ */
+function sequentialChain(requests) {
+  const sorted = [...requests].sort((a, b) => a.start - b.start)
+  const depth = new Map()
+  const previous = new Map()
+  for (const request of sorted) {
+    let best = null
+    for (const earlier of sorted) {
+      if (earlier.end !== undefined && earlier.end < request.start && (!best || depth.get(earlier) > depth.get(best))) best = earlier
+    }
+    depth.set(request, (best ? depth.get(best) : 0) + 1)
+    previous.set(request, best)
+  }
+  let last = sorted.reduce((deepest, r) => (depth.get(r) > depth.get(deepest) ? r : deepest), sorted[0])
+  const chain = []
+  for (; last; last = previous.get(last)) chain.unshift(`${last.method} ${decodeURIComponent(last.url).replace(/^\/bucket\/?/, '')}`)
+  return chain
+}
+
+describe('round trips in sequence, S3 (moto) behind a recording proxy', () => {
+  let moto
+  let proxy
+  before(async () => {
+    moto = await startMoto()
+    proxy = await startProxy(moto.port, { delayMs: 100 })
+    await createBucket(moto.endpoint, 'bucket')
+  })
+  after(async () => {
+    await proxy?.stop()
+    await moto?.stop()
+  })
+
+  async function chainOf(dir) {
+    proxy.requests.length = 0
+    await deploy({ dir, storage: 's3://bucket/site', storageOptions: s3Options(proxy.endpoint) })
+    return sequentialChain(proxy.requests)
+  }
+
+  it('a first deploy, the same build again, and the next build', async () => {
+    const first = tempDir('round-trips-1')
+    writeBuild(first, buildFiles(1))
+    const next = tempDir('round-trips-2')
+    writeBuild(next, buildFiles(2))
+
+    // Listing, lease, listing under the lease, then the publish stages
+    // (hashed assets, other files, entries, the root index.html), the
+    // release object beside the rollback copies, the ledger index, and
+    // the lease read back and released: 11. No HEAD of the ledger: with
+    // nothing to delete, the store's clock decides nothing. (It was 13:
+    // the copies, then the release object, then a HEAD.)
+    const cold = await chainOf(first)
+    assert.ok(cold.length <= 11, `a first deploy waits ${cold.length} round trips in sequence:\n${cold.join('\n')}`)
+    assert.ok(!cold.some((r) => r.startsWith('HEAD')), `no HEAD on the path:\n${cold.join('\n')}`)
+
+    // The listing with the ledger index, then the live release's object.
+    const noop = await chainOf(first)
+    assert.ok(noop.length <= 2, `an unchanged redeploy waits ${noop.length} round trips in sequence:\n${noop.join('\n')}`)
+
+    // As the first deploy, but with the live release's object read after
+    // the index, and the other files unchanged; the listing under the
+    // lease reads neither again (the index is unchanged: 304). It was 14.
+    const incr = await chainOf(next)
+    assert.ok(incr.length <= 11, `the next build waits ${incr.length} round trips in sequence:\n${incr.join('\n')}`)
+  })
+})
