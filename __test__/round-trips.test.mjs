@@ -6,6 +6,8 @@
 // that a busy machine merely sends a few milliseconds late still goes out
 // before the answers it does not wait for, so only real waits chain.
 import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { deploy } from '../index.js'
@@ -80,5 +82,27 @@ describe('round trips in sequence, S3 (moto) behind a recording proxy', () => {
     // lease reads neither again (the index is unchanged: 304). It was 14.
     const incr = await chainOf(next)
     assert.ok(incr.length <= 11, `the next build waits ${incr.length} round trips in sequence:\n${incr.join('\n')}`)
+  })
+
+  it('a build of 20,000 files lists in ranges, at most 16 at once', async () => {
+    // The build's own keys split the listing into ranges of 900 keys: 23
+    // here. All at once, a server that walks its folder for each listing
+    // answered none in time at 100,000 files; 16 at once is one round trip
+    // up to 14,400 files. A dry run lists as a deploy does.
+    const dir = tempDir('round-trips-ranges')
+    writeFileSync(join(dir, 'index.html'), '<!doctype html>')
+    for (let folder = 0; folder < 20; folder++) {
+      mkdirSync(join(dir, 'assets', String(folder)), { recursive: true })
+      for (let i = 0; i < 1000; i++) writeFileSync(join(dir, 'assets', String(folder), `c${i}-B${String(i).padStart(7, '0')}.js`), 'x')
+    }
+    proxy.requests.length = 0
+    await deploy({ dir, storage: 's3://bucket/ranges', storageOptions: s3Options(proxy.endpoint), dryRun: true })
+    const lists = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'))
+    assert.equal(lists.length, 23, 'one listing per range')
+    const events = lists.flatMap((r) => [[r.start, 1], [r.end, -1]]).sort((a, b) => a[0] - b[0])
+    let inFlight = 0
+    let most = 0
+    for (const [, change] of events) most = Math.max(most, (inFlight += change))
+    assert.equal(most, 16, 'ranges in flight at once')
   })
 })
