@@ -415,10 +415,17 @@ function procHighWater(pid) {
   }
 }
 
+/**
+ * Set on this machine, not on a user's: NODE_EXTRA_CA_CERTS makes every
+ * Node process parse ~140 certificates before it runs a line (+40 ms here),
+ * and everything in the bench speaks plain HTTP. Dropped for every tool.
+ */
+const MACHINE_ONLY_ENV = ['NODE_EXTRA_CA_CERTS']
+
 /** Runs one deploy; { wallMs, rssKb, exit, output }. */
 async function runTimed(argv, extraEnv, dropEnv) {
   const childEnv = { ...process.env, ...extraEnv }
-  for (const key of dropEnv) delete childEnv[key]
+  for (const key of [...dropEnv, ...MACHINE_ONLY_ENV]) delete childEnv[key]
   const timeFile = join(work, 'time.txt')
   rmSync(timeFile, { force: true })
   const useTime = !env.time.missing
@@ -728,7 +735,7 @@ ${targetRows.join('\n')}
 - Scenarios: **cold** the build into an empty bucket; **noop** the same folder again; **noop-rebuilt** the same bytes with every mtime fresh (what every \`vite build\` leaves); **incr** the next build, freshly written.
 - Requests are counted from ${proxy ? "the latency proxy's log (each request head it forwarded)" : "s3s-fs's request log (RUST_LOG=s3s::service=debug)"}: LIST is a GET of the bucket with a listing query, COPY a PUT with \`x-amz-copy-source\` (rclone's in-place metadata update), POST starts or completes a multipart upload or deletes in bulk; multipart parts count as PUT. "uploaded MB" sums the PUTs' declared lengths (\`x-amz-decoded-content-length\` for aws-chunked bodies).
 - Bucket: ${moto ? 'listed from moto after every deploy and compared with the build (keys, sizes, the MD5 ETags of single-part objects)' : "read back from s3s-fs's folder after every deploy and compared with the build (keys, sizes, MD5 of the bytes)"}, ignoring \`.vite-deploy/\`. ✗ marks a run that left it wrong or exited non-zero; such a tool gets no ratio.
-- Limits: ${rustLimits ? `the listing limit is one listing of vite-deploy's bucket right after its no-op, in ranges split at every 900th key of the build and listed at once (as vite-deploy lists), then one GET of the ledger (examples/put_loop.rs \`list\`): the floor of a no-op deploy, shown under both noop scenarios; the put loop PUTs every file once, ${concurrency} in flight, unsigned, no listing, headers or multipart (examples/put_loop.rs \`put\`): the floor of a cold deploy. Both are ${putLoopBuild === 'release build' ? 'release builds' : '**debug builds**'} of Rust and processes of their own, as the tools are` : `"bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes`} of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}.
+- Limits: ${rustLimits ? `the listing limit is one listing of vite-deploy's bucket right after its no-op, in ranges split at every 900th key of the build, 16 at once (as vite-deploy lists), then one GET of the ledger (examples/put_loop.rs \`list\`): the floor of a no-op deploy, shown under both noop scenarios; the put loop PUTs every file once, ${concurrency} in flight, unsigned, no listing, headers or multipart (examples/put_loop.rs \`put\`): the floor of a cold deploy. Both are ${putLoopBuild === 'release build' ? 'release builds' : '**debug builds**'} of Rust and processes of their own, as the tools are` : `"bare listing" is one paginated ListObjectsV2 of the prefix (bench/limits/list.mjs), the floor of a no-op deploy (shown under both noop scenarios, measured once per run); "bare PUT loop" PUTs every file once with 64 in flight, unsigned, no listing or headers (bench/limits/put.mjs), the floor of a cold deploy. Both are node processes`} of their own, as the tools are${startup ? `; a bare \`node -e ''\` takes ${(startup.medianMs / 1000).toFixed(2)} s here (median of ${runs}, ${Math.round(startup.rssKb / 1024)} MB peak RSS)` : ''}. Every tool runs without ${MACHINE_ONLY_ENV.join(', ')}, which this machine sets and a user's does not (it adds ~40 ms to every Node start: ~140 certificates parsed; every request here is plain HTTP).
 ${missing.length ? `- **Not run**: ${missing.map((m) => `${m.name} (${m.reason})`).join('; ')}.\n` : ''}${failed ? `- **The benchmark stopped early**: ${String(failed.message || failed)}\n` : ''}
 - CPU: "tool CPU" is the tool's user + system time, "server CPU" what the server process used during the deploy${proxy ? ', "proxy CPU" what the latency proxy used' : ''}: the machine has ${cpus().length} cores for all of them.
 

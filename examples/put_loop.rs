@@ -10,7 +10,7 @@
 //!   object_store's S3 client — unsigned payloads, no listing, no headers, no
 //!   ordering, no multipart (the floor of a cold deploy).
 //! - `list`: one listing of the prefix, split at every 900th key of DIR into
-//!   ranges listed at once (as vite-deploy splits it), then one GET of KEY
+//!   ranges listed 16 at once (as vite-deploy splits it), then one GET of KEY
 //!   (vite-deploy's ledger) — the floor of a no-op deploy.
 //!
 //! Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else `test`.
@@ -163,8 +163,8 @@ async fn main() {
         return;
     }
 
-    // Ranges of under a page each, listed at once; a range stops at the
-    // first key past its end, so no page is read twice.
+    // Ranges of under a page each, 16 at once (as vite-deploy lists); a
+    // range stops at the first key past its end, so no page is read twice.
     let prefix = (!args.prefix.is_empty()).then(|| Path::from(args.prefix.as_str()));
     let points: Vec<Path> = if files.len() > PAGE {
         files
@@ -191,7 +191,9 @@ async fn main() {
             .try_fold(0usize, |n, _| async move { Ok(n + 1) })
     });
     let list_started = Instant::now();
-    let keys: usize = futures::future::try_join_all(ranges)
+    let keys: usize = futures::stream::iter(ranges)
+        .buffered(16)
+        .try_collect::<Vec<_>>()
         .await
         .unwrap_or_else(|e| {
             eprintln!("put_loop: list: {e}");
