@@ -73,9 +73,9 @@ pub async fn deploy_with_env(
 ) -> Result<Report> {
     let started = Instant::now();
     let options = options.resolve(env)?;
-    let (local, loaded) = match run(&options, started, None, progress, cancel).await? {
+    let earlier = match run(&options, started, None, progress, cancel).await? {
         Pass::Done(report) => return Ok(*report),
-        Pass::NeedsLease(local, loaded) => (local, loaded),
+        Pass::NeedsLease(earlier) => earlier,
     };
     let target = store::open(
         &options.storage,
@@ -83,8 +83,14 @@ pub async fn deploy_with_env(
         &network(&options),
     )?;
     let lease = lease::acquire(&target, &options.lease, progress, cancel).await?;
-    let held = Some((local, *loaded, &lease));
-    let result = run(&options, started, held, progress, cancel).await;
+    let result = run(
+        &options,
+        started,
+        Some((*earlier, &lease)),
+        progress,
+        cancel,
+    )
+    .await;
     let notes = lease.notes.clone();
     let unreleased = lease.release().await;
     match result? {
@@ -107,9 +113,31 @@ enum Pass {
     /// The report: nothing needed the lease, or it was held.
     Done(Box<Report>),
     /// The plan writes, so the lease must be taken and the prefix listed
-    /// again; the scan of the build, to reuse, and the ledger as read, which
-    /// is read again only if it changed.
-    NeedsLease(local::Scan, Box<ledger::Loaded>),
+    /// again; what the pass without it found, to reuse.
+    NeedsLease(Box<Earlier>),
+}
+
+/// What a pass without the lease hands to the pass with it.
+struct Earlier {
+    /// The scan of the build.
+    scan: local::Scan,
+    /// The ledger as read: read again only if it changed.
+    loaded: ledger::Loaded,
+    /// The hashed assets the plan would upload: they go up while the prefix
+    /// is listed again (see [`publish::upload_early`]).
+    early: Vec<plan::Step>,
+    /// The plan's counts, announced before those uploads start.
+    planned: Event,
+}
+
+/// The progress event announcing `plan`.
+fn planned(plan: &plan::Plan) -> Event {
+    Event::Planned {
+        uploads: plan.with_action(plan::Action::Upload).count(),
+        upload_bytes: plan.with_action(plan::Action::Upload).map(|s| s.size).sum(),
+        deletes: plan.with_action(plan::Action::Delete).count(),
+        unchanged: plan.with_action(plan::Action::Unchanged).count(),
+    }
 }
 
 fn network(options: &options::Resolved) -> store::Network {
@@ -126,13 +154,19 @@ fn network(options: &options::Resolved) -> store::Network {
 async fn run(
     options: &options::Resolved,
     started: Instant,
-    held: Option<(local::Scan, ledger::Loaded, &lease::Lease)>,
+    held: Option<(Earlier, &lease::Lease)>,
     progress: &dyn Progress,
     cancel: &Cancellation,
 ) -> Result<Pass> {
-    let (scanned, loaded, lease) = match held {
-        Some((scan, loaded, lease)) => (Some(scan), loaded, Some(lease)),
-        None => (None, ledger::Loaded::default(), None),
+    let (scanned, loaded, early, announced, lease) = match held {
+        Some((earlier, lease)) => (
+            Some(earlier.scan),
+            earlier.loaded,
+            earlier.early,
+            Some(earlier.planned),
+            Some(lease),
+        ),
+        None => (None, ledger::Loaded::default(), Vec::new(), None, None),
     };
     let filter = local::Filter::new(&options.include, &options.exclude)?;
     let cache = headers::HeaderRules::new(&options.headers)?;
@@ -148,41 +182,84 @@ async fn run(
         .unwrap_or(target.backend.default_concurrency());
 
     let scan = scan(options, &target, &filter, scanned).await?;
-    let mut survey = remote::survey(&target, &filter, &scan.files, loaded).await?;
-    let stored = stored_encoding(&target, &mut survey, concurrency).await?;
-    // The raw listing is enough here: the content MD5 of every object stored
-    // compressed is in the survey already, and `read_md5s` skips those.
-    let unreadable =
-        plan::needs_remote_md5(&scan.files, &survey.objects, target.backend.etag_is_md5());
-    survey.read_md5s(&target, unreadable, concurrency).await?;
-    let Planned {
-        mut plan,
-        mut build,
-        mut notes,
-        writes,
-    } = plan_deploy(options, &target, &scan, &survey, &stored, &cache)?;
-    if lease.is_none() && writes && !options.dry_run {
-        return Ok(Pass::NeedsLease(scan, Box::new(survey.loaded)));
+    let settings = publish::Settings {
+        concurrency,
+        cache: cache.clone(),
+        headers: target.backend.keeps_headers(),
+        cancel: cancel.clone(),
+        compress: options.compress,
+    };
+    // With uploads about to start, the plan before the lease announces
+    // them; otherwise the plan made next does.
+    let announced = announced.filter(|_| !early.is_empty());
+    let announced_early = announced.is_some();
+    if let Some(event) = announced {
+        progress.event(event);
     }
-    progress.event(Event::Planned {
-        uploads: plan.with_action(plan::Action::Upload).count(),
-        upload_bytes: plan.with_action(plan::Action::Upload).map(|s| s.size).sum(),
-        deletes: plan.with_action(plan::Action::Delete).count(),
-        unchanged: plan.with_action(plan::Action::Unchanged).count(),
-    });
+    let planning = async {
+        let mut survey = remote::survey(&target, &filter, &scan.files, loaded).await?;
+        let stored = stored_encoding(&target, &mut survey, concurrency).await?;
+        // The raw listing is enough here: the content MD5 of every object
+        // stored compressed is in the survey already, and `read_md5s` skips
+        // those.
+        let unreadable =
+            plan::needs_remote_md5(&scan.files, &survey.objects, target.backend.etag_is_md5());
+        survey.read_md5s(&target, unreadable, concurrency).await?;
+        let planned = plan_deploy(options, &target, &scan, &survey, &stored, &cache)?;
+        Ok::<_, Error>((survey, stored, planned))
+    };
+    let uploading = async {
+        match early.is_empty() {
+            true => publish::Outcome::default(),
+            false => publish::upload_early(&target, &early, &scan.files, &settings, progress).await,
+        }
+    };
+    let (planning, early_outcome) = tokio::join!(planning, uploading);
+    let (
+        survey,
+        stored,
+        Planned {
+            mut plan,
+            mut build,
+            mut notes,
+            writes,
+        },
+    ) = planning?;
+    if lease.is_none() && writes && !options.dry_run {
+        let early = plan
+            .with_action(plan::Action::Upload)
+            .filter(|s| s.kind == Some(local::FileKind::Hashed))
+            .cloned()
+            .collect();
+        let planned = planned(&plan);
+        let loaded = survey.loaded;
+        return Ok(Pass::NeedsLease(Box::new(Earlier {
+            scan,
+            loaded,
+            early,
+            planned,
+        })));
+    }
+    // What went up early is this deploy's upload, whether or not the
+    // listing under the lease already showed it.
+    plan::count_as_uploaded(&mut plan, &early, &early_outcome.uploaded);
+    if !announced_early {
+        progress.event(planned(&plan));
+    }
 
     let mut release = None;
     let outcome = if options.dry_run {
         None
     } else {
-        let settings = publish::Settings {
-            concurrency,
-            cache,
-            headers: target.backend.keeps_headers(),
-            cancel: cancel.clone(),
-            compress: options.compress,
-        };
-        let mut outcome = publish::upload(&target, &plan, &scan.files, &settings, progress).await;
+        let mut outcome = publish::upload_rest(
+            &target,
+            &plan,
+            &scan.files,
+            &settings,
+            progress,
+            early_outcome,
+        )
+        .await;
         stored.record(&mut build, Some((&outcome.uploaded, &outcome.encodings)));
         let finish = commit::Finish {
             build,

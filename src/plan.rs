@@ -260,6 +260,30 @@ impl Plan {
     }
 }
 
+/// Marks the steps of `uploaded` (keys [`crate::publish::upload_early`]
+/// wrote, from the `early` steps of the plan before the lease) as uploads:
+/// the listing under the lease may have seen them in the store already, put
+/// there by this very deploy.
+pub fn count_as_uploaded(plan: &mut Plan, early: &[Step], uploaded: &[String]) {
+    if uploaded.is_empty() {
+        return;
+    }
+    let reasons: HashMap<&str, Reason> = early
+        .iter()
+        .map(|s| (s.relative.as_str(), s.reason))
+        .collect();
+    let uploaded: std::collections::HashSet<&str> = uploaded.iter().map(String::as_str).collect();
+    for step in plan.steps.iter_mut() {
+        if step.action != Action::Upload && uploaded.contains(step.relative.as_str()) {
+            step.action = Action::Upload;
+            step.reason = reasons
+                .get(step.relative.as_str())
+                .copied()
+                .unwrap_or(Reason::New);
+        }
+    }
+}
+
 /// Same-size files whose remote content must be hashed before planning:
 /// unhashed files whose ETag is not a usable MD5.
 pub fn needs_remote_md5(
@@ -688,6 +712,46 @@ mod tests {
             plan.steps.iter().all(|s| s.action == Action::Unchanged),
             "{:?}",
             summary(&plan)
+        );
+    }
+
+    #[test]
+    fn what_went_up_early_counts_as_uploaded_whatever_the_second_listing_saw() {
+        let step = |relative: &str, action, reason| Step {
+            relative: relative.into(),
+            action,
+            reason,
+            size: 1,
+            kind: Some(FileKind::Hashed),
+            local: Some(0),
+        };
+        let early = vec![
+            step("assets/a-1.js", Action::Upload, Reason::New),
+            step("assets/b-1.js", Action::Upload, Reason::New),
+            step("assets/c-1.js", Action::Upload, Reason::New),
+        ];
+        let mut plan = Plan {
+            steps: vec![
+                // Seen by the listing under the lease: this deploy's own upload.
+                step("assets/a-1.js", Action::Unchanged, Reason::SameSize),
+                step("assets/b-1.js", Action::Upload, Reason::New),
+                // Its early upload failed: the plan decides.
+                step("assets/c-1.js", Action::Unchanged, Reason::SameSize),
+            ],
+        };
+        count_as_uploaded(
+            &mut plan,
+            &early,
+            &["assets/a-1.js".into(), "assets/b-1.js".into()],
+        );
+        let actions: Vec<_> = plan.steps.iter().map(|s| (s.action, s.reason)).collect();
+        assert_eq!(
+            actions,
+            [
+                (Action::Upload, Reason::New),
+                (Action::Upload, Reason::New),
+                (Action::Unchanged, Reason::SameSize),
+            ]
         );
     }
 }

@@ -190,6 +190,78 @@ pub async fn upload(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Outcome {
+    let stages = stages(plan.upload_groups());
+    run_stages(
+        target,
+        stages,
+        local,
+        settings,
+        progress,
+        Outcome::default(),
+    )
+    .await
+}
+
+/// Uploads hashed assets ahead of the plan they will belong to: those the
+/// plan made before the lease found missing, sent while the prefix is
+/// listed again under the lease. A hashed asset's name is its content, so
+/// writing one is right whatever that listing shows; everything that
+/// references it still waits for [`upload_rest`].
+pub async fn upload_early(
+    target: &Target,
+    steps: &[Step],
+    local: &[LocalFile],
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Outcome {
+    debug_assert!(steps.iter().all(|s| s.kind == Some(FileKind::Hashed)));
+    let stage: Vec<&Step> = steps.iter().collect();
+    run_stages(
+        target,
+        vec![stage],
+        local,
+        settings,
+        progress,
+        Outcome::default(),
+    )
+    .await
+}
+
+/// The plan's uploads after [`upload_early`] did `early`: what it uploaded
+/// is not uploaded again, and a failure there stops every stage here.
+pub async fn upload_rest(
+    target: &Target,
+    plan: &Plan,
+    local: &[LocalFile],
+    settings: &Settings,
+    progress: &dyn Progress,
+    early: Outcome,
+) -> Outcome {
+    let done: std::collections::HashSet<&str> = early.uploaded.iter().map(String::as_str).collect();
+    let stages: Vec<Vec<&Step>> = stages(plan.upload_groups())
+        .into_iter()
+        .map(|stage| {
+            stage
+                .into_iter()
+                .filter(|s| !done.contains(s.relative.as_str()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|stage| !stage.is_empty())
+        .collect();
+    drop(done);
+    run_stages(target, stages, local, settings, progress, early).await
+}
+
+/// Runs `stages` in order, each only when everything before it (`outcome`
+/// included) succeeded; adds to `outcome`.
+async fn run_stages(
+    target: &Target,
+    stages: Vec<Vec<&Step>>,
+    local: &[LocalFile],
+    settings: &Settings,
+    progress: &dyn Progress,
+    mut outcome: Outcome,
+) -> Outcome {
     // Each upload runs as a task of its own, so the CPU work of many
     // (reading, MD5, the request's signature over the body) spreads over
     // every worker thread instead of queueing in this one future; on 2
@@ -204,10 +276,9 @@ pub async fn upload(
             memory_kib: Semaphore::new(IN_MEMORY_BUDGET_KIB as usize),
         },
     });
-    let mut outcome = Outcome::default();
 
     let stopped = || settings.cancel.is_cancelled() || target.reachability.down().is_some();
-    for group in stages(plan.upload_groups()) {
+    for group in stages {
         if !outcome.failures.is_empty() || stopped() {
             outcome
                 .not_attempted
