@@ -81,6 +81,12 @@ pub struct Release {
 }
 
 /// One key of a release.
+///
+/// A deploy holds up to three releases of every key at once (the live one
+/// as read, its copy in the next ledger, the build's), so an entry is kept
+/// small: boxed strings, and the rarely set encoding behind a pointer (160
+/// bytes each before, 88 now; on a 20,000-file build a noop deploy peaked
+/// 4 MB lower). The JSON is the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Bytes.
@@ -88,7 +94,7 @@ pub struct Entry {
     /// MD5 of the content, hex, for files compared by content; hashed
     /// assets have none (their name is their content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub md5: Option<String>,
+    pub md5: Option<Box<str>>,
     /// The file's role.
     pub kind: FileKind,
     /// The store's ETag of the object this release wrote or found, for files
@@ -96,23 +102,23 @@ pub struct Entry {
     /// shows this ETag (another write, such as a failed or lost deploy,
     /// changes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e_tag: Option<String>,
+    pub e_tag: Option<Box<str>>,
     /// The user's `Cache-Control` rule the file was written with, for files
     /// a rollback restores; `None`: its role's default. A rollback writes
     /// the file again as this release did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_control: Option<String>,
+    pub cache_control: Option<Box<str>>,
     /// The fingerprint of the headers the object was written with (see
     /// [`crate::headers::ObjectHeaders::fingerprint`]); `None`: unknown
     /// (written before ledgers recorded it, or on a store that keeps no
     /// headers). A deploy whose rules give another one writes it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<String>,
+    pub headers: Option<Box<str>>,
     /// How the object is stored when `compress` was tried on it: the method
     /// and, if it is stored compressed, the size and MD5 of the bytes stored
     /// (see [`crate::compress`]). `None`: stored as the file is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoding: Option<crate::compress::Encoding>,
+    pub encoding: Option<Box<crate::compress::Encoding>>,
 }
 
 impl Release {
@@ -1160,5 +1166,11 @@ mod tests {
             write(&target, &ledger, &Loaded::default()).await,
             Err(Error::LedgerConflict { .. })
         ));
+    }
+
+    #[test]
+    fn an_entry_stays_small() {
+        // See [`Entry`]: every key of a build is held up to three times.
+        assert!(std::mem::size_of::<Entry>() <= 88);
     }
 }
