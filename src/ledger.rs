@@ -318,19 +318,20 @@ impl Ledger {
             }
         }
         self.releases.drain(..drop);
-        let kept: BTreeSet<String> = self
+        // Borrowed: a copy of every kept key of a large build is megabytes.
+        let kept: BTreeSet<&str> = self
             .releases
             .iter()
-            .flat_map(|r| r.files.keys().cloned())
+            .flat_map(|r| r.files.keys().map(String::as_str))
             .collect();
         for (key, time) in stopped {
-            if !kept.contains(&key) && still_stored(&key) {
+            if !kept.contains(key.as_str()) && still_stored(&key) {
                 self.retired.insert(key.clone());
                 self.replaced.entry(key).or_insert(time);
             }
         }
         self.retired
-            .retain(|key| !kept.contains(key) && still_stored(key));
+            .retain(|key| !kept.contains(key.as_str()) && still_stored(key));
         let retired = &self.retired;
         self.replaced.retain(|key, _| retired.contains(key));
     }
