@@ -414,15 +414,31 @@ fn is_release_object(key: &str) -> bool {
         })
 }
 
-/// The release object of `files`, and its key: the release id and the MD5
-/// of the content, so equal content has one name and any change another.
+/// The key of the release object of `files`, and its length: the release id
+/// and the MD5 of the content, so equal content has one name and any change
+/// another. The JSON is hashed as it is written, not kept: of the releases
+/// a ledger write names, only the new one is stored, and its body is then
+/// made at its exact size (see [`release_body`]).
 fn release_object(
     id: &str,
     files: &BTreeMap<String, Entry>,
-) -> serde_json::Result<(String, Vec<u8>)> {
+) -> serde_json::Result<(String, usize)> {
     use md5::{Digest, Md5};
-    let body = serde_json::to_vec(files)?;
-    let md5 = hex(&Md5::digest(&body).into());
+    struct Digesting(Md5, usize);
+    impl std::io::Write for Digesting {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            self.1 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut digesting = Digesting(Md5::new(), 0);
+    serde_json::to_writer(&mut digesting, files)?;
+    let Digesting(md5, len) = digesting;
+    let md5 = hex(&md5.finalize().into());
     let safe: String = id
         .chars()
         .map(|c| {
@@ -433,7 +449,15 @@ fn release_object(
             }
         })
         .collect();
-    Ok((format!("{RELEASES_DIR}/{safe}-{}.json", &md5[..16]), body))
+    Ok((format!("{RELEASES_DIR}/{safe}-{}.json", &md5[..16]), len))
+}
+
+/// The body of the release object [`release_object`] named: a release of a
+/// large build is megabytes, and a growing buffer held up to twice that.
+fn release_body(files: &BTreeMap<String, Entry>, len: usize) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(len);
+    serde_json::to_writer(&mut body, files)?;
+    Ok(body)
 }
 
 /// Reads the ledger; a missing one is `None`, a corrupt or newer one an error
@@ -629,9 +653,10 @@ pub async fn write(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
     let mut releases = Vec::with_capacity(ledger.releases.len());
     let mut objects = BTreeSet::new();
     for release in &ledger.releases {
-        let (object, body) =
+        let (object, len) =
             release_object(&release.id, &release.files).map_err(|e| error(e.to_string()))?;
         if !previous.objects.contains(&object) {
+            let body = release_body(&release.files, len).map_err(|e| error(e.to_string()))?;
             let object_key = target.key(&object).map_err(|e| error(e.to_string()))?;
             let options = PutOptions {
                 attributes: attributes.clone(),
@@ -1173,5 +1198,20 @@ mod tests {
     fn an_entry_stays_small() {
         // See [`Entry`]: every key of a build is held up to three times.
         assert!(std::mem::size_of::<Entry>() <= 88);
+    }
+
+    #[test]
+    fn a_release_object_is_named_by_the_md5_of_the_body_stored() {
+        use md5::{Digest, Md5};
+        let release = release("20261128T020501Z-3f9a", &["index.html", "a.js"]);
+        let (name, len) = release_object(&release.id, &release.files).unwrap();
+        let body = release_body(&release.files, len).unwrap();
+        assert_eq!(body.len(), len);
+        assert_eq!(body, serde_json::to_vec(&release.files).unwrap());
+        let md5 = hex(&Md5::digest(&body).into());
+        assert_eq!(
+            name,
+            format!("{RELEASES_DIR}/20261128T020501Z-3f9a-{}.json", &md5[..16])
+        );
     }
 }
