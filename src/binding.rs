@@ -44,6 +44,7 @@ pub async fn deploy_binding(
     id: Option<u32>,
     env: Option<HashMap<String, String>>,
 ) -> napi::Result<String> {
+    return_freed_memory();
     let cancel = Cancellation::default();
     if let Some(id) = id {
         RUNNING.lock().unwrap().insert(id, cancel.clone());
@@ -59,6 +60,34 @@ pub async fn deploy_binding(
         RUNNING.lock().unwrap().remove(&id);
     }
     Ok(answer)
+}
+
+/// Lets glibc give freed memory back to the system as it goes, once per
+/// process, unless `MALLOC_TRIM_THRESHOLD_` says otherwise.
+///
+/// A deploy allocates on many threads (tokio's workers and blocking pool),
+/// and glibc gives each its own heap. By default a heap is trimmed only once
+/// more than twice the largest block freed so far sits free at its top; the
+/// first freed multi-MB buffer (a listing page, the scan's file list, a
+/// multipart part) raises that to tens of MB, so every heap kept its own
+/// high-water mark. Fixed at glibc's initial 128 KiB it stays there: on the
+/// 20,000-file build (debug addon, `file://`) peak RSS fell from 121 to 107
+/// MB cold and from 129–132 to 109 MB incremental, at the same speed;
+/// a `#[global_allocator]` did worse (mimalloc 118–191 MB, jemalloc 126–154
+/// MB cold). It is process-wide, and glibc's own default value: only the
+/// raising stops.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
+                // SAFETY: mallopt only changes a malloc setting; it is
+                // thread-safe (it takes each arena's lock).
+                unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024) };
+            }
+        });
+    }
 }
 
 /// Checks the options and the store without deploying (see

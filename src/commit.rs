@@ -221,11 +221,11 @@ pub fn new_release(
         .map(|file| {
             // Only what a rollback restores needs its rule.
             let cache_control = (file.kind != crate::local::FileKind::Hashed)
-                .then(|| cache.user_rule(&file.relative).map(String::from))
+                .then(|| cache.user_rule(&file.relative).map(Box::from))
                 .flatten();
             let entry = crate::ledger::Entry {
                 size: file.size,
-                md5: file.md5.map(|md5| crate::ledger::hex(&md5)),
+                md5: file.md5.map(|md5| crate::ledger::hex(&md5).into()),
                 kind: file.kind,
                 e_tag: None,
                 cache_control,
@@ -256,8 +256,8 @@ fn record_e_tags(
         .collect();
     for (key, entry) in build.files.iter_mut().filter(|(_, e)| e.md5.is_some()) {
         entry.e_tag = match uploaded.get(key) {
-            Some(e_tag) => Some(e_tag.clone()),
-            None => listed.get(key.as_str()).map(|e| e.to_string()),
+            Some(e_tag) => Some(e_tag.as_str().into()),
+            None => listed.get(key.as_str()).map(|&e| e.into()),
         };
     }
 }
@@ -308,7 +308,15 @@ mod release_tests {
         let entries: Vec<_> = release
             .files
             .iter()
-            .map(|(key, e)| (key.as_str(), e.size, e.md5.clone(), e.kind, e.e_tag.clone()))
+            .map(|(key, e)| {
+                (
+                    key.as_str(),
+                    e.size,
+                    e.md5.as_deref().map(String::from),
+                    e.kind,
+                    e.e_tag.as_deref().map(String::from),
+                )
+            })
             .collect();
         assert_eq!(
             entries,

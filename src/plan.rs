@@ -319,7 +319,9 @@ pub fn plan(
     let mut unmatched: HashMap<&str, &RemoteObject> = HashMap::with_capacity(remote.len());
     unmatched.extend(remote.iter().map(|o| (o.relative.as_str(), o)));
 
-    let mut steps: Vec<Step> = Vec::with_capacity(local.len() + remote.len());
+    // Sized exactly: the steps of a large build are megabytes, and a noop
+    // has no orphans where `local + remote` would reserve twice its steps.
+    let mut steps: Vec<Step> = Vec::with_capacity(local.len());
     steps.extend(local.iter().enumerate().map(|(index, file)| {
         let (action, reason) = match unmatched.remove(file.relative.as_str()) {
             None => (Action::Upload, Reason::New),
@@ -357,6 +359,7 @@ pub fn plan(
             local: Some(index),
         }
     }));
+    steps.reserve_exact(unmatched.len());
     steps.extend(unmatched.into_values().map(|object| Step {
         relative: object.relative.clone(),
         action: Action::Delete,

@@ -751,7 +751,7 @@ mod tests {
             size: 10,
             md5: Some(md5.into()),
             kind: FileKind::Entry,
-            e_tag: e_tag.map(String::from),
+            e_tag: e_tag.map(Box::from),
             cache_control: None,
             headers: None,
             encoding: None,

@@ -44,10 +44,14 @@ pub fn repair(
     store_keeps_headers: bool,
     repair_unknown: bool,
 ) -> Option<String> {
-    let wanted: Vec<String> = if store_keeps_headers {
+    let wanted: Vec<Box<str>> = if store_keeps_headers {
         local
             .iter()
-            .map(|file| ObjectHeaders::for_file(&file.relative, file.kind, rules).fingerprint())
+            .map(|file| {
+                ObjectHeaders::for_file(&file.relative, file.kind, rules)
+                    .fingerprint()
+                    .into()
+            })
             .collect()
     } else {
         Vec::new()
@@ -56,7 +60,7 @@ pub fn repair(
     let stored = |key: &str| known.get(key).copied().flatten();
     let unknown = crate::plan::repair_headers(
         plan,
-        |index| wanted.get(index).map(String::as_str),
+        |index| wanted.get(index).map(|w| &**w),
         stored,
         repair_unknown,
     );
@@ -66,7 +70,7 @@ pub fn repair(
         };
         entry.headers = match step.action {
             Action::Upload => wanted.get(index).cloned(),
-            _ if store_keeps_headers => stored(&step.relative).map(String::from),
+            _ if store_keeps_headers => stored(&step.relative).map(Box::from),
             _ => None,
         };
     }
@@ -112,7 +116,7 @@ mod tests {
         // The live release knew index.html's headers (the rules' ones), not robots.txt's.
         let mut live = crate::commit::new_release(chrono::Utc::now(), &local[..2], &rules);
         live.files.get_mut("index.html").unwrap().headers =
-            Some(want("index.html", FileKind::Entry));
+            Some(want("index.html", FileKind::Entry).into());
         let ledger = Ledger {
             releases: vec![live],
             ..Default::default()
@@ -131,7 +135,8 @@ mod tests {
             false,
         );
         assert_eq!(note, None, "no rule change: nothing to say");
-        let recorded = |build: &Release, key: &str| build.files[key].headers.clone();
+        let recorded =
+            |build: &Release, key: &str| build.files[key].headers.as_deref().map(String::from);
         assert_eq!(
             recorded(&build, "index.html"),
             Some(want("index.html", FileKind::Entry)),

@@ -325,9 +325,9 @@ async fn rollback_now(options: LedgerOptions) -> Result<RollbackReport> {
         entry.headers = if !keeps_headers {
             None
         } else if entry.kind == FileKind::Hashed {
-            known.get(key.as_str()).copied().flatten().map(String::from)
+            known.get(key.as_str()).copied().flatten().map(Box::from)
         } else {
-            Some(restored_headers(key, entry).fingerprint())
+            Some(restored_headers(key, entry).fingerprint().into())
         };
     }
     let id = again.id.clone();
@@ -532,7 +532,7 @@ mod tests {
         ] {
             let entry = Entry {
                 size: 1,
-                md5: Some("00".repeat(16)),
+                md5: Some("00".repeat(16).into()),
                 kind,
                 e_tag: None,
                 cache_control: None,

@@ -44,7 +44,7 @@ impl Stored {
             let Some(entry) = live.files.get(&object.relative) else {
                 continue;
             };
-            let Some(encoding) = entry.encoding.clone() else {
+            let Some(encoding) = entry.encoding.as_deref().cloned() else {
                 continue;
             };
             let expected_size = encoding.stored_size.unwrap_or(entry.size);
@@ -103,7 +103,7 @@ impl Stored {
                 continue;
             }
             if let Some(entry) = live.files.get(relative) {
-                if let Some(encoding) = entry.encoding.clone() {
+                if let Some(encoding) = entry.encoding.as_deref().cloned() {
                     self.accept(relative, entry, encoding);
                 }
             }
@@ -174,12 +174,12 @@ impl Stored {
         uploaded: Option<(&[String], &HashMap<String, Encoding>)>,
     ) {
         for (key, entry) in release.files.iter_mut() {
-            entry.encoding = self.encoding(key);
+            entry.encoding = self.encoding(key).map(Box::new);
         }
         if let Some((written, encodings)) = uploaded {
             for key in written {
                 if let Some(entry) = release.files.get_mut(key) {
-                    entry.encoding = encodings.get(key).cloned();
+                    entry.encoding = encodings.get(key).cloned().map(Box::new);
                 }
             }
         }
@@ -207,16 +207,16 @@ mod tests {
     ) -> Entry {
         Entry {
             size,
-            md5: md5.map(String::from),
+            md5: md5.map(Box::from),
             kind: if md5.is_some() {
                 FileKind::Entry
             } else {
                 FileKind::Hashed
             },
-            e_tag: e_tag.map(String::from),
+            e_tag: e_tag.map(Box::from),
             cache_control: None,
             headers: None,
-            encoding,
+            encoding: encoding.map(Box::new),
         }
     }
 

@@ -158,7 +158,7 @@ impl Model {
                 .map(|f| {
                     let entry = Entry {
                         size: f.size,
-                        md5: f.md5.map(|m| hex(&m)),
+                        md5: f.md5.map(|m| hex(&m).into()),
                         kind: f.kind,
                         e_tag: None,
                         cache_control: None,
@@ -178,7 +178,7 @@ impl Model {
         }
         for (key, entry) in release.files.iter_mut() {
             if entry.md5.is_some() {
-                entry.e_tag = Some(self.store[key].1.clone());
+                entry.e_tag = Some(self.store[key].1.as_str().into());
             }
         }
         let stored: BTreeSet<String> = remote.iter().map(|o| o.relative.clone()).collect();
