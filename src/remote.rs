@@ -108,6 +108,15 @@ impl Survey {
     }
 }
 
+/// The object of `relative` in a listing sorted by key (as [`list`] and
+/// [`Survey::objects`] are), without a map of every key.
+pub fn find<'a>(objects: &'a [RemoteObject], relative: &str) -> Option<&'a RemoteObject> {
+    objects
+        .binary_search_by(|o| o.relative.as_str().cmp(relative))
+        .ok()
+        .map(|at| &objects[at])
+}
+
 /// Keys one LIST page returns on S3 and GCS.
 const PAGE: usize = 1000;
 
