@@ -120,8 +120,8 @@ pub fn find<'a>(objects: &'a [RemoteObject], relative: &str) -> Option<&'a Remot
 /// Keys one LIST page returns on S3 and GCS.
 const PAGE: usize = 1000;
 
-/// Ranges listed at once. A build of up to 14,400 files lists in one round
-/// trip; a larger one in a few. All at once, a 100,000-file build sent 112
+/// Ranges listed at a time. A build of up to 14,400 files lists in one
+/// round trip; a larger one in a few. All at once, a 100,000-file build sent 112
 /// listings together, and a server that walks its folder for each (s3s-fs)
 /// answered none of them within the 30 s timeout.
 const RANGES_AT_ONCE: usize = 16;
@@ -134,8 +134,8 @@ const RANGES_AT_ONCE: usize = 16;
 /// A listing is a chain of pages, each waiting for the previous one's
 /// continuation token. On stores that list from an offset (S3, GCS), the
 /// build's own keys split the prefix into ranges of under a page each, and
-/// the ranges are listed at once: a build of 3,000 files costs one page of
-/// latency instead of three or four.
+/// the ranges are listed [`RANGES_AT_ONCE`] at a time: a build of 3,000
+/// files costs one page of latency instead of three or four.
 pub async fn list(target: &Target, filter: &Filter, local: &[&str]) -> Result<Vec<RemoteObject>> {
     if target.backend == Backend::Local {
         return list_local(target, filter).await;
