@@ -715,7 +715,7 @@ pub async fn stage(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
 }
 
 /// The second half of [`write`]: the index naming the staged release
-/// objects, written conditionally (see [`write_index`]), then the objects
+/// objects, written conditionally (see `write_index`), then the objects
 /// of releases no longer kept.
 pub async fn publish(
     target: &Target,

@@ -134,7 +134,7 @@ const RANGES_AT_ONCE: usize = 16;
 /// A listing is a chain of pages, each waiting for the previous one's
 /// continuation token. On stores that list from an offset (S3, GCS), the
 /// build's own keys split the prefix into ranges of under a page each, and
-/// the ranges are listed [`RANGES_AT_ONCE`] at a time: a build of 3,000
+/// the ranges are listed `RANGES_AT_ONCE` at a time: a build of 3,000
 /// files costs one page of latency instead of three or four.
 pub async fn list(target: &Target, filter: &Filter, local: &[&str]) -> Result<Vec<RemoteObject>> {
     if target.backend == Backend::Local {
