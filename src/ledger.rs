@@ -662,7 +662,7 @@ pub struct Staged {
     objects: BTreeSet<String>,
 }
 
-/// The first half of [`write`]: the release objects the previous index did
+/// The first half of [`write()`]: the release objects the previous index did
 /// not name (their names change with their content). Nothing names them
 /// until [`publish`] writes the index, so this may run alongside other work
 /// that must precede the index, such as the rollback copies. A deploy that
@@ -714,7 +714,7 @@ pub async fn stage(target: &Target, ledger: &Ledger, previous: &Loaded) -> Resul
     Ok(Staged { releases, objects })
 }
 
-/// The second half of [`write`]: the index naming the staged release
+/// The second half of [`write()`]: the index naming the staged release
 /// objects, written conditionally (see `write_index`), then the objects
 /// of releases no longer kept.
 pub async fn publish(
