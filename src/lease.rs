@@ -473,17 +473,9 @@ async fn put(
     mode: PutMode,
 ) -> object_store::Result<PutResult> {
     let body = serde_json::to_vec_pretty(holder).unwrap_or_default();
-    let mut attributes = object_store::Attributes::new();
-    if target.backend.keeps_headers() {
-        attributes.insert(
-            object_store::Attribute::ContentType,
-            "application/json".into(),
-        );
-        attributes.insert(object_store::Attribute::CacheControl, "no-store".into());
-    }
     let options = PutOptions {
         mode,
-        attributes,
+        attributes: crate::ledger::json_attributes(target),
         ..Default::default()
     };
     target

@@ -750,8 +750,9 @@ pub async fn publish(
     Ok(written)
 }
 
-/// The headers of the ledger's objects, where the store keeps headers.
-fn json_attributes(target: &Target) -> object_store::Attributes {
+/// The headers of vite-deploy's own JSON objects (the ledger, the lease),
+/// where the store keeps headers: never cached.
+pub(crate) fn json_attributes(target: &Target) -> object_store::Attributes {
     let mut attributes = object_store::Attributes::new();
     if target.backend.keeps_headers() {
         attributes.insert(
