@@ -107,4 +107,31 @@ describe('round trips in sequence, S3 (moto) behind a recording proxy', () => {
     for (const [, change] of events) most = Math.max(most, (inFlight += change))
     assert.equal(most, 16, 'ranges in flight at once')
   })
+
+  it('hashed assets the second listing already shows, put there by this deploy, are its uploads, in order, for the first plan\'s reasons', async () => {
+    // The listing under the lease held 500 ms at the proxy: the hashed
+    // assets sent beside it are in the store when it is answered. The
+    // report must still say this deploy uploaded them, why, and in the
+    // order they went (this failed on CI: an asset listed after the pages,
+    // with the second listing's reason).
+    const dir = tempDir('round-trips-early')
+    writeBuild(dir, buildFiles(1))
+    const storage = 's3://bucket/early'
+    let lists = 0
+    proxy.failWhen((req) => (req.method === 'GET' && req.url.includes('list-type=2') && ++lists === 2 ? { delayMs: 500 } : undefined))
+    try {
+      const report = await deploy({ dir, storage, storageOptions: s3Options(proxy.endpoint) })
+      assert.equal(lists, 2, 'listed before the lease and under it')
+      const files = Object.keys(buildFiles(1))
+      assert.equal(report.summary.uploaded.count, files.length)
+      const uploads = report.files.filter((f) => f.action === 'upload')
+      assert.deepEqual(uploads.map((f) => f.path).sort(), [...files].sort())
+      assert.ok(uploads.every((f) => f.reason === 'new'), uploads.map((f) => `${f.path}: ${f.reason}`).join('\n'))
+      const firstPage = uploads.findIndex((f) => f.path.endsWith('.html'))
+      const hashed = uploads.map((f, at) => [f.path, at]).filter(([path]) => /-[\w]{8}\.(js|css|svg)$/.test(path))
+      assert.ok(hashed.length > 0 && hashed.every(([, at]) => at < firstPage), uploads.map((f) => f.path).join(', '))
+    } finally {
+      proxy.failWhen(() => undefined)
+    }
+  })
 })

@@ -261,9 +261,10 @@ impl Plan {
 }
 
 /// Marks the steps of `uploaded` (keys [`crate::publish::upload_early`]
-/// wrote, from the `early` steps of the plan before the lease) as uploads:
-/// the listing under the lease may have seen them in the store already, put
-/// there by this very deploy.
+/// wrote, from the `early` steps of the plan before the lease) as uploads,
+/// for the reason that plan gave: the listing under the lease may show them
+/// as this very deploy left them (unchanged, or stored differently from
+/// what the ledger says). Then puts the plan back in order.
 pub fn count_as_uploaded(plan: &mut Plan, early: &[Step], uploaded: &[String]) {
     if uploaded.is_empty() {
         return;
@@ -274,14 +275,14 @@ pub fn count_as_uploaded(plan: &mut Plan, early: &[Step], uploaded: &[String]) {
         .collect();
     let uploaded: std::collections::HashSet<&str> = uploaded.iter().map(String::as_str).collect();
     for step in plan.steps.iter_mut() {
-        if step.action != Action::Upload && uploaded.contains(step.relative.as_str()) {
+        if uploaded.contains(step.relative.as_str()) {
             step.action = Action::Upload;
-            step.reason = reasons
-                .get(step.relative.as_str())
-                .copied()
-                .unwrap_or(Reason::New);
+            if let Some(reason) = reasons.get(step.relative.as_str()) {
+                step.reason = *reason;
+            }
         }
     }
+    plan.sort();
 }
 
 /// Same-size files whose remote content must be hashed before planning:
@@ -728,6 +729,10 @@ mod tests {
             kind: Some(FileKind::Hashed),
             local: Some(0),
         };
+        let differs = Reason::SizeDiffers {
+            local: 1,
+            remote: 2,
+        };
         let early = vec![
             step("assets/a-1.js", Action::Upload, Reason::New),
             step("assets/b-1.js", Action::Upload, Reason::New),
@@ -735,25 +740,34 @@ mod tests {
         ];
         let mut plan = Plan {
             steps: vec![
+                step("assets/b-1.js", Action::Upload, differs),
+                step("index.html", Action::Upload, Reason::New),
                 // Seen by the listing under the lease: this deploy's own upload.
                 step("assets/a-1.js", Action::Unchanged, Reason::SameSize),
-                step("assets/b-1.js", Action::Upload, Reason::New),
                 // Its early upload failed: the plan decides.
                 step("assets/c-1.js", Action::Unchanged, Reason::SameSize),
             ],
         };
+        plan.steps[1].kind = Some(FileKind::Entry);
         count_as_uploaded(
             &mut plan,
             &early,
             &["assets/a-1.js".into(), "assets/b-1.js".into()],
         );
-        let actions: Vec<_> = plan.steps.iter().map(|s| (s.action, s.reason)).collect();
+        let actions: Vec<_> = plan
+            .steps
+            .iter()
+            .map(|s| (s.relative.as_str(), s.action, s.reason))
+            .collect();
+        // In plan order again (uploads by kind, then skips), each for the
+        // reason the plan before the lease gave.
         assert_eq!(
             actions,
             [
-                (Action::Upload, Reason::New),
-                (Action::Upload, Reason::New),
-                (Action::Unchanged, Reason::SameSize),
+                ("assets/a-1.js", Action::Upload, Reason::New),
+                ("assets/b-1.js", Action::Upload, Reason::New),
+                ("index.html", Action::Upload, Reason::New),
+                ("assets/c-1.js", Action::Unchanged, Reason::SameSize),
             ]
         );
     }
