@@ -160,7 +160,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// Listing the target prefix failed, so nothing was written.
+    /// Listing the target prefix failed: nothing of the live site changed
+    /// (under the lease, new hashed assets may be up, unreferenced).
     #[error("cannot list {store}: {message}{hint}")]
     List {
         /// The storage URL.

@@ -973,12 +973,7 @@ mod tests {
 
     #[tokio::test]
     async fn corrupt_newer_and_missing_ledgers() {
-        let target = crate::store::open(
-            "memory:///ledger-test",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-test");
         assert!(read(&target).await.unwrap().ledger.is_none());
         let key = target.key(LEDGER_FILE).unwrap();
         target
@@ -1002,12 +997,7 @@ mod tests {
 
     #[tokio::test]
     async fn keys_that_do_not_map_back_into_the_prefix_are_refused() {
-        let target = crate::store::open(
-            "memory:///ledger-keys/app",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-keys/app");
         let key = target.key(LEDGER_FILE).unwrap();
         let md5 = "0123456789abcdef0123456789abcdef";
         for bad in [
@@ -1073,6 +1063,10 @@ mod tests {
 
     /// What a ledger records, times aside (a read makes the live
     /// release's time the store's).
+    fn memory(url: &str) -> Target {
+        crate::store::open(url, &Default::default(), &Default::default()).unwrap()
+    }
+
     fn shape(ledger: Option<&Ledger>) -> String {
         let shape = ledger.map(|l| {
             let releases: Vec<_> = l.releases.iter().map(|r| (&r.id, &r.files)).collect();
@@ -1085,12 +1079,7 @@ mod tests {
     /// deploy writes only the release it adds, not every kept release again.
     #[tokio::test]
     async fn a_write_stores_each_release_once_and_the_index_names_them() {
-        let target = crate::store::open(
-            "memory:///ledger-split/app",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-split/app");
         let objects = || async {
             let prefix = target.key(RELEASES_DIR).unwrap();
             let mut names: Vec<String> = target
@@ -1198,12 +1187,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_single_file_ledger_is_read_and_migrated_on_the_next_write() {
-        let target = crate::store::open(
-            "memory:///ledger-migrate",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-migrate");
         let mut old = Ledger::default();
         old.commit(release("1", &["index.html", "a1.js"]), 2, |_| true);
         old.commit(release("2", &["index.html", "a2.js"]), 2, |_| true);
@@ -1244,12 +1228,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_index_naming_a_missing_or_outside_release_object_is_refused() {
-        let target = crate::store::open(
-            "memory:///ledger-missing",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-missing");
         let key = target.key(LEDGER_FILE).unwrap();
         for (object, expected) in [
             (".vite-deploy/releases/1-00.json", "is missing"),
@@ -1275,12 +1254,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_writer_on_the_same_version_is_refused() {
-        let target = crate::store::open(
-            "memory:///ledger-race",
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
+        let target = memory("memory:///ledger-race");
         let mut ledger = Ledger::default();
         ledger.commit(release("1", &["a"]), 2, |_| true);
         assert_eq!(

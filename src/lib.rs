@@ -56,9 +56,11 @@ pub async fn deploy(
 
 /// Deploys a build directory to a store and reports what it did.
 ///
-/// Errors here mean nothing was written: bad options, an unreadable build, a
-/// failed listing. Failures while publishing are collected in
-/// [`Report::failures`] instead, with nothing deleted.
+/// Errors here leave the live site as it was: bad options, an unreadable
+/// build, a failed listing. Before the lease nothing is written; under it, the
+/// new hashed assets may already be up, which nothing references yet.
+/// Failures while publishing are collected in [`Report::failures`] instead,
+/// with nothing deleted.
 ///
 /// A deploy that will write takes the prefix's lease first (see [`lease`]):
 /// it plans once without it, so an unchanged build writes nothing, then
@@ -209,10 +211,10 @@ async fn run(
         Ok::<_, Error>((survey, stored, planned))
     };
     let uploading = async {
-        match early.is_empty() {
-            true => publish::Outcome::default(),
-            false => publish::upload_early(&target, &early, &scan.files, &settings, progress).await,
+        if early.is_empty() {
+            return publish::Outcome::default();
         }
+        publish::upload_early(&target, &early, &scan.files, &settings, progress).await
     };
     let (planning, early_outcome) = tokio::join!(planning, uploading);
     let (
@@ -243,6 +245,8 @@ async fn run(
     // What went up early is this deploy's upload, whether or not the
     // listing under the lease already showed it.
     plan::count_as_uploaded(&mut plan, &early, &early_outcome.uploaded);
+    // A step per new hashed asset, held since the first plan: not needed past here.
+    drop(early);
     if !announced_early {
         progress.event(planned(&plan));
     }

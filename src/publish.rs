@@ -190,16 +190,7 @@ pub async fn upload(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Outcome {
-    let stages = stages(plan.upload_groups());
-    run_stages(
-        target,
-        stages,
-        local,
-        settings,
-        progress,
-        Outcome::default(),
-    )
-    .await
+    upload_rest(target, plan, local, settings, progress, Outcome::default()).await
 }
 
 /// Uploads hashed assets ahead of the plan they will belong to: those the
@@ -561,7 +552,6 @@ fn attributes(file: &LocalFile, settings: &Settings, encoding: Option<Method>) -
         .attributes(settings.headers)
 }
 
-/// Bounds on what uploads may hold in memory together.
 /// What every upload task shares.
 struct Shared {
     target: Target,
@@ -590,6 +580,7 @@ impl<T> std::future::Future for AbortOnDrop<T> {
     }
 }
 
+/// Bounds on what uploads may hold in memory together.
 struct Limits {
     /// One permit per multipart upload.
     multipart: Semaphore,

@@ -286,15 +286,7 @@ pub fn open_with_env(
             },
             AmazonS3ConfigKey,
             |builder: AmazonS3Builder| {
-                let chosen = from_env
-                    .iter()
-                    .map(|(k, _)| k)
-                    .chain(options.keys())
-                    .any(|k| {
-                        AmazonS3ConfigKey::from_str(k)
-                            .is_ok_and(|k| k == AmazonS3ConfigKey::UnsignedPayload)
-                    });
-                payload_signing(builder, chosen)
+                payload_signing(builder, unsigned_payload_chosen(options, &env))
             }
         ),
         Backend::Gcs => configured!(
@@ -785,6 +777,18 @@ fn is_key(backend: Backend, key: &str) -> bool {
 /// `UNSIGNED-PAYLOAD` too: hashing every body for the signature was 12% of a
 /// cold deploy's CPU. Over plain HTTP (a local server, `aws_allow_http`) the
 /// signature is all that guards a body, so there it stays.
+/// Whether the options or the environment set `aws_unsigned_payload`
+/// (`AWS_UNSIGNED_PAYLOAD`, which the builder reads from the environment).
+fn unsigned_payload_chosen(
+    options: &BTreeMap<String, String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> bool {
+    env("AWS_UNSIGNED_PAYLOAD").is_some()
+        || options.keys().any(|k| {
+            AmazonS3ConfigKey::from_str(k).is_ok_and(|k| k == AmazonS3ConfigKey::UnsignedPayload)
+        })
+}
+
 /// `chosen`: the options or the environment set it.
 fn payload_signing(builder: AmazonS3Builder, chosen: bool) -> AmazonS3Builder {
     if chosen {
@@ -1326,5 +1330,23 @@ mod tests {
             Some("false"),
             "the options win"
         );
+
+        // Set in the environment (only read there by the builder) or in the
+        // options, under either spelling: chosen.
+        let none = BTreeMap::new();
+        let env = |value: Option<&'static str>| {
+            move |name: &str| {
+                (name == "AWS_UNSIGNED_PAYLOAD")
+                    .then_some(value)
+                    .flatten()
+                    .map(String::from)
+            }
+        };
+        assert!(!unsigned_payload_chosen(&none, &env(None)));
+        assert!(unsigned_payload_chosen(&none, &env(Some("false"))));
+        for key in ["aws_unsigned_payload", "unsigned_payload"] {
+            let options = BTreeMap::from([(key.to_string(), "false".to_string())]);
+            assert!(unsigned_payload_chosen(&options, &env(None)), "{key}");
+        }
     }
 }
